@@ -1,0 +1,72 @@
+/* comm/comm.h — collectives behind one interface.
+ *
+ * comm knows nothing of the model: it moves counts of floats, doubles and bytes.
+ * Two planes:
+ *   data plane    — comm_allreduce_sum_f32, comm_allgatherv_f32: buffers live in the
+ *                   communicator's memory space (host for MPI; device for NCCL), they are
+ *                   timed and counted in comm_stats;
+ *   control plane — everything else: small host-memory collectives used for agreement
+ *                   (error flags, sizes, id maps) and the ingest all-to-all.
+ * Every failure of the underlying library is reported with the op, the rank and the
+ * library's message, and ends the whole job (exit 3). */
+#ifndef BIVAE_COMM_H
+#define BIVAE_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { COMM_MEM_HOST = 0, COMM_MEM_DEVICE = 1 } comm_mem;
+
+typedef struct comm_stats {
+    double allreduce_seconds, allgather_seconds;   /* wall time inside data-plane calls */
+    uint64_t allreduce_bytes, allgather_bytes;     /* payload bytes (per rank, as sent) */
+    uint64_t allreduce_calls, allgather_calls;
+} comm_stats;
+
+typedef struct comm comm;
+
+/* MPI communicator over MPI_COMM_WORLD (MPI must be initialized). Host buffers. */
+comm *comm_mpi_create(void);
+void comm_destroy(comm *c);
+
+const char *comm_name(const comm *c);      /* "mpi", "nccl" */
+comm_mem comm_memory(const comm *c);
+int comm_rank(const comm *c);
+int comm_size(const comm *c);
+int comm_local_rank(const comm *c);        /* index among the ranks on this node */
+int comm_local_size(const comm *c);
+
+/* ---- data plane (buffers in comm_memory space) ---------------------------------- */
+/* buf[n] = Σ over ranks of buf[n], in place */
+void comm_allreduce_sum_f32(comm *c, float *buf, size_t n);
+/* recv[displs[r] .. displs[r]+counts[r]) = rank r's send[counts[r]], on every rank */
+void comm_allgatherv_f32(comm *c, const float *send, size_t n_send, float *recv,
+                         const size_t *counts, const size_t *displs);
+
+/* ---- control plane (host memory) ------------------------------------------------ */
+void comm_barrier(comm *c);
+void comm_bcast(comm *c, void *buf, size_t bytes, int root);
+int64_t comm_allreduce_min_i64(comm *c, int64_t x);
+int64_t comm_allreduce_max_i64(comm *c, int64_t x);
+int64_t comm_allreduce_sum_i64(comm *c, int64_t x);
+void comm_allreduce_sum_f64v(comm *c, double *buf, size_t n);
+void comm_allreduce_sum_i64v(comm *c, int64_t *buf, size_t n);
+/* Σ of x over ranks below this one (0 on rank 0) */
+int64_t comm_exscan_sum_i64(comm *c, int64_t x);
+/* all[size] = x of every rank */
+void comm_allgather_i64(comm *c, int64_t x, int64_t *all);
+/* Concatenation of every rank's n_send elements of elem_size bytes, in rank order.
+ * Returns a malloc'd buffer (caller frees) and its element count in *n_recv. */
+void *comm_allgatherv_bytes(comm *c, const void *send, size_t n_send, size_t elem_size,
+                            size_t *n_recv);
+/* Personalized exchange: send_counts[r] elements (elem_size bytes each) of `send`, laid
+ * out by destination rank, go to rank r. Returns a malloc'd buffer of the elements
+ * received, ordered by source rank, and their count in *n_recv. */
+void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
+                           size_t elem_size, size_t *n_recv);
+
+/* Statistics of the data plane since creation or the last reset */
+comm_stats comm_get_stats(const comm *c);
+void comm_reset_stats(comm *c);
+
+#endif

@@ -1,0 +1,35 @@
+/* comm/comm_impl.h — private to comm/: the struct behind comm.h and the data-plane
+ * operations each implementation (MPI, NCCL) fills in. */
+#ifndef BIVAE_COMM_IMPL_H
+#define BIVAE_COMM_IMPL_H
+
+#include <mpi.h>
+
+#include "comm/comm.h"
+
+typedef struct comm_ops {
+    void (*allreduce_sum_f32)(comm *c, float *buf, size_t n);
+    void (*allgatherv_f32)(comm *c, const float *send, size_t n_send, float *recv,
+                           const size_t *counts, const size_t *displs);
+    void (*destroy)(comm *c);
+} comm_ops;
+
+struct comm {
+    const comm_ops *ops;
+    const char *name;
+    comm_mem mem;
+    int rank, size, local_rank, local_size;
+    MPI_Comm world;      /* control plane (a duplicate of MPI_COMM_WORLD) */
+    MPI_Comm node;       /* ranks sharing this node */
+    comm_stats stats;
+    void *impl;          /* implementation state */
+};
+
+/* Fails the job with "<op> failed on rank R: <MPI message>" when rc is not MPI_SUCCESS. */
+void comm_mpi_check(const comm *c, int rc, const char *op, const char *file, int line);
+#define MPI_CHECK(c, call, op) comm_mpi_check((c), (call), (op), __FILE__, __LINE__)
+
+/* Fills rank/size/local fields and the duplicated communicators. */
+void comm_init_common(comm *c);
+
+#endif

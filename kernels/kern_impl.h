@@ -1,0 +1,55 @@
+/* kernels/kern_impl.h — private to kernels/: the table of ops each backend fills in.
+ * kernels.c dispatches the public functions of kernels.h through it. */
+#ifndef BIVAE_KERN_IMPL_H
+#define BIVAE_KERN_IMPL_H
+
+#include "kernels/kernels.h"
+
+typedef struct kern_ops {
+    const char *name;
+    kern_device device;
+    void (*destroy)(kern *k);
+    void *(*alloc)(kern *k, size_t bytes);
+    void (*free)(kern *k, void *p);
+    void (*zero)(kern *k, void *p, size_t bytes);
+    void (*copy)(kern *k, void *dst, const void *src, size_t bytes);
+    void (*upload)(kern *k, void *dst, const void *src, size_t bytes);
+    void (*download)(kern *k, void *dst, const void *src, size_t bytes);
+    void (*sync)(kern *k);
+    void (*gemm)(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N, int64_t K,
+                 float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                 float beta, float *C, int64_t ldc);
+    void (*add_bias)(kern *k, float *Y, const float *b, int64_t m, int64_t n);
+    void (*colsum_add)(kern *k, const float *G, int64_t m, int64_t n, float *g);
+    void (*csr_matmul_bias)(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
+                            float *Y);
+    void (*csr_t_matmul_add)(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W);
+    void (*act_forward)(kern *k, kern_act f, const float *a, float *h, int64_t n);
+    void (*act_backward)(kern *k, kern_act f, const float *a, const float *h, float *G,
+                         int64_t n);
+    void (*gaussian_sample)(kern *k, const float *pre, const float *eps, int64_t m, int64_t K,
+                            float *mu, float *sigma, float *z);
+    void (*gaussian_kl_backward)(kern *k, const float *mu, const float *sigma,
+                                 const float *eps, const float *prior, const float *G_z,
+                                 int64_t m, int64_t K, float lambda, float scale, float *G_pre,
+                                 float *G_prior, float *loss_acc);
+    void (*sigmoid_lik_loss_grad)(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,
+                                  float *loss_acc);
+    void (*philox_normal)(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                          uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride);
+    void (*philox_uniform)(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                           uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride,
+                           float lo, float hi);
+    void (*adam)(kern *k, float *p, const float *g, float *m, float *v, int64_t n, float lr,
+                 float beta1, float beta2, float eps, int64_t t);
+    void (*accumulate)(kern *k, double *acc, const float *x, int64_t n);
+    void (*topk_excluding)(kern *k, const float *S, int64_t m, int64_t n, kern_csr exclude,
+                           int top_k, int32_t *idx, float *val);
+} kern_ops;
+
+struct kern {
+    const kern_ops *ops;
+    void *impl;   /* backend state */
+};
+
+#endif

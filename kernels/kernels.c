@@ -1,0 +1,142 @@
+/* kernels/kernels.c — dispatch of the public ops to the backend's table. */
+#include "kernels/kern_impl.h"
+
+void kern_destroy(kern *k)
+{
+    if (k)
+        k->ops->destroy(k);
+}
+kern_device kern_get_device(const kern *k) { return k->ops->device; }
+const char *kern_name(const kern *k) { return k->ops->name; }
+
+void *kern_alloc(kern *k, size_t bytes) { return k->ops->alloc(k, bytes); }
+void kern_free(kern *k, void *p)
+{
+    if (p)
+        k->ops->free(k, p);
+}
+void kern_zero(kern *k, void *p, size_t bytes)
+{
+    if (bytes)
+        k->ops->zero(k, p, bytes);
+}
+void kern_copy(kern *k, void *dst, const void *src, size_t bytes)
+{
+    if (bytes)
+        k->ops->copy(k, dst, src, bytes);
+}
+void kern_upload(kern *k, void *dst, const void *src, size_t bytes)
+{
+    if (bytes)
+        k->ops->upload(k, dst, src, bytes);
+}
+void kern_download(kern *k, void *dst, const void *src, size_t bytes)
+{
+    if (bytes)
+        k->ops->download(k, dst, src, bytes);
+}
+void kern_sync(kern *k) { k->ops->sync(k); }
+
+void kern_gemm(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N, int64_t K,
+               float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+               float beta, float *C, int64_t ldc)
+{
+    if (M > 0 && N > 0)
+        k->ops->gemm(k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void kern_add_bias(kern *k, float *Y, const float *b, int64_t m, int64_t n)
+{
+    if (m > 0 && n > 0)
+        k->ops->add_bias(k, Y, b, m, n);
+}
+
+void kern_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g)
+{
+    if (m > 0 && n > 0)
+        k->ops->colsum_add(k, G, m, n, g);
+}
+
+void kern_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
+                          float *Y)
+{
+    if (X.nrows > 0 && n > 0)
+        k->ops->csr_matmul_bias(k, X, W, b, n, Y);
+}
+
+void kern_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W)
+{
+    if (X.nrows > 0 && n > 0)
+        k->ops->csr_t_matmul_add(k, X, G_Y, n, G_W);
+}
+
+void kern_act_forward(kern *k, kern_act f, const float *a, float *h, int64_t n)
+{
+    if (n > 0)
+        k->ops->act_forward(k, f, a, h, n);
+}
+
+void kern_act_backward(kern *k, kern_act f, const float *a, const float *h, float *G, int64_t n)
+{
+    if (n > 0)
+        k->ops->act_backward(k, f, a, h, G, n);
+}
+
+void kern_gaussian_sample(kern *k, const float *pre, const float *eps, int64_t m, int64_t K,
+                          float *mu, float *sigma, float *z)
+{
+    if (m > 0)
+        k->ops->gaussian_sample(k, pre, eps, m, K, mu, sigma, z);
+}
+
+void kern_gaussian_kl_backward(kern *k, const float *mu, const float *sigma, const float *eps,
+                               const float *prior, const float *G_z, int64_t m, int64_t K,
+                               float lambda, float scale, float *G_pre, float *G_prior,
+                               float *loss_acc)
+{
+    if (m > 0)
+        k->ops->gaussian_kl_backward(k, mu, sigma, eps, prior, G_z, m, K, lambda, scale, G_pre,
+                                     G_prior, loss_acc);
+}
+
+void kern_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,
+                                float *loss_acc)
+{
+    if (X.nrows > 0 && X.ncols > 0)
+        k->ops->sigmoid_lik_loss_grad(k, lik, Z, X, scale, loss_acc);
+}
+
+void kern_philox_normal(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                        uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride)
+{
+    if (rows > 0 && cols > 0)
+        k->ops->philox_normal(k, out, rows, cols, key0, key1, ctr3, id0, id_stride);
+}
+
+void kern_philox_uniform(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                         uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride,
+                         float lo, float hi)
+{
+    if (rows > 0 && cols > 0)
+        k->ops->philox_uniform(k, out, rows, cols, key0, key1, ctr3, id0, id_stride, lo, hi);
+}
+
+void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, float lr,
+               float beta1, float beta2, float eps, int64_t t)
+{
+    if (n > 0)
+        k->ops->adam(k, p, g, m, v, n, lr, beta1, beta2, eps, t);
+}
+
+void kern_accumulate(kern *k, double *acc, const float *x, int64_t n)
+{
+    if (n > 0)
+        k->ops->accumulate(k, acc, x, n);
+}
+
+void kern_topk_excluding(kern *k, const float *S, int64_t m, int64_t n, kern_csr exclude,
+                         int top_k, int32_t *idx, float *val)
+{
+    if (m > 0 && top_k > 0)
+        k->ops->topk_excluding(k, S, m, n, exclude, top_k, idx, val);
+}

@@ -1,0 +1,143 @@
+/* kernels/kernels.h — the compute backends behind one interface.
+ *
+ * Every op takes a backend handle `kern *` and buffers in that backend's memory (host
+ * memory for the CPU backend, device memory for CUDA). Matrices are row-major, shapes are
+ * written as [rows × cols]. Ops are named after the math they do; kernels/ knows nothing of
+ * the model: callers compose these ops.
+ *
+ * Accumulating outputs are marked "+=": the op adds to what is there. Scalar sums (a loss
+ * value) are accumulated in double precision inside the op and added to a float in backend
+ * memory, so that a caller can place them inside a buffer that is later all-reduced.
+ *
+ * The CPU backend (kernels/cpu) is the reference; every other backend is tested against it. */
+#ifndef BIVAE_KERNELS_H
+#define BIVAE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kern kern;
+
+typedef enum { KERN_DEVICE_CPU = 0, KERN_DEVICE_CUDA = 1 } kern_device;
+typedef enum { KERN_NO_TRANS = 0, KERN_TRANS = 1 } kern_trans;
+typedef enum {
+    KERN_ACT_SIGMOID = 0, KERN_ACT_TANH, KERN_ACT_ELU, KERN_ACT_RELU, KERN_ACT_RELU6
+} kern_act;
+/* Log-likelihoods ℓ(x, x̂) of a 0/1 observation x under x̂ = sigmoid(z) (e = 1e-10):
+ *   POIS  x·log(x̂+e) − x̂
+ *   BERN  x·log(x̂+e) + (1−x)·log(1−x̂+e)
+ *   GAUS  −(x − x̂)²                                                                   */
+typedef enum { KERN_LIK_POIS = 0, KERN_LIK_BERN, KERN_LIK_GAUS } kern_lik;
+
+/* A binary (0/1) sparse matrix in CSR: row r has ones at columns
+ * col[rowptr[r] .. rowptr[r+1]), sorted ascending and unique, each in [0, ncols).
+ * rowptr[0] need not be 0: a kern_csr may be a window of rows of a larger matrix. */
+typedef struct kern_csr {
+    int64_t nrows, ncols;
+    const int64_t *rowptr; /* [nrows + 1] */
+    const int32_t *col;    /* [rowptr[nrows]] */
+} kern_csr;
+
+/* ---- backend lifetime ------------------------------------------------------------ */
+/* CPU backend with `threads` OpenMP/OpenBLAS threads (>= 1). */
+kern *kern_cpu_create(int threads);
+void kern_destroy(kern *k);
+kern_device kern_get_device(const kern *k);
+const char *kern_name(const kern *k);
+
+/* ---- memory ------------------------------------------------------------------------ */
+void *kern_alloc(kern *k, size_t bytes);                 /* zero-filled */
+void kern_free(kern *k, void *p);
+void kern_zero(kern *k, void *p, size_t bytes);
+void kern_copy(kern *k, void *dst, const void *src, size_t bytes);           /* in backend */
+void kern_upload(kern *k, void *dst, const void *host_src, size_t bytes);    /* host → backend */
+void kern_download(kern *k, void *host_dst, const void *src, size_t bytes);  /* backend → host */
+void kern_sync(kern *k);                                 /* wait for queued work */
+
+/* ---- dense linear algebra ---------------------------------------------------------- */
+/* C[M×N] = alpha · op(A) · op(B) + beta · C; op(A) is [M×K], op(B) is [K×N]. */
+void kern_gemm(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N, int64_t K,
+               float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+               float beta, float *C, int64_t ldc);
+/* Y[m×n] += 1 · bᵀ  (add the bias row b[n] to every row) */
+void kern_add_bias(kern *k, float *Y, const float *b, int64_t m, int64_t n);
+/* g[n] += Σ_rows G[m×n] */
+void kern_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g);
+
+/* ---- sparse × dense ---------------------------------------------------------------- */
+/* Y[X.nrows × n] = X · W + 1 · bᵀ   with W [X.ncols × n], b [n] (b may be NULL) */
+void kern_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
+                          float *Y);
+/* G_W[X.ncols × n] += Xᵀ · G_Y   with G_Y [X.nrows × n] */
+void kern_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W);
+
+/* ---- element-wise ---------------------------------------------------------------- */
+/* h[n] = f(a[n]) */
+void kern_act_forward(kern *k, kern_act f, const float *a, float *h, int64_t n);
+/* G[n] = G ⊙ f'(a), given a and h = f(a); in place (G_h in, G_a out).
+ * Derivatives at kinks follow PyTorch: relu' (0) = 0; relu6' = 1 only for 0 < a < 6;
+ * elu'(a) = h + 1 for a <= 0. */
+void kern_act_backward(kern *k, kern_act f, const float *a, const float *h, float *G,
+                       int64_t n);
+
+/* ---- Gaussian latent layer ---------------------------------------------------------- */
+/* From pre [m × 2K] = (μ | s) per row:
+ *   mu = μ, sigma = sigmoid(s), z = μ + sigma ⊙ eps     (mu, sigma, eps, z: [m × K])
+ * z may be NULL (means only). */
+void kern_gaussian_sample(kern *k, const float *pre, const float *eps, int64_t m, int64_t K,
+                          float *mu, float *sigma, float *z);
+/* KL of N(μ, σ²) against the prior N(prior, 1), and the gradient of
+ *   lambda · Σ_rows KL_row · scale   plus the incoming G_z, back to the pre-activations:
+ *   *loss_acc += lambda · Σ_rows Σ_k −½(1 + 2 log σ − (μ−prior)² − σ²)      (unscaled)
+ *   G_μ = G_z + lambda·scale·(μ − prior)
+ *   G_σ = G_z ⊙ eps + lambda·scale·(σ − 1/σ)
+ *   G_pre[m × 2K] = (G_μ | G_σ ⊙ σ(1−σ))
+ * prior [m × K] may be NULL (zero mean); when G_prior is not NULL,
+ *   G_prior[m × K] = −lambda·scale·(μ − prior). */
+void kern_gaussian_kl_backward(kern *k, const float *mu, const float *sigma, const float *eps,
+                               const float *prior, const float *G_z, int64_t m, int64_t K,
+                               float lambda, float scale, float *G_pre, float *G_prior,
+                               float *loss_acc);
+
+/* ---- decoder likelihood ------------------------------------------------------------ */
+/* Z [m × n] holds logits z; X is the binary observation matrix of the same shape (m rows,
+ * n columns). In place, Z becomes G_z = scale · ∂(−Σ ℓ(x, sigmoid(z)))/∂z, and
+ *   *loss_acc += −Σ_{all m·n entries} ℓ(x, sigmoid(z))                     (unscaled)
+ * computed as a dense pass that assumes x = 0 plus a correction at X's ones; no dense
+ * copy of X is ever formed. */
+void kern_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,
+                                float *loss_acc);
+
+/* ---- random numbers: Philox4x32-10 (Random123) ------------------------------------- */
+/* For row r and column c, the counter is {c / 4, lo32(id), hi32(id), ctr3} with
+ * id = id0 + r · id_stride, the key is {key0, key1}; element c % 4 of the 4 outputs is used.
+ * The same (key, counter) gives the same 32-bit integers on every backend.
+ * normal:  pairs (u0,u1), (u2,u3) of uniforms in (0, 1] through Box–Muller
+ *          (n0 = ρ cos 2πu1, n1 = ρ sin 2πu1 with ρ = sqrt(−2 ln u0); likewise n2, n3).
+ * uniform: lo + (hi − lo) · u, u in [0, 1).                                           */
+void kern_philox_normal(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                        uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride);
+void kern_philox_uniform(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                         uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride,
+                         float lo, float hi);
+
+/* ---- optimizer --------------------------------------------------------------------- */
+/* Adam (PyTorch semantics, no weight decay), at step t >= 1:
+ *   m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²
+ *   p −= (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)                          */
+void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, float lr,
+               float beta1, float beta2, float eps, int64_t t);
+
+/* ---- reductions ---------------------------------------------------------------------- */
+/* acc[n] (double) += x[n] (float); both in backend memory */
+void kern_accumulate(kern *k, double *acc, const float *x, int64_t n);
+
+/* ---- ranking ----------------------------------------------------------------------- */
+/* For each row r of S [m × n], the top_k largest scores among the columns NOT in row r of
+ * `exclude` (exclude.nrows == m; its ncols == n), in descending order, ties broken by the
+ * lower column index: idx [m × top_k] (columns; −1 where fewer than top_k candidates
+ * exist), val [m × top_k] (may be NULL). */
+void kern_topk_excluding(kern *k, const float *S, int64_t m, int64_t n, kern_csr exclude,
+                         int top_k, int32_t *idx, float *val);
+
+#endif

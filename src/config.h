@@ -1,0 +1,71 @@
+/* src/config.h — the whole configuration of a bivae-dist run, as parsed from the command
+ * line (src/cli.c) and stored in checkpoints. Defaults follow cli.md. */
+#ifndef BIVAE_CONFIG_H
+#define BIVAE_CONFIG_H
+
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+#include "partition/dataset.h"
+
+#define BIVAE_MAX_HIDDEN 8
+
+typedef enum {
+    CMD_NONE = 0, CMD_TRAIN, CMD_EVAL, CMD_RECOMMEND, CMD_EXPORT, CMD_GEN, CMD_HELP, CMD_VERSION
+} bivae_command;
+
+typedef enum { DEVICE_AUTO = 0, DEVICE_CPU, DEVICE_CUDA } bivae_device;
+typedef enum { COMM_AUTO = 0, COMM_MPI, COMM_NCCL } bivae_comm;
+typedef enum { PRECISION_FP32 = 0, PRECISION_TF32, PRECISION_BF16 } bivae_precision;
+
+typedef struct bivae_model_config {
+    int k;                              /* latent size K                      (--k, 10) */
+    int n_hidden;                       /* number of hidden layers                      */
+    int hidden[BIVAE_MAX_HIDDEN];       /* hidden sizes                  (--encoder, 20) */
+    kern_act act;                       /* hidden activation             (--act, tanh) */
+    kern_lik likelihood;                /* decoder likelihood      (--likelihood, pois) */
+    double beta_kl;                     /* KL weight λ                 (--beta-kl, 1.0) */
+    int cap_user, cap_item;             /* constrained adaptive priors (--cap-priors)   */
+} bivae_model_config;
+
+typedef struct bivae_train_config {
+    int epochs;                         /* --epochs, 100 */
+    int batch_size;                     /* --batch-size, 100 (global batch) */
+    double lr;                          /* --lr, 0.001 */
+    uint64_t seed;                      /* --seed, 42 */
+} bivae_train_config;
+
+typedef struct bivae_system_config {
+    bivae_device device;                /* --device auto */
+    bivae_comm comm;                    /* --comm auto */
+    bivae_precision precision;          /* --precision fp32 */
+    int threads;                        /* --threads, 0 = auto (cores / ranks on the node) */
+    int check_replicas;                 /* --check-replicas: compare parameter checksums */
+} bivae_system_config;
+
+typedef struct bivae_output_config {
+    int top_k;                          /* --top-k, 10 */
+    int eval_every;                     /* --eval-every, 0 = only at the end */
+    const char *metrics_out;            /* --metrics-out FILE (JSON lines) */
+    const char *checkpoint_dir;         /* --checkpoint-dir */
+    int checkpoint_every;               /* --checkpoint-every */
+    int keep;                           /* --keep */
+    int resume;                         /* --resume */
+    int quiet;                          /* --quiet */
+    const char *out;                    /* --out (gen, recommend, export) */
+} bivae_output_config;
+
+typedef struct bivae_config {
+    bivae_command command;
+    data_options data;                  /* --data/--train/--test/--format/--synthetic/... */
+    bivae_model_config model;
+    bivae_train_config train;
+    bivae_system_config system;
+    bivae_output_config output;
+    const char *model_path;             /* --model CKPT (eval, recommend, export) */
+    const char *user;                   /* --user RAWID (recommend) */
+    const char *users_file;             /* --users FILE (recommend) */
+    const char *user_features, *item_features;   /* --user-features/--item-features */
+} bivae_config;
+
+#endif

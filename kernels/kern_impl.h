@@ -20,6 +20,9 @@ typedef struct kern_ops {
                  float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
                  float beta, float *C, int64_t ldc);
     void (*add_bias)(kern *k, float *Y, const float *b, int64_t m, int64_t n);
+    void (*scale)(kern *k, float *x, int64_t n, float alpha);
+    void (*rows_cyclic_from_blocked)(kern *k, float *dst, const float *src, int64_t n_rows,
+                                     int64_t width, int P);
     void (*colsum_add)(kern *k, const float *G, int64_t m, int64_t n, float *g);
     void (*csr_matmul_bias)(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
                             float *Y);
@@ -40,8 +43,8 @@ typedef struct kern_ops {
     void (*philox_uniform)(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
                            uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride,
                            float lo, float hi);
-    void (*adam)(kern *k, float *p, const float *g, float *m, float *v, int64_t n, float lr,
-                 float beta1, float beta2, float eps, int64_t t);
+    void (*adam)(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
+                 double beta1, double beta2, double eps, int64_t t);
     void (*accumulate)(kern *k, double *acc, const float *x, int64_t n);
     void (*topk_excluding)(kern *k, const float *S, int64_t m, int64_t n, kern_csr exclude,
                            int top_k, int32_t *idx, float *val);

@@ -51,6 +51,19 @@ void kern_add_bias(kern *k, float *Y, const float *b, int64_t m, int64_t n)
         k->ops->add_bias(k, Y, b, m, n);
 }
 
+void kern_scale(kern *k, float *x, int64_t n, float alpha)
+{
+    if (n > 0)
+        k->ops->scale(k, x, n, alpha);
+}
+
+void kern_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
+                                   int64_t width, int P)
+{
+    if (n_rows > 0 && width > 0)
+        k->ops->rows_cyclic_from_blocked(k, dst, src, n_rows, width, P);
+}
+
 void kern_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g)
 {
     if (m > 0 && n > 0)
@@ -121,8 +134,8 @@ void kern_philox_uniform(kern *k, float *out, int64_t rows, int64_t cols, uint32
         k->ops->philox_uniform(k, out, rows, cols, key0, key1, ctr3, id0, id_stride, lo, hi);
 }
 
-void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, float lr,
-               float beta1, float beta2, float eps, int64_t t)
+void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
+               double beta1, double beta2, double eps, int64_t t)
 {
     if (n > 0)
         k->ops->adam(k, p, g, m, v, n, lr, beta1, beta2, eps, t);

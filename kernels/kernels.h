@@ -61,8 +61,16 @@ void kern_gemm(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N, int6
                float beta, float *C, int64_t ldc);
 /* Y[m×n] += 1 · bᵀ  (add the bias row b[n] to every row) */
 void kern_add_bias(kern *k, float *Y, const float *b, int64_t m, int64_t n);
+/* x[n] *= alpha */
+void kern_scale(kern *k, float *x, int64_t n, float alpha);
 /* g[n] += Σ_rows G[m×n] */
 void kern_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g);
+
+/* Rows of a cyclically distributed table, gathered rank after rank ("blocked": rank r's
+ * rows, local order, start at row first[r]), put back in global order: global row
+ * g = l·P + r ← blocked row first[r] + l.  dst [n_rows × width], src [n_rows × width]. */
+void kern_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
+                                   int64_t width, int P);
 
 /* ---- sparse × dense ---------------------------------------------------------------- */
 /* Y[X.nrows × n] = X · W + 1 · bᵀ   with W [X.ncols × n], b [n] (b may be NULL) */
@@ -125,8 +133,8 @@ void kern_philox_uniform(kern *k, float *out, int64_t rows, int64_t cols, uint32
 /* Adam (PyTorch semantics, no weight decay), at step t >= 1:
  *   m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²
  *   p −= (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)                          */
-void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, float lr,
-               float beta1, float beta2, float eps, int64_t t);
+void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
+               double beta1, double beta2, double eps, int64_t t);
 
 /* ---- reductions ---------------------------------------------------------------------- */
 /* acc[n] (double) += x[n] (float); both in backend memory */

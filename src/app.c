@@ -1,2 +1,133 @@
-/* placeholder: being written */
-typedef int bivae_placeholder_app;
+/* src/app.c — see app.h. */
+#define _GNU_SOURCE
+#include "src/app.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/check.h"
+#include "partition/synth.h"
+#include "src/eval.h"
+#include "src/log.h"
+#include "src/model.h"
+#include "src/train.h"
+
+int app_resolve_threads(int requested, int local_size)
+{
+    if (requested > 0)
+        return requested;
+    cpu_set_t set;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int allowed = (int)(online > 0 ? online : 1);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        allowed = CPU_COUNT(&set);
+    if (online > 0 && allowed < online)
+        return allowed > 0 ? allowed : 1;          /* bound by the launcher: use what we got */
+    int share = allowed / (local_size > 0 ? local_size : 1);
+    return share > 0 ? share : 1;
+}
+
+/* The backend for --device; only the CPU backend exists in this build. */
+static kern *open_backend(const bivae_config *cfg, int threads, int *status)
+{
+    *status = 0;
+    if (cfg->system.device == DEVICE_CUDA) {
+        fprintf(stderr, "bivae-dist: error: --device cuda: no CUDA device: this binary has no "
+                        "CUDA backend yet (CPU only)\n");
+        *status = BIVAE_EXIT_RUNTIME;
+        return NULL;
+    }
+    if (cfg->system.comm == COMM_NCCL) {
+        fprintf(stderr, "bivae-dist: error: --comm nccl: this binary has no NCCL "
+                        "communicator yet (use --comm mpi)\n");
+        *status = BIVAE_EXIT_RUNTIME;
+        return NULL;
+    }
+    return kern_cpu_create(threads);
+}
+
+static int64_t max_local_batch(const bivae_config *cfg, int P)
+{
+    int64_t B = cfg->train.batch_size;
+    return (B + P - 1) / P;
+}
+
+static void describe_run(run_log *log, const bivae_config *cfg, const dataset *d, comm *c,
+                         kern *k, int threads)
+{
+    run_log_note(log, "data: %s: %lld users x %lld items, %lld training ratings, %lld test "
+                 "rows over %lld users", d->source, (long long)d->n_users,
+                 (long long)d->n_items, (long long)d->nnz_train, (long long)d->nnz_test,
+                 (long long)d->n_test_users);
+    run_log_note(log, "ranks: %d, device: %s, comm: %s, threads per rank: %d",
+                 comm_size(c), kern_name(k), comm_name(c), threads);
+    run_log_note(log, "model: k=%d, %d hidden layer(s), epochs %d, batch %d, lr %g, seed %llu",
+                 cfg->model.k, cfg->model.n_hidden, cfg->train.epochs, cfg->train.batch_size,
+                 cfg->train.lr, (unsigned long long)cfg->train.seed);
+}
+
+static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset *d,
+                        run_log *log, int threads)
+{
+    bivae_model m;
+    trainer t;
+    describe_run(log, cfg, d, c, k, threads);
+    model_init(&m, k, &cfg->model, cfg->train.seed, comm_rank(c), comm_size(c), d->n_users,
+               d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
+               d->n_local_items, max_local_batch(cfg, comm_size(c)));
+    trainer_init(&t, &m, c, d, cfg, log);
+    double secs = 0.0;
+    eval_result r = trainer_run(&t, &secs);
+    if (d->n_test_users > 0)
+        run_log_final(log, &r, secs);
+    else
+        run_log_note(log, "no test data: training done in %.2f s, no metrics", secs);
+    trainer_free(&t);
+    model_free(&m);
+    return 0;
+}
+
+int app_train(const bivae_config *cfg, comm *c)
+{
+    int threads = app_resolve_threads(cfg->system.threads, comm_local_size(c));
+    int status = 0;
+    kern *k = open_backend(cfg, threads, &status);
+    status = (int)comm_allreduce_max_i64(c, status);
+    if (status)
+        return status;
+    dataset d;
+    status = dataset_load(&cfg->data, c, &d);
+    if (status) {
+        kern_destroy(k);
+        return status;
+    }
+    run_log *log = run_log_open(comm_rank(c), cfg->output.metrics_out, cfg->output.quiet,
+                                comm_size(c));
+    status = (int)comm_allreduce_max_i64(c, comm_rank(c) == 0 && !log ? BIVAE_EXIT_RUNTIME : 0);
+    if (!status)
+        status = train_loaded(cfg, c, k, &d, log, threads);
+    int close_status = log ? run_log_close(log) : 0;
+    dataset_free(&d);
+    kern_destroy(k);
+    return (int)comm_allreduce_max_i64(c, status ? status : close_status);
+}
+
+int app_gen(const bivae_config *cfg, comm *c)
+{
+    int status = 0;
+    if (comm_rank(c) == 0)
+        status = synth_write_file(cfg->data.synthetic, cfg->train.seed, cfg->output.out);
+    return (int)comm_allreduce_max_i64(c, status);
+}
+
+int app_not_available(const bivae_config *cfg, comm *c)
+{
+    static const char *names[] = {[CMD_EVAL] = "eval", [CMD_RECOMMEND] = "recommend",
+                                  [CMD_EXPORT] = "export"};
+    if (comm_rank(c) == 0)
+        fprintf(stderr, "bivae-dist: error: '%s' needs checkpoints, which this build does not "
+                        "have yet\n", names[cfg->command]);
+    return BIVAE_EXIT_USAGE;
+}

@@ -19,4 +19,10 @@ int cli_parse(int argc, char **argv, bivae_config *cfg);
 /* The usage text of a command (CMD_NONE: the overview of all commands). */
 void cli_print_help(FILE *out, bivae_command cmd);
 
+/* Introspection of the option table (for tests that must cover every flag): option i's
+ * name (without "--"), or NULL past the end; *cmds: bits (1u << bivae_command) of the
+ * commands it applies to; *def: its default text (NULL: none); *takes_value: 0 for flags
+ * without a value. */
+const char *cli_table_entry(int i, unsigned *cmds, const char **def, int *takes_value);
+
 #endif

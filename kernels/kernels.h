@@ -41,6 +41,15 @@ typedef struct kern_csr {
 /* ---- backend lifetime ------------------------------------------------------------ */
 /* CPU backend with `threads` OpenMP/OpenBLAS threads (>= 1). */
 kern *kern_cpu_create(int threads);
+
+/* GEMM math of the CUDA backend: fp32, or tf32 / bf16 inputs with fp32 accumulation. */
+typedef enum { KERN_GEMM_FP32 = 0, KERN_GEMM_TF32, KERN_GEMM_BF16 } kern_gemm_math;
+/* Number of visible CUDA devices; 0 with a reason ("CUDA driver version is insufficient",
+ * "this build has no CUDA backend", ...) written to reason[reason_len]. */
+int kern_cuda_device_count(char *reason, size_t reason_len);
+/* CUDA backend on device `ordinal` (an index among the visible devices). NULL with the
+ * reason in err[err_len] when it cannot be created (no device, no CUDA in this build). */
+kern *kern_cuda_create(int ordinal, kern_gemm_math math, char *err, size_t err_len);
 void kern_destroy(kern *k);
 kern_device kern_get_device(const kern *k);
 const char *kern_name(const kern *k);

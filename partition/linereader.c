@@ -1,0 +1,73 @@
+/* partition/linereader.c — see linereader.h */
+#include "partition/linereader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/check.h"
+
+#define LINE_READER_CHUNK ((size_t)1 << 20)
+
+void line_reader_init(line_reader *r, int fd, const char *path, int64_t offset)
+{
+    r->fd = fd;
+    r->path = path;
+    r->cap = LINE_READER_CHUNK;
+    r->buf = xmalloc(r->cap);
+    r->head = r->len = 0;
+    r->buf_off = offset;
+    r->eof = 0;
+}
+
+void line_reader_free(line_reader *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+}
+
+/* Moves the unread bytes to the front, grows the buffer when they fill it, reads more. */
+static void fill(line_reader *r)
+{
+    size_t keep = r->len - r->head;
+    memmove(r->buf, r->buf + r->head, keep);
+    r->buf_off += (int64_t)r->head;
+    r->head = 0;
+    r->len = keep;
+    if (r->len + 1 >= r->cap) {
+        r->cap *= 2;
+        r->buf = xrealloc(r->buf, r->cap);
+    }
+    ssize_t got;
+    off_t at = (off_t)(r->buf_off + (int64_t)r->len);
+    do
+        got = pread(r->fd, r->buf + r->len, r->cap - r->len - 1, at);   /* keep 1 for the NUL */
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        bivae_fail(BIVAE_EXIT_RUNTIME, "cannot read %s: %s", r->path, strerror(errno));
+    if (got == 0)
+        r->eof = 1;
+    r->len += (size_t)got;
+}
+
+int line_reader_next(line_reader *r, char **line, size_t *len, int64_t *off)
+{
+    for (;;) {
+        char *s = r->buf + r->head;
+        size_t avail = r->len - r->head;
+        char *nl = avail ? memchr(s, '\n', avail) : NULL;
+        if (nl || (r->eof && avail)) {
+            size_t n = nl ? (size_t)(nl - s) : avail;
+            s[n] = '\0';                         /* the '\n' or the spare byte */
+            *line = s;
+            *len = n;
+            *off = r->buf_off + (int64_t)r->head;
+            r->head += nl ? n + 1 : n;
+            return 1;
+        }
+        if (r->eof)
+            return 0;
+        fill(r);
+    }
+}

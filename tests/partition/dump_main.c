@@ -1,0 +1,239 @@
+/* tests/partition/dump_main.c — partition_dump: loads a dataset on every rank and writes a
+ * canonical dump of everything the ranks hold together, which must not depend on the
+ * number of ranks: the statistics, both id maps, every training one (from Ru and from
+ * Ri), every test row known to training (Tu) and every user's test count, in raw and
+ * global ids, sorted. Also checks each rank's local invariants (shapes, sorted unique
+ * columns, ownership). Used by the multi-rank scripts (np 1 vs np 2, 3, 4).
+ *
+ *   partition_dump [--data F | --train F [--test F] | --synthetic S] [--format F]
+ *                  [--seed N] [--test-ratio R] [--min-rating R] [--no-permute]
+ *                  [--out FILE] [--report-rc]
+ *   partition_dump --write-synthetic SPEC FILE [--seed N]
+ * Exit status: dataset_load's (2 on bad input), 1 when an invariant fails. */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm/comm.h"
+#include "partition/dataset.h"
+#include "partition/synth.h"
+
+typedef struct args {
+    data_options opt;
+    const char *out, *write_spec, *write_path;
+    int report_rc;
+} args;
+
+static data_format format_of(const char *s)
+{
+    static const char *names[] = {"auto", "ml-100k", "ml-1m", "ml-20m", "csv", "tsv"};
+    for (int k = 0; k < 6; k++)
+        if (strcmp(s, names[k]) == 0)
+            return (data_format)k;
+    fprintf(stderr, "partition_dump: unknown format %s\n", s);
+    exit(1);
+}
+
+static void parse_args(int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->opt.test_ratio = 0.25;
+    a->opt.seed = 42;
+    a->opt.permute_ids = 1;
+    for (int k = 1; k < argc; k++) {
+        const char *f = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
+        int used = 1;
+        if (!strcmp(f, "--data")) a->opt.data_path = v;
+        else if (!strcmp(f, "--train")) a->opt.train_path = v;
+        else if (!strcmp(f, "--test")) a->opt.test_path = v;
+        else if (!strcmp(f, "--synthetic")) a->opt.synthetic = v;
+        else if (!strcmp(f, "--format")) a->opt.format = v ? format_of(v) : DATA_FORMAT_AUTO;
+        else if (!strcmp(f, "--seed")) a->opt.seed = v ? strtoull(v, NULL, 10) : 0;
+        else if (!strcmp(f, "--test-ratio")) a->opt.test_ratio = v ? atof(v) : 0;
+        else if (!strcmp(f, "--min-rating")) a->opt.has_min_rating = 1, a->opt.min_rating = v ? atof(v) : 0;
+        else if (!strcmp(f, "--out")) a->out = v;
+        else if (!strcmp(f, "--write-synthetic")) {
+            a->write_spec = v;
+            a->write_path = k + 2 < argc ? argv[k + 2] : NULL;
+            k++;
+        } else {
+            used = 0;
+            if (!strcmp(f, "--no-permute")) a->opt.permute_ids = 0;
+            else if (!strcmp(f, "--report-rc")) a->report_rc = 1;
+            else {
+                fprintf(stderr, "partition_dump: unknown argument %s\n", f);
+                exit(1);
+            }
+        }
+        if (used && !v) {
+            fprintf(stderr, "partition_dump: %s needs a value\n", f);
+            exit(1);
+        }
+        k += used;
+    }
+}
+
+/* ---- local invariants ------------------------------------------------------------ */
+
+static int check_csr(const char *name, const csr_matrix *m, int64_t nrows, int64_t ncols)
+{
+    int ok = m->nrows == nrows && m->ncols == ncols && m->rowptr && m->rowptr[0] == 0;
+    for (int64_t r = 0; ok && r < nrows; r++) {
+        ok = m->rowptr[r + 1] >= m->rowptr[r];
+        for (int64_t k = m->rowptr[r]; ok && k < m->rowptr[r + 1]; k++)
+            ok = m->col[k] >= 0 && m->col[k] < ncols &&
+                 (k == m->rowptr[r] || m->col[k] > m->col[k - 1]);
+    }
+    if (!ok)
+        fprintf(stderr, "partition_dump: invariant failed: %s\n", name);
+    return ok;
+}
+
+static int check_local(const dataset *d)
+{
+    int ok = d->n_local_users == partition_owned_count(d->n_users, d->rank, d->nranks) &&
+             d->n_local_items == partition_owned_count(d->n_items, d->rank, d->nranks);
+    ok &= check_csr("Ru", &d->Ru, d->n_local_users, d->n_items);
+    ok &= check_csr("Ri", &d->Ri, d->n_local_items, d->n_users);
+    ok &= check_csr("Tu", &d->Tu, d->n_local_users, d->n_items);
+    for (int64_t r = 0; ok && r < d->n_local_users; r++)
+        ok = d->test_count[r] >= d->Tu.rowptr[r + 1] - d->Tu.rowptr[r] &&
+             d->Ru.rowptr[r + 1] > d->Ru.rowptr[r];           /* users come from training */
+    for (int64_t r = 0; ok && r < d->n_local_items; r++)
+        ok = d->Ri.rowptr[r + 1] > d->Ri.rowptr[r];
+    if (!ok)
+        fprintf(stderr, "partition_dump: invariant failed on rank %d\n", d->rank);
+    return ok;
+}
+
+/* ---- gathering and printing ------------------------------------------------------ */
+
+/* Every (global row, value) of a local matrix (or counts), gathered on all ranks, sorted. */
+static int64_t *gather_entries(comm *c, const dataset *d, const csr_matrix *m,
+                               const int32_t *count, size_t *n_out)
+{
+    int64_t nrows = m->nrows, n = count ? nrows : m->rowptr[nrows];
+    int64_t *mine = malloc(sizeof(int64_t) * (size_t)(n ? n : 1)), w = 0;
+    for (int64_t r = 0; r < nrows; r++) {
+        int64_t g = partition_global(r, d->rank, d->nranks);
+        if (count)
+            mine[w++] = (g << 32) | (int64_t)count[r];
+        else
+            for (int64_t k = m->rowptr[r]; k < m->rowptr[r + 1]; k++)
+                mine[w++] = (g << 32) | (int64_t)m->col[k];
+    }
+    int64_t *all = comm_allgatherv_bytes(c, mine, (size_t)w, sizeof(int64_t), n_out);
+    free(mine);
+    return all;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Prints "<tag> raw_row raw_col row col" (or "<tag> raw_row row count") lines, sorted. */
+static void print_entries(FILE *f, const char *tag, int64_t *e, size_t n, const int64_t *row_raw,
+                          const int64_t *col_raw)
+{
+    qsort(e, n, sizeof(int64_t), cmp_i64);
+    for (size_t k = 0; k < n; k++) {
+        int64_t g = e[k] >> 32, v = e[k] & 0xffffffff;
+        if (col_raw)
+            fprintf(f, "%s %lld %lld %lld %lld\n", tag, (long long)row_raw[g], (long long)col_raw[v],
+                    (long long)g, (long long)v);
+        else
+            fprintf(f, "%s %lld %lld %lld\n", tag, (long long)row_raw[g], (long long)g, (long long)v);
+    }
+}
+
+/* 1 when the gathered Ri entries e_i[n_i] are exactly the transpose of Ru's e_r[n_r]. */
+static int is_transpose(const int64_t *e_r, size_t n_r, const int64_t *e_i, size_t n_i)
+{
+    if (n_r != n_i)
+        return 0;
+    int64_t *a = malloc(sizeof(int64_t) * (n_r + 1)), *b = malloc(sizeof(int64_t) * (n_r + 1));
+    for (size_t k = 0; k < n_r; k++) {
+        a[k] = e_r[k];
+        b[k] = ((e_i[k] & 0xffffffff) << 32) | (e_i[k] >> 32);
+    }
+    qsort(a, n_r, sizeof(int64_t), cmp_i64);
+    qsort(b, n_r, sizeof(int64_t), cmp_i64);
+    int same = n_r == 0 || memcmp(a, b, sizeof(int64_t) * n_r) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
+/* Writes the dump on rank 0 (f != NULL); returns 0 when Ri is not Ru's transpose. */
+static int dump(comm *c, const dataset *d, FILE *f)
+{
+    size_t nR, nI, nT, nC;
+    int64_t *R = gather_entries(c, d, &d->Ru, NULL, &nR);
+    int64_t *I = gather_entries(c, d, &d->Ri, NULL, &nI);
+    int64_t *T = gather_entries(c, d, &d->Tu, NULL, &nT);
+    int64_t *C = gather_entries(c, d, &d->Tu, d->test_count, &nC);
+    int ok = is_transpose(R, nR, I, nI) && (int64_t)nR == d->nnz_train;
+    if (!ok)
+        fprintf(stderr, "partition_dump: invariant failed: Ri is not the transpose of Ru\n");
+    if (f) {
+        fprintf(f, "stats users %lld items %lld nnz_train %lld nnz_test %lld test_users %lld dropped %lld\n",
+                (long long)d->n_users, (long long)d->n_items, (long long)d->nnz_train,
+                (long long)d->nnz_test, (long long)d->n_test_users, (long long)d->test_rows_dropped);
+        for (int64_t g = 0; g < d->n_users; g++)
+            fprintf(f, "user %lld %lld\n", (long long)g, (long long)d->user_raw[g]);
+        for (int64_t g = 0; g < d->n_items; g++)
+            fprintf(f, "item %lld %lld\n", (long long)g, (long long)d->item_raw[g]);
+        print_entries(f, "R", R, nR, d->user_raw, d->item_raw);
+        print_entries(f, "I", I, nI, d->item_raw, d->user_raw);
+        print_entries(f, "T", T, nT, d->user_raw, d->item_raw);
+        print_entries(f, "C", C, nC, d->user_raw, NULL);
+    }
+    free(R);
+    free(I);
+    free(T);
+    free(C);
+    return ok;
+}
+
+static int run(comm *c, const args *a)
+{
+    if (a->write_spec) {
+        int rc = comm_rank(c) == 0 ? synth_write_file(a->write_spec, a->opt.seed, a->write_path) : 0;
+        return (int)comm_allreduce_max_i64(c, rc);
+    }
+    dataset d;
+    int rc = dataset_load(&a->opt, c, &d);
+    if (rc != 0)
+        return rc;
+    int ok = (int)comm_allreduce_min_i64(c, check_local(&d));
+    FILE *f = NULL;
+    if (comm_rank(c) == 0)
+        f = a->out ? fopen(a->out, "w") : stdout;
+    if (comm_rank(c) == 0 && !f) {
+        perror(a->out);
+        ok = 0;
+    }
+    ok &= dump(c, &d, f);
+    if (f && f != stdout)
+        fclose(f);
+    dataset_free(&d);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    MPI_Init(&argc, &argv);
+    parse_args(argc, argv, &a);
+    comm *c = comm_mpi_create();
+    int rc = run(c, &a);
+    if (a.report_rc)
+        printf("partition_dump: rank %d exit %d\n", comm_rank(c), rc);
+    fflush(stdout);
+    comm_destroy(c);
+    MPI_Finalize();
+    return rc;
+}

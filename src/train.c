@@ -33,6 +33,15 @@ void trainer_free(trainer *t)
     kern_free(t->m->k, t->loss_acc);
 }
 
+/* For failures every rank detects at once: ranks other than 0 wait, rank 0 reports the one
+ * line and ends the job (MPI_Abort through the fail hook). */
+static void quiet_unless_rank0(trainer *t)
+{
+    if (comm_rank(t->c) != 0)
+        for (;;)
+            comm_barrier(t->c);
+}
+
 /* ---- one phase -------------------------------------------------------------------------- */
 
 /* all-gather the rows every rank owns (local [n_local × K]) into dst [N × K], global order */
@@ -85,9 +94,11 @@ double trainer_phase(trainer *t, bivae_side s, int epoch)
     gather_table(t, s, m->sample_local[s], m->table[s]);
     double acc[2];
     kern_download(m->k, acc, t->loss_acc, sizeof(acc));
-    if (acc[1] != (double)N)
+    if (acc[1] != (double)N) {
+        quiet_unless_rank0(t);
         FAIL_RUNTIME("%s phase of epoch %d counted %.0f rows over all ranks, expected %lld",
                      s == SIDE_USER ? "user" : "item", epoch, acc[1], (long long)N);
+    }
     return acc[0] / acc[1];
 }
 
@@ -142,16 +153,32 @@ uint64_t trainer_checksum(trainer *t)
     return h;
 }
 
+/* Test-only switch: BIVAE_TEST_PERTURB_RANK=r makes rank r change one parameter after
+ * epoch 1, so tests can see --check-replicas catch diverged replicas. */
+static void test_perturb(trainer *t, int epoch)
+{
+    const char *r = getenv("BIVAE_TEST_PERTURB_RANK");
+    if (!r || epoch != 1 || atoi(r) != t->m->rank)
+        return;
+    float p;
+    encoder *e = &t->m->enc[SIDE_USER];
+    kern_download(t->m->k, &p, e->params, sizeof(p));
+    p += 1e-3f;
+    kern_upload(t->m->k, e->params, &p, sizeof(p));
+}
+
 static void check_replicas(trainer *t, int epoch)
 {
     int P = comm_size(t->c);
     int64_t *all = xmalloc(sizeof(int64_t) * (size_t)P);
     comm_allgather_i64(t->c, (int64_t)trainer_checksum(t), all);
     for (int r = 1; r < P; r++)
-        if (all[r] != all[0])
+        if (all[r] != all[0]) {
+            quiet_unless_rank0(t);
             FAIL_RUNTIME("--check-replicas: after epoch %d the parameters of rank %d differ "
                          "from rank 0 (checksum %016llx vs %016llx)", epoch, r,
                          (unsigned long long)all[r], (unsigned long long)all[0]);
+        }
     free(all);
 }
 
@@ -191,6 +218,7 @@ eval_result trainer_run(trainer *t, double *train_seconds)
         l.user = trainer_phase(t, SIDE_USER, epoch);
         kern_sync(t->m->k);
         double secs = now() - t0;
+        test_perturb(t, epoch);
         if (cfg->system.check_replicas)
             check_replicas(t, epoch);
         epoch_record rec;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh — build the libFuzzer harnesses with clang (ASan + UBSan) into
+# build-fuzz/, write their seed corpora, run each for SECONDS (default 60) and print the
+# executions and the crash count. Crashes are kept in build-fuzz/artifacts/.
+#   tests/fuzz/run.sh [SECONDS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${1:-60}
+command -v clang >/dev/null || { echo "fuzz: clang not installed" >&2; exit 77; }
+cd "$root"
+mkdir -p build-fuzz
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBIVAE_FUZZ=ON \
+    -DBIVAE_ENABLE_CUDA=OFF -DBIVAE_ARCH= >build-fuzz/configure.log 2>&1 \
+    || { cat build-fuzz/configure.log >&2; exit 3; }
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_reader fuzz_dataset >/dev/null
+source "$root/launch/env.sh"
+export ASAN_OPTIONS="fast_unwind_on_malloc=0:detect_leaks=1"
+export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+corpus=build-fuzz/corpus
+mkdir -p build-fuzz/artifacts
+# Seed corpora: byte 0 selects the format (and options), the rest is a file of that format.
+seed() {  # harness name format-byte content
+    mkdir -p "$corpus/$1"
+    printf "\\x$(printf %02x "$2")%b" "$3" >"$corpus/$1/seed-$2-$(printf %s "$3" | cksum | cut -d' ' -f1)"
+}
+for h in fuzz_reader fuzz_dataset; do
+    seed $h 1 '1\t10\t5\t881250949\n1\t20\t3\t881250950\n2\t10\t4\t1\n'
+    seed $h 2 '1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::1\n'
+    seed $h 3 'userId,movieId,rating,timestamp\n1,2,3.5,1112486027\n1,29,3.5,1112484676\n'
+    seed $h 4 'user,item,rating\n7,8,1\n9,8,2\n'
+    seed $h 5 '\xef\xbb\xbf1\t2\r\n3\t4\t5\r\n'
+    seed $h 0 '1,2\n2,3\n'
+    seed $h 12 '1\t2\t5\n1\tx\t5\n'
+done
+status=0
+for h in fuzz_reader fuzz_dataset; do
+    log=build-fuzz/$h.log
+    ./build-fuzz/tests/fuzz/$h "$corpus/$h" -max_total_time="$secs" -max_len=4096 \
+        -artifact_prefix=build-fuzz/artifacts/$h- -close_fd_mask=3 >"$log" 2>&1 || status=1
+    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' || true)
+    [[ -n $execs ]] || execs=$(grep -Eo '#[0-9]+' "$log" | tail -1 | tr -d '#')
+    crashes=$(ls build-fuzz/artifacts/ | grep -c "^$h-" || true)
+    echo "fuzz: $h: ${secs} s, ${execs:-?} executions, $crashes crash(es) (log $log)"
+done
+exit $status

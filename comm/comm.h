@@ -29,6 +29,34 @@ typedef struct comm comm;
 comm *comm_mpi_create(void);
 void comm_destroy(comm *c);
 
+/* ---- communicators for device buffers ------------------------------------------------ */
+/* A copy between host and device memory that is complete when it returns (for instance the
+ * compute backend's kern_download / kern_upload); ctx is passed through. comm/ knows no
+ * backend: the caller supplies these. */
+typedef void (*comm_copy_fn)(void *ctx, void *dst, const void *src, size_t bytes);
+
+/* MPI communicator over MPI_COMM_WORLD for DEVICE buffers: every data-plane op copies the
+ * device buffer to a host staging buffer (to_host), runs the MPI collective there and copies
+ * the result back (to_device). Slower than NCCL, but works where NCCL cannot: several ranks
+ * sharing one GPU, or no NCCL in the build. comm_memory() is COMM_MEM_DEVICE, comm_name()
+ * "mpi-staged"; the control plane is the MPI one. */
+comm *comm_mpi_create_staged(comm_copy_fn to_host, comm_copy_fn to_device, void *ctx);
+
+/* NCCL communicator over MPI_COMM_WORLD (MPI must be initialized; collective: every rank
+ * calls it). Data-plane buffers are device memory on CUDA device `device_ordinal`, an index
+ * among the VISIBLE devices (so CUDA_VISIBLE_DEVICES set by a launcher is respected); pass
+ * the node-local rank (comm_local_rank of an MPI comm) modulo the visible device count, or
+ * a negative ordinal to let this function choose exactly that. The unique id comes from
+ * rank 0 by MPI_Bcast; the control plane stays on MPI.
+ * Data-plane calls synchronize the device before the collective (all queued compute work
+ * has produced its inputs) and return when it has completed on NCCL's own stream, so the
+ * results are ready for any stream. A collective, or the initialization, not complete
+ * within timeout_seconds (<= 0: no limit) aborts the NCCL communicator and fails the job
+ * (exit 3) naming the op and the rank.
+ * Returns NULL with the reason in err[err_len] when NCCL cannot be used here (no NCCL in
+ * this build, no device on some rank); then every rank returns NULL. */
+comm *comm_nccl_create(int device_ordinal, double timeout_seconds, char *err, size_t err_len);
+
 const char *comm_name(const comm *c);      /* "mpi", "nccl" */
 comm_mem comm_memory(const comm *c);
 int comm_rank(const comm *c);

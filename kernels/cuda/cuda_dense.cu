@@ -1,0 +1,293 @@
+/* kernels/cuda/cuda_dense.cu — the dense element-wise ops of the CUDA backend: bias, scale,
+ * cyclic reordering, column sums, activations, the Gaussian latent layer, Adam and the
+ * double accumulator. Each mirrors kernels/cpu/cpu_kernels.c expression by expression (same
+ * operand order; --fmad=false), so results differ from the CPU only where a library
+ * function (expf, tanhf, expm1f, log) differs from the CPU's by an ulp or two.
+ * All kernels grid-stride over 64-bit indices; reductions are in a fixed order. */
+#include <math.h>
+
+#include "kernels/cuda/cuda_internal.h"
+
+/* ---- bias, scale, reorder, column sums ----------------------------------------------- */
+
+/* Y[m × n] += 1 · bᵀ */
+__global__ void add_bias_kernel(float *Y, const float *b, int64_t m, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < m * n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        Y[i] += b[i % n];
+}
+
+void cu_add_bias(kern *k, float *Y, const float *b, int64_t m, int64_t n)
+{
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    add_bias_kernel<<<cu_blocks(m * n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(
+        Y, b, m, n);
+    CUDA_LAUNCH_CHECK("add_bias_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+/* x[n] *= alpha */
+__global__ void scale_kernel(float *x, int64_t n, float alpha)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        x[i] *= alpha;
+}
+
+void cu_scale(kern *k, float *x, int64_t n, float alpha)
+{
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    scale_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(x, n, alpha);
+    CUDA_LAUNCH_CHECK("scale_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+/* dst [n_rows × width]: global row g = l·P + r comes from blocked row first(r) + l, where
+ * rank r owns n_r = q + (r < rem) rows (q = n_rows / P, rem = n_rows % P), so
+ * first(r) = r·q + min(r, rem). One thread per element. */
+__global__ void rows_cyclic_kernel(float *dst, const float *src, int64_t n_rows, int64_t width,
+                                   int P)
+{
+    int64_t q = n_rows / P, rem = n_rows % P;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n_rows * width;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t g = i / width, c = i % width, r = g % P, l = g / P;
+        int64_t first = r * q + (r < rem ? r : rem);
+        dst[i] = src[(first + l) * width + c];
+    }
+}
+
+void cu_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
+                                 int64_t width, int P)
+{
+    if (P < 1)
+        FAIL_RUNTIME("rows_cyclic_from_blocked: P = %d", P);
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    rows_cyclic_kernel<<<cu_blocks(n_rows * width, CU_MAX_BLOCKS), CU_THREADS, 0,
+                         cu_st(k)->stream>>>(dst, src, n_rows, width, P);
+    CUDA_LAUNCH_CHECK("rows_cyclic_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+/* g[c] += (float) Σ_r G[r, c], the sum in double in row order (as the CPU): one thread per
+ * column; neighbouring threads read neighbouring columns of a row. */
+__global__ void colsum_add_kernel(const float *G, int64_t m, int64_t n, float *g)
+{
+    for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < n;
+         c += (int64_t)gridDim.x * blockDim.x) {
+        double acc = 0.0;
+        for (int64_t r = 0; r < m; r++)
+            acc += G[r * n + c];
+        g[c] += (float)acc;
+    }
+}
+
+void cu_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g)
+{
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    colsum_add_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(G, m, n,
+                                                                                        g);
+    CUDA_LAUNCH_CHECK("colsum_add_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+/* ---- activations --------------------------------------------------------------------- */
+
+__device__ __forceinline__ float cu_sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+__device__ __forceinline__ float act_value(kern_act f, float a)
+{
+    switch (f) {
+    case KERN_ACT_SIGMOID: return cu_sigmoidf(a);
+    case KERN_ACT_TANH: return tanhf(a);
+    case KERN_ACT_ELU: return a > 0.0f ? a : expm1f(a);
+    case KERN_ACT_RELU: return a > 0.0f ? a : 0.0f;
+    default: return a > 0.0f ? (a < 6.0f ? a : 6.0f) : 0.0f;   /* RELU6 */
+    }
+}
+
+/* G ⊙ f'(a), PyTorch's conventions at the kinks (kernels.h). */
+__device__ __forceinline__ float act_grad(kern_act f, float a, float h, float G)
+{
+    switch (f) {
+    case KERN_ACT_SIGMOID: return G * (h * (1.0f - h));
+    case KERN_ACT_TANH: return G * (1.0f - h * h);
+    case KERN_ACT_ELU: return G * (a > 0.0f ? 1.0f : h + 1.0f);
+    case KERN_ACT_RELU: return a > 0.0f ? G : 0.0f;
+    default: return (a > 0.0f && a < 6.0f) ? G : 0.0f;          /* RELU6 */
+    }
+}
+
+__global__ void act_forward_kernel(kern_act f, const float *a, float *h, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        h[i] = act_value(f, a[i]);
+}
+
+__global__ void act_backward_kernel(kern_act f, const float *a, const float *h, float *G,
+                                    int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        G[i] = act_grad(f, a[i], h[i], G[i]);
+}
+
+static void check_act(kern_act f)
+{
+    if (f < KERN_ACT_SIGMOID || f > KERN_ACT_RELU6)
+        FAIL_RUNTIME("unknown activation %d", (int)f);
+}
+
+void cu_act_forward(kern *k, kern_act f, const float *a, float *h, int64_t n)
+{
+    check_act(f);
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    act_forward_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(f, a, h,
+                                                                                         n);
+    CUDA_LAUNCH_CHECK("act_forward_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+void cu_act_backward(kern *k, kern_act f, const float *a, const float *h, float *G, int64_t n)
+{
+    check_act(f);
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    act_backward_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(
+        f, a, h, G, n);
+    CUDA_LAUNCH_CHECK("act_backward_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+/* ---- Gaussian latent layer ----------------------------------------------------------- */
+
+/* pre [m × 2K] → mu, sigma, z [m × K] (z may be NULL) */
+__global__ void gaussian_sample_kernel(const float *pre, const float *eps, int64_t m, int64_t K,
+                                       float *mu, float *sigma, float *z)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < m * K;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i / K, c = i % K;
+        float mu_i = pre[r * 2 * K + c], sd_i = cu_sigmoidf(pre[r * 2 * K + K + c]);
+        mu[i] = mu_i;
+        sigma[i] = sd_i;
+        if (z)
+            z[i] = mu_i + sd_i * eps[i];
+    }
+}
+
+void cu_gaussian_sample(kern *k, const float *pre, const float *eps, int64_t m, int64_t K,
+                        float *mu, float *sigma, float *z)
+{
+    if (K <= 0)
+        return;
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    gaussian_sample_kernel<<<cu_blocks(m * K, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(
+        pre, eps, m, K, mu, sigma, z);
+    CUDA_LAUNCH_CHECK("gaussian_sample_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+typedef struct kl_args {
+    const float *mu, *sigma, *eps, *prior, *G_z;   /* [m × K]; prior may be NULL */
+    int64_t m, K;
+    float ls;                                      /* lambda · scale */
+    float *G_pre;                                  /* [m × 2K] */
+    float *G_prior;                                /* [m × K] or NULL */
+    double *partials;                              /* [gridDim.x] Σ KL of the block */
+} kl_args;
+
+__global__ void gaussian_kl_kernel(kl_args a)
+{
+    double kl = 0.0;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < a.m * a.K;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i / a.K, c = i % a.K;
+        float d = a.mu[i] - (a.prior ? a.prior[i] : 0.0f), s = a.sigma[i];
+        kl += -0.5 * (1.0 + 2.0 * log((double)s) - (double)d * d - (double)s * s);
+        float g_sigma = a.G_z[i] * a.eps[i] + a.ls * (s - 1.0f / s);
+        a.G_pre[r * 2 * a.K + c] = a.G_z[i] + a.ls * d;
+        a.G_pre[r * 2 * a.K + a.K + c] = g_sigma * s * (1.0f - s);
+        if (a.G_prior)
+            a.G_prior[i] = -a.ls * d;
+    }
+    kl = cu_block_sum(kl);
+    if (threadIdx.x == 0)
+        a.partials[blockIdx.x] = kl;
+}
+
+void cu_gaussian_kl_backward(kern *k, const float *mu, const float *sigma, const float *eps,
+                             const float *prior, const float *G_z, int64_t m, int64_t K,
+                             float lambda, float scale, float *G_pre, float *G_prior,
+                             float *loss_acc)
+{
+    if (K <= 0)
+        return;
+    cuda_state *st = cu_st(k);
+    unsigned blocks = cu_blocks(m * K, 1024);
+    kl_args a = {mu, sigma, eps, prior, G_z, m, K, lambda * scale, G_pre, G_prior, NULL};
+    a.partials = (double *)cu_scratch_get(k, &st->partials, blocks * sizeof(double));
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    gaussian_kl_kernel<<<blocks, CU_THREADS, 0, st->stream>>>(a);
+    CUDA_LAUNCH_CHECK("gaussian_kl_kernel");
+    cu_finish_loss(k, a.partials, blocks, (double)lambda, loss_acc);
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+/* ---- optimizer and accumulator ------------------------------------------------------- */
+
+typedef struct adam_consts {
+    float step, inv_bc2_sqrt, b1, c1, b2, c2, eps;
+} adam_consts;
+
+__global__ void adam_kernel(float *p, const float *g, float *m, float *v, int64_t n,
+                            adam_consts a)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float gi = g[i];
+        float mi = a.b1 * m[i] + a.c1 * gi;
+        float vi = a.b2 * v[i] + a.c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= a.step * mi / (sqrtf(vi) * a.inv_bc2_sqrt + a.eps);
+    }
+}
+
+/* Constants in double, rounded once, exactly as cpu_adam forms them. */
+void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
+             double beta1, double beta2, double eps, int64_t t)
+{
+    if (t < 1)
+        FAIL_RUNTIME("adam: step t = %lld must be >= 1", (long long)t);
+    adam_consts a;
+    a.step = (float)(lr / (1.0 - pow(beta1, (double)t)));
+    a.inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(beta2, (double)t)));
+    a.b1 = (float)beta1;
+    a.c1 = (float)(1.0 - beta1);
+    a.b2 = (float)beta2;
+    a.c2 = (float)(1.0 - beta2);
+    a.eps = (float)eps;
+    cu_prof_begin(k, CU_PROF_ADAM);
+    adam_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(p, g, m, v, n,
+                                                                                  a);
+    CUDA_LAUNCH_CHECK("adam_kernel");
+    cu_prof_end(k, CU_PROF_ADAM);
+}
+
+__global__ void accumulate_kernel(double *acc, const float *x, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        acc[i] += x[i];
+}
+
+void cu_accumulate(kern *k, double *acc, const float *x, int64_t n)
+{
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    accumulate_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(acc, x,
+                                                                                        n);
+    CUDA_LAUNCH_CHECK("accumulate_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}

@@ -1,0 +1,43 @@
+# tests/cuda/: the CUDA backend against the CPU backend (every op, a few training steps),
+# device-side Philox, and the device-memory communicators against host MPI.
+# Every program exits 77 when no CUDA device can be used (no GPU, no driver, or a build
+# without CUDA): ctest reports such a test as skipped (SKIP_RETURN_CODE 77), never passed.
+# Label `cuda`: `ctest -L cuda` runs exactly these.
+
+# every op of kernels.h, CUDA vs CPU
+bivae_add_unit_test(cuda_ops cuda/test_cuda_ops.c LIBS bivae_kernels LABELS cuda)
+target_include_directories(cuda_ops PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
+set_tests_properties(cuda_ops PROPERTIES SKIP_RETURN_CODE 77)
+
+# three training steps per side through src/model.c, CUDA vs CPU
+bivae_add_unit_test(cuda_model cuda/test_cuda_model.c LABELS cuda)
+target_include_directories(cuda_model PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
+set_tests_properties(cuda_model PROPERTIES SKIP_RETURN_CODE 77)
+
+# staged MPI and NCCL communicators on device buffers, under mpirun
+add_executable(cuda_comm cuda/test_cuda_comm.c)
+target_link_libraries(cuda_comm PRIVATE bivae_comm bivae_kernels)
+target_include_directories(cuda_comm PRIVATE ${CMAKE_SOURCE_DIR}
+                           ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
+foreach(np 1 2)
+  bivae_add_mpi_test(cuda_comm_staged_np${np} ${np} $<TARGET_FILE:cuda_comm> staged)
+  bivae_add_mpi_test(cuda_comm_nccl_np${np} ${np} $<TARGET_FILE:cuda_comm> nccl)
+  set_tests_properties(cuda_comm_staged_np${np} cuda_comm_nccl_np${np} PROPERTIES
+                       SKIP_RETURN_CODE 77 LABELS "mpi;cuda" TIMEOUT 300)
+endforeach()
+# fail-fast: an all-reduce one rank never joins aborts within the 2 s timeout (2 GPUs)
+bivae_add_mpi_test(cuda_comm_nccl_timeout_np2 2 $<TARGET_FILE:cuda_comm> nccl-timeout)
+set_tests_properties(cuda_comm_nccl_timeout_np2 PROPERTIES SKIP_RETURN_CODE 77
+                     SKIP_REGULAR_EXPRESSION "SKIP: "
+                     PASS_REGULAR_EXPRESSION "ncclAllReduce on rank 0: did not complete within"
+                     LABELS "mpi;cuda" TIMEOUT 120)
+
+if(BIVAE_HAVE_CUDA)
+  # Philox outputs in device code vs host, word for word
+  add_executable(cuda_philox cuda/test_cuda_philox.cu)
+  set_property(TARGET cuda_philox PROPERTY COMPILE_OPTIONS "")   # gcc flags are not nvcc's
+  target_include_directories(cuda_philox PRIVATE ${CMAKE_SOURCE_DIR} ${RANDOM123_INCLUDE_DIR})
+  target_link_libraries(cuda_philox PRIVATE CUDA::cudart)
+  add_test(NAME cuda_philox COMMAND cuda_philox)
+  set_tests_properties(cuda_philox PROPERTIES SKIP_RETURN_CODE 77 LABELS "unit;cuda")
+endif()

@@ -21,6 +21,7 @@ typedef struct kern_ops {
                  float beta, float *C, int64_t ldc);
     void (*add_bias)(kern *k, float *Y, const float *b, int64_t m, int64_t n);
     void (*scale)(kern *k, float *x, int64_t n, float alpha);
+    void (*fill)(kern *k, float *x, int64_t n, float value);
     void (*rows_cyclic_from_blocked)(kern *k, float *dst, const float *src, int64_t n_rows,
                                      int64_t width, int P);
     void (*colsum_add)(kern *k, const float *G, int64_t m, int64_t n, float *g);

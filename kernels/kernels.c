@@ -57,6 +57,12 @@ void kern_scale(kern *k, float *x, int64_t n, float alpha)
         k->ops->scale(k, x, n, alpha);
 }
 
+void kern_fill(kern *k, float *x, int64_t n, float value)
+{
+    if (n > 0)
+        k->ops->fill(k, x, n, value);
+}
+
 void kern_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
                                    int64_t width, int P)
 {

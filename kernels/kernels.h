@@ -72,6 +72,8 @@ void kern_gemm(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N, int6
 void kern_add_bias(kern *k, float *Y, const float *b, int64_t m, int64_t n);
 /* x[n] *= alpha */
 void kern_scale(kern *k, float *x, int64_t n, float alpha);
+/* x[n] = value */
+void kern_fill(kern *k, float *x, int64_t n, float value);
 /* g[n] += Σ_rows G[m×n] */
 void kern_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g);
 

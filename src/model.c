@@ -293,9 +293,8 @@ void model_backward(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, float 
 void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows)
 {
     encoder *e = &m->enc[s];
-    float count = (float)rows;
-    kern_zero(m->k, e->grad, (size_t)(e->n_params + 2) * sizeof(float));
-    kern_upload(m->k, e->grad + e->n_params + 1, &count, sizeof(float));
+    kern_zero(m->k, e->grad, (size_t)(e->n_params + 1) * sizeof(float));
+    kern_fill(m->k, e->grad + e->n_params + 1, 1, (float)rows);   /* no host round trip */
 }
 
 /* ---- update, store, infer --------------------------------------------------------------- */

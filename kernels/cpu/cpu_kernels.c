@@ -100,6 +100,12 @@ static void cpu_scale(kern *k, float *x, int64_t n, float alpha)
         x[i] *= alpha;
 }
 
+static void cpu_fill(kern *k, float *x, int64_t n, float value)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = value;
+}
+
 static void cpu_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
                                          int64_t width, int P)
 {
@@ -357,6 +363,7 @@ static const kern_ops cpu_ops = {
     .gemm = cpu_gemm,
     .add_bias = cpu_add_bias,
     .scale = cpu_scale,
+    .fill = cpu_fill,
     .rows_cyclic_from_blocked = cpu_rows_cyclic_from_blocked,
     .colsum_add = cpu_colsum_add,
     .csr_matmul_bias = cpu_csr_matmul_bias,

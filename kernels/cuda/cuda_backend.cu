@@ -227,6 +227,7 @@ static const kern_ops cuda_ops = {
     /* .gemm = */ cu_gemm,
     /* .add_bias = */ cu_add_bias,
     /* .scale = */ cu_scale,
+    /* .fill = */ cu_fill,
     /* .rows_cyclic_from_blocked = */ cu_rows_cyclic_from_blocked,
     /* .colsum_add = */ cu_colsum_add,
     /* .csr_matmul_bias = */ cu_csr_matmul_bias,

@@ -35,6 +35,22 @@ __global__ void scale_kernel(float *x, int64_t n, float alpha)
         x[i] *= alpha;
 }
 
+/* x[n] = value */
+__global__ void fill_kernel(float *x, int64_t n, float value)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        x[i] = value;
+}
+
+void cu_fill(kern *k, float *x, int64_t n, float value)
+{
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    fill_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(x, n, value);
+    CUDA_LAUNCH_CHECK("fill_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
 void cu_scale(kern *k, float *x, int64_t n, float alpha)
 {
     cu_prof_begin(k, CU_PROF_ELEMWISE);

@@ -136,6 +136,7 @@ uint32_t *cu_row_bitmap(kern *k, kern_csr X, int64_t r0, int64_t nrows, int64_t 
 /* cuda_dense.cu */
 void cu_add_bias(kern *k, float *Y, const float *b, int64_t m, int64_t n);
 void cu_scale(kern *k, float *x, int64_t n, float alpha);
+void cu_fill(kern *k, float *x, int64_t n, float value);
 void cu_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
                                  int64_t width, int P);
 void cu_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g);

@@ -175,6 +175,11 @@ static void test_bias_scale_colsum_accumulate(void **state)
     got = host_dup(kg, dY, sizeof(float) * m * n);
     assert_true(cuda_close("scale", got, Y, m * n, 1e-6, 1e-6));
     free(got);
+    kern_fill(kc, Y + 7, 50, 0.375f);
+    kern_fill(kg, dY + 7, 50, 0.375f);
+    got = host_dup(kg, dY, sizeof(float) * m * n);
+    assert_memory_equal(got, Y, sizeof(float) * m * n);    /* fill: exact, and only [7, 57) */
+    free(got);
     double acc[n], acc_g[n];
     for (int i = 0; i < n; i++)
         acc[i] = 1.0 / (i + 1);

@@ -88,6 +88,10 @@ static void test_bias_colsum_scale_accumulate(void **state)
     for (int i = 0; i < 24; i++)
         want[i] *= -2.0;
     assert_true(close_arrays("scale", Y, want, 24, 1e-6, 1e-7));
+    kern_fill(k1, Y + 3, 5, 0.25f);
+    for (int i = 3; i < 8; i++)
+        want[i] = 0.25;
+    assert_true(close_arrays("fill", Y, want, 24, 0, 0));
     double acc[3] = {1.0, 2.0, 3.0};
     float x[3] = {0.5f, -1.5f, 2.25f};
     kern_accumulate(k1, acc, x, 3);

@@ -22,12 +22,26 @@ struct comm {
     MPI_Comm world;      /* control plane (a duplicate of MPI_COMM_WORLD) */
     MPI_Comm node;       /* ranks sharing this node */
     comm_stats stats;
+    double timeout;      /* seconds a collective may take before the job is failed; <= 0: none */
     void *impl;          /* implementation state */
 };
 
 /* Fails the job with "<op> failed on rank R: <MPI message>" when rc is not MPI_SUCCESS. */
 void comm_mpi_check(const comm *c, int rc, const char *op, const char *file, int line);
 #define MPI_CHECK(c, call, op) comm_mpi_check((c), (call), (op), __FILE__, __LINE__)
+
+/* Waits for a non-blocking collective; after c->timeout seconds without completion fails the
+ * job naming the op and the rank (a stalled or dead rank must not hang the others). */
+void comm_mpi_wait(const comm *c, MPI_Request *req, const char *op, const char *file, int line);
+
+/* A blocking MPI collective done as its non-blocking form + comm_mpi_wait. `call` must pass
+ * &req_ as its request argument. */
+#define MPI_COLLECTIVE(c, call, op)                                                          \
+    do {                                                                                     \
+        MPI_Request req_;                                                                    \
+        comm_mpi_check((c), (call), (op), __FILE__, __LINE__);                               \
+        comm_mpi_wait((c), &req_, (op), __FILE__, __LINE__);                                 \
+    } while (0)
 
 /* Fills rank/size/local fields and the duplicated communicators. */
 void comm_init_common(comm *c);

@@ -1,8 +1,11 @@
 /* comm/comm_mpi.c — the MPI communicator (host buffers) and the control plane shared by
  * every implementation. */
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "comm/comm_impl.h"
 #include "common/check.h"
@@ -20,6 +23,49 @@ void comm_mpi_check(const comm *c, int rc, const char *op, const char *file, int
         strcpy(msg, "unknown MPI error");
     bivae_fail_at(BIVAE_EXIT_RUNTIME, file, line, "%s failed on rank %d: %s", op,
                   c ? c->rank : -1, msg);
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void comm_mpi_wait(const comm *c, MPI_Request *req, const char *op, const char *file, int line)
+{
+    if (c->timeout <= 0) {
+        comm_mpi_check(c, MPI_Wait(req, MPI_STATUS_IGNORE), op, file, line);
+        return;
+    }
+    double t0 = mono_seconds();
+    for (long spins = 0;; spins++) {
+        int done = 0;
+        comm_mpi_check(c, MPI_Test(req, &done, MPI_STATUS_IGNORE), op, file, line);
+        if (done)
+            return;
+        if (mono_seconds() - t0 > c->timeout)
+            bivae_fail_at(BIVAE_EXIT_RUNTIME, file, line,
+                          "%s on rank %d: not complete after %.0f s: a rank stalled or died "
+                          "(--comm-timeout); ending the job", op, c->rank, c->timeout);
+        if (spins > 1000)
+            sched_yield();   /* oversubscribed ranks: let the others run */
+    }
+}
+
+void comm_set_timeout(comm *c, double seconds) { c->timeout = seconds; }
+
+/* Test-only switch: BIVAE_TEST_STALL_RANK=r makes rank r stop for good before its
+ * (BIVAE_TEST_STALL_AFTER, default 5)-th data-plane collective, so tests can check that
+ * the other ranks fail after --comm-timeout instead of hanging. */
+static void test_stall(const comm *c)
+{
+    static long calls;
+    const char *r = getenv("BIVAE_TEST_STALL_RANK"), *after = getenv("BIVAE_TEST_STALL_AFTER");
+    if (!r || atoi(r) != c->rank || ++calls < (after ? atol(after) : 5))
+        return;
+    for (;;)
+        sleep(1000);
 }
 
 void comm_init_common(comm *c)
@@ -41,8 +87,8 @@ static void mpi_allreduce_sum_f32(comm *c, float *buf, size_t n)
 {
     for (size_t off = 0; off < n; off += COMM_MAX_SLICE) {
         size_t len = n - off < COMM_MAX_SLICE ? n - off : COMM_MAX_SLICE;
-        MPI_CHECK(c, MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)len, MPI_FLOAT, MPI_SUM,
-                                   c->world), "MPI_Allreduce(sum, float)");
+        MPI_COLLECTIVE(c, MPI_Iallreduce(MPI_IN_PLACE, buf + off, (int)len, MPI_FLOAT, MPI_SUM,
+                                         c->world, &req_), "MPI_Allreduce(sum, float)");
     }
 }
 
@@ -58,8 +104,8 @@ static void mpi_allgatherv_f32(comm *c, const float *send, size_t n_send, float 
         icounts[r] = (int)counts[r];
         idispls[r] = (int)displs[r];
     }
-    MPI_CHECK(c, MPI_Allgatherv(send, (int)n_send, MPI_FLOAT, recv, icounts, idispls, MPI_FLOAT,
-                                c->world), "MPI_Allgatherv(float)");
+    MPI_COLLECTIVE(c, MPI_Iallgatherv(send, (int)n_send, MPI_FLOAT, recv, icounts, idispls,
+                                      MPI_FLOAT, c->world, &req_), "MPI_Allgatherv(float)");
     free(icounts);
     free(idispls);
 }
@@ -101,6 +147,7 @@ void comm_reset_stats(comm *c) { memset(&c->stats, 0, sizeof(c->stats)); }
 
 void comm_allreduce_sum_f32(comm *c, float *buf, size_t n)
 {
+    test_stall(c);
     double t0 = MPI_Wtime();
     c->ops->allreduce_sum_f32(c, buf, n);
     c->stats.allreduce_seconds += MPI_Wtime() - t0;
@@ -123,21 +170,24 @@ void comm_allgatherv_f32(comm *c, const float *send, size_t n_send, float *recv,
 
 /* ---- control plane --------------------------------------------------------------- */
 
-void comm_barrier(comm *c) { MPI_CHECK(c, MPI_Barrier(c->world), "MPI_Barrier"); }
+void comm_barrier(comm *c)
+{
+    MPI_COLLECTIVE(c, MPI_Ibarrier(c->world, &req_), "MPI_Barrier");
+}
 
 void comm_bcast(comm *c, void *buf, size_t bytes, int root)
 {
     for (size_t off = 0; off < bytes; off += COMM_MAX_SLICE) {
         size_t len = bytes - off < COMM_MAX_SLICE ? bytes - off : COMM_MAX_SLICE;
-        MPI_CHECK(c, MPI_Bcast((char *)buf + off, (int)len, MPI_BYTE, root, c->world),
-                  "MPI_Bcast");
+        MPI_COLLECTIVE(c, MPI_Ibcast((char *)buf + off, (int)len, MPI_BYTE, root, c->world, &req_),
+                       "MPI_Bcast");
     }
 }
 
 static int64_t allreduce_i64(comm *c, int64_t x, MPI_Op op, const char *name)
 {
     int64_t y = 0;
-    MPI_CHECK(c, MPI_Allreduce(&x, &y, 1, MPI_INT64_T, op, c->world), name);
+    MPI_COLLECTIVE(c, MPI_Iallreduce(&x, &y, 1, MPI_INT64_T, op, c->world, &req_), name);
     return y;
 }
 
@@ -159,28 +209,28 @@ int64_t comm_allreduce_sum_i64(comm *c, int64_t x)
 void comm_allreduce_sum_f64v(comm *c, double *buf, size_t n)
 {
     if (n)
-        MPI_CHECK(c, MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, c->world),
-                  "MPI_Allreduce(sum, double)");
+        MPI_COLLECTIVE(c, MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, c->world,
+                                         &req_), "MPI_Allreduce(sum, double)");
 }
 
 void comm_allreduce_sum_i64v(comm *c, int64_t *buf, size_t n)
 {
     if (n)
-        MPI_CHECK(c, MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM, c->world),
-                  "MPI_Allreduce(sum, int64)");
+        MPI_COLLECTIVE(c, MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM,
+                                         c->world, &req_), "MPI_Allreduce(sum, int64)");
 }
 
 int64_t comm_exscan_sum_i64(comm *c, int64_t x)
 {
     int64_t y = 0;
-    MPI_CHECK(c, MPI_Exscan(&x, &y, 1, MPI_INT64_T, MPI_SUM, c->world), "MPI_Exscan");
+    MPI_COLLECTIVE(c, MPI_Iexscan(&x, &y, 1, MPI_INT64_T, MPI_SUM, c->world, &req_), "MPI_Exscan");
     return c->rank == 0 ? 0 : y;
 }
 
 void comm_allgather_i64(comm *c, int64_t x, int64_t *all)
 {
-    MPI_CHECK(c, MPI_Allgather(&x, 1, MPI_INT64_T, all, 1, MPI_INT64_T, c->world),
-              "MPI_Allgather(int64)");
+    MPI_COLLECTIVE(c, MPI_Iallgather(&x, 1, MPI_INT64_T, all, 1, MPI_INT64_T, c->world, &req_),
+                   "MPI_Allgather(int64)");
 }
 
 static MPI_Datatype element_type(comm *c, size_t elem_size)
@@ -213,8 +263,8 @@ void *comm_allgatherv_bytes(comm *c, const void *send, size_t n_send, size_t ele
     }
     void *recv = xmalloc(total * elem_size);
     MPI_Datatype t = element_type(c, elem_size);
-    MPI_CHECK(c, MPI_Allgatherv(send, (int)n_send, t, recv, counts, displs, t, c->world),
-              "MPI_Allgatherv(bytes)");
+    MPI_COLLECTIVE(c, MPI_Iallgatherv(send, (int)n_send, t, recv, counts, displs, t, c->world,
+                                      &req_), "MPI_Allgatherv(bytes)");
     MPI_Type_free(&t);
     free(all);
     free(counts);
@@ -235,8 +285,8 @@ void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
         sdispl[r] = to_int_count(off, "MPI_Alltoallv");
         off += send_counts[r];
     }
-    MPI_CHECK(c, MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, c->world),
-              "MPI_Alltoall(counts)");
+    MPI_COLLECTIVE(c, MPI_Ialltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, c->world, &req_),
+                   "MPI_Alltoall(counts)");
     size_t total = 0;
     for (int r = 0; r < P; r++) {
         rdispl[r] = to_int_count(total, "MPI_Alltoallv");
@@ -244,8 +294,8 @@ void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
     }
     void *recv = xmalloc(total * elem_size);
     MPI_Datatype t = element_type(c, elem_size);
-    MPI_CHECK(c, MPI_Alltoallv(send, scount, sdispl, t, recv, rcount, rdispl, t, c->world),
-              "MPI_Alltoallv");
+    MPI_COLLECTIVE(c, MPI_Ialltoallv(send, scount, sdispl, t, recv, rcount, rdispl, t, c->world,
+                                     &req_), "MPI_Alltoallv");
     MPI_Type_free(&t);
     free(scount);
     free(sdispl);

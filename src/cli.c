@@ -172,6 +172,9 @@ static const cli_option cli_options[] = {
      "0", "CPU threads per rank (0: cores / ranks on the node)", AT(system.threads), 0},
     {"check-replicas", TRAIN, GRP_SYSTEM, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
      NULL, "compare a parameter checksum across ranks", AT(system.check_replicas), 0},
+    {"comm-timeout", TRAIN, GRP_SYSTEM, OPT_DOUBLE, "S", NULL, 0, DBL_MAX, 0, 0, "300",
+     "seconds a collective may wait for a stalled or dead rank before the job fails (0: "
+     "forever)", AT(system.comm_timeout), 0},
 
     /* ---- output ---- */
     {"top-k", TRAIN | EVAL | RECOMMEND, GRP_OUTPUT, OPT_INT, "K", NULL, INT_RANGE(1), 0, 0,

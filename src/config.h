@@ -41,6 +41,7 @@ typedef struct bivae_system_config {
     bivae_precision precision;          /* --precision fp32 */
     int threads;                        /* --threads, 0 = auto (cores / ranks on the node) */
     int check_replicas;                 /* --check-replicas: compare parameter checksums */
+    double comm_timeout;                /* --comm-timeout S, 300 (0: wait forever) */
 } bivae_system_config;
 
 typedef struct bivae_output_config {

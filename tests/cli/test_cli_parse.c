@@ -111,6 +111,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.system.precision, PRECISION_FP32);
     assert_int_equal(c.system.threads, 0);
     assert_int_equal(c.system.check_replicas, 0);
+    assert_true(c.system.comm_timeout == 300.0);
     assert_int_equal(c.output.top_k, 10);
     assert_int_equal(c.output.eval_every, 0);
     assert_int_equal(c.output.resume, 0);
@@ -231,7 +232,9 @@ static void test_training_flags(void **state)
 static void test_system_flags(void **state)
 {
     bivae_config c = parse_ok("train --synthetic ml-100k --device cuda --comm nccl "
-                              "--precision bf16 --threads 4 --check-replicas");
+                              "--precision bf16 --threads 4 --check-replicas "
+                              "--comm-timeout 12.5");
+    assert_true(c.system.comm_timeout == 12.5);
     assert_int_equal(c.system.device, DEVICE_CUDA);
     assert_int_equal(c.system.comm, COMM_NCCL);
     assert_int_equal(c.system.precision, PRECISION_BF16);

@@ -3,6 +3,7 @@
 #include "src/app.h"
 
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "src/eval.h"
 #include "src/log.h"
 #include "src/model.h"
+#include "src/signals.h"
 #include "src/train.h"
 
 int app_resolve_threads(int requested, int local_size)
@@ -68,8 +70,88 @@ static void describe_run(run_log *log, const bivae_config *cfg, const dataset *d
                  cfg->train.lr, (unsigned long long)cfg->train.seed);
 }
 
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+/* rank 0, unless --quiet: "bivae-dist: <message>" */
+static void note0(const bivae_config *cfg, comm *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note0(const bivae_config *cfg, comm *c, const char *fmt, ...)
+{
+    if (comm_rank(c) != 0 || cfg->output.quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bivae-dist: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* The header of the checkpoint to resume against the run: model settings and --epochs. */
+static int check_resume_header(const bivae_config *cfg, comm *c, const char *path, char *err,
+                               size_t len)
+{
+    ckpt_info info;
+    int lr_changed = 0, status = ckpt_read_header(path, &info, err, len);
+    if (status)
+        return status;
+    status = ckpt_check_config(&info, cfg, path, &lr_changed, err, len);
+    if (!status && info.pos.phase != CKPT_AT_EPOCH_END && info.pos.epoch >= cfg->train.epochs) {
+        ckpt_errf(err, len, "--epochs %d: the checkpoint %s is inside epoch %d (give --epochs %d "
+                 "or more)", cfg->train.epochs, path, info.pos.epoch + 1, info.pos.epoch + 1);
+        status = BIVAE_EXIT_USAGE;
+    }
+    if (!status && lr_changed)
+        note0(cfg, c, "note: --lr %g differs from the checkpoint's %g: the continued run does "
+              "not replay an uninterrupted one", cfg->train.lr, info.train.lr);
+    ckpt_info_free(&info);
+    return status;
+}
+
+/* Collective. --checkpoint-dir: created when missing; --resume: the newest checkpoint there
+ * into path[len] with its settings checked ("" when there is none: start from scratch). */
+static int prepare_checkpoints(const bivae_config *cfg, comm *c, char *path, size_t len)
+{
+    const char *dir = cfg->output.checkpoint_dir;
+    char err[1024] = "";
+    int status = 0;
+    memset(path, 0, len);
+    if (!dir)
+        return 0;
+    if (comm_rank(c) == 0) {
+        status = ckpt_prepare_dir(dir, err, sizeof err);
+        if (!status && cfg->output.resume && ckpt_find_latest(dir, path, len, err, sizeof err) < 0)
+            status = BIVAE_EXIT_USAGE;
+    }
+    if ((status = ckpt_agree(c, status, err)))
+        return status;
+    comm_bcast(c, path, len, 0);
+    if (cfg->output.resume && !path[0])
+        note0(cfg, c, "--resume: no checkpoint in %s: starting from scratch", dir);
+    if (!path[0])
+        return 0;
+    status = check_resume_header(cfg, c, path, err, sizeof err);
+    return ckpt_agree(c, status, err);
+}
+
+/* Collective: the state of the checkpoint at `path` into m, and where t continues. */
+static int resume_from(const char *path, bivae_model *m, trainer *t, const dataset *d, comm *c,
+                       run_log *log)
+{
+    ckpt_position pos;
+    int status = ckpt_load(path, m, d, c, &pos);
+    if (status)
+        return status;
+    trainer_resume_at(t, &pos);
+    run_log_note(log, "resuming from %s: %d epoch(s) done%s", path, pos.epoch,
+                 pos.phase == CKPT_AT_EPOCH_END ? "" : " and part of the next");
+    if (pos.phase == CKPT_AT_EPOCH_END && pos.epoch >= t->cfg->train.epochs)
+        run_log_note(log, "nothing left to train (--epochs %d)", t->cfg->train.epochs);
+    return 0;
+}
+
 static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset *d,
-                        run_log *log, int threads)
+                        run_log *log, int threads, const char *resume_path)
 {
     bivae_model m;
     trainer t;
@@ -78,15 +160,23 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
                d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
                d->n_local_items, max_local_batch(cfg, comm_size(c)));
     trainer_init(&t, &m, c, d, cfg, log);
-    double secs = 0.0;
-    eval_result r = trainer_run(&t, &secs);
-    if (d->n_test_users > 0)
-        run_log_final(log, &r, secs);
-    else
-        run_log_note(log, "no test data: training done in %.2f s, no metrics", secs);
+    int status = resume_path[0] ? resume_from(resume_path, &m, &t, d, c, log) : 0;
+    if (!status) {
+        if (cfg->output.checkpoint_dir)
+            signals_install();
+        double secs = 0.0;
+        eval_result r = trainer_run(&t, &secs);
+        signals_restore();
+        status = t.status;
+        int finished = !status && !t.stopped;   /* else reported already; no final metrics */
+        if (finished && d->n_test_users > 0)
+            run_log_final(log, &r, secs);
+        else if (finished)
+            run_log_note(log, "no test data: training done in %.2f s, no metrics", secs);
+    }
     trainer_free(&t);
     model_free(&m);
-    return 0;
+    return status;
 }
 
 int app_train(const bivae_config *cfg, comm *c)
@@ -97,8 +187,11 @@ int app_train(const bivae_config *cfg, comm *c)
     status = (int)comm_allreduce_max_i64(c, status);
     if (status)
         return status;
+    char resume_path[4096];
+    status = prepare_checkpoints(cfg, c, resume_path, sizeof resume_path);
     dataset d;
-    status = dataset_load(&cfg->data, c, &d);
+    if (!status)
+        status = dataset_load(&cfg->data, c, &d);
     if (status) {
         kern_destroy(k);
         return status;
@@ -107,7 +200,7 @@ int app_train(const bivae_config *cfg, comm *c)
                                 comm_size(c));
     status = (int)comm_allreduce_max_i64(c, comm_rank(c) == 0 && !log ? BIVAE_EXIT_RUNTIME : 0);
     if (!status)
-        status = train_loaded(cfg, c, k, &d, log, threads);
+        status = train_loaded(cfg, c, k, &d, log, threads, resume_path);
     int close_status = log ? run_log_close(log) : 0;
     dataset_free(&d);
     kern_destroy(k);
@@ -120,14 +213,4 @@ int app_gen(const bivae_config *cfg, comm *c)
     if (comm_rank(c) == 0)
         status = synth_write_file(cfg->data.synthetic, cfg->train.seed, cfg->output.out);
     return (int)comm_allreduce_max_i64(c, status);
-}
-
-int app_not_available(const bivae_config *cfg, comm *c)
-{
-    static const char *names[] = {[CMD_EVAL] = "eval", [CMD_RECOMMEND] = "recommend",
-                                  [CMD_EXPORT] = "export"};
-    if (comm_rank(c) == 0)
-        fprintf(stderr, "bivae-dist: error: '%s' needs checkpoints, which this build does not "
-                        "have yet\n", names[cfg->command]);
-    return BIVAE_EXIT_USAGE;
 }

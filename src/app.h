@@ -9,8 +9,10 @@
 
 int app_train(const bivae_config *cfg, comm *c);
 int app_gen(const bivae_config *cfg, comm *c);
-/* eval / recommend / export: land with checkpoints */
-int app_not_available(const bivae_config *cfg, comm *c);
+/* eval / recommend / export --model CKPT (src/app_model.c) */
+int app_eval(const bivae_config *cfg, comm *c);
+int app_recommend(const bivae_config *cfg, comm *c);
+int app_export(const bivae_config *cfg, comm *c);
 
 /* CPU threads per rank: --threads, or (0) the cores this rank may run on, shared among the
  * ranks of its node when they are not bound to separate cores. */

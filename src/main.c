@@ -53,9 +53,9 @@ static int run(const bivae_config *cfg, comm *c)
     switch (cfg->command) {
     case CMD_TRAIN: return app_train(cfg, c);
     case CMD_GEN: return app_gen(cfg, c);
-    case CMD_EVAL:
-    case CMD_RECOMMEND:
-    case CMD_EXPORT: return app_not_available(cfg, c);
+    case CMD_EVAL: return app_eval(cfg, c);
+    case CMD_RECOMMEND: return app_recommend(cfg, c);
+    case CMD_EXPORT: return app_export(cfg, c);
     default: return 0;
     }
 }

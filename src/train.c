@@ -3,10 +3,13 @@
 
 #include <math.h>
 #include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/check.h"
+#include "src/signals.h"
 
 static double now(void) { return MPI_Wtime(); }
 
@@ -23,7 +26,18 @@ void trainer_init(trainer *t, bivae_model *m, comm *c, const dataset *d,
         t->staging[s] = kern_alloc(m->k, (size_t)(model_side_rows(m, s) * m->K) * sizeof(float));
     t->mu_beta_full = kern_alloc(m->k, (size_t)(m->n_items * m->K) * sizeof(float));
     t->loss_acc = kern_alloc(m->k, 2 * sizeof(double));
+    /* Test-only switch: BIVAE_TEST_SIGNAL_AT=E:S:R makes rank R raise SIGUSR1 on itself
+     * before step S of epoch E (item steps, then user steps), so tests can stop a run at
+     * an exact step through the real signal path. */
+    const char *at = getenv("BIVAE_TEST_SIGNAL_AT");
+    long long step = -1;
+    t->test_signal_epoch = -1;
+    if (at && sscanf(at, "%d:%lld:%d", &t->test_signal_epoch, &step, &t->test_signal_rank) != 3)
+        t->test_signal_epoch = -1;
+    t->test_signal_step = step;
 }
+
+void trainer_resume_at(trainer *t, const ckpt_position *pos) { t->start = *pos; }
 
 void trainer_free(trainer *t)
 {
@@ -84,13 +98,51 @@ static void phase_step(trainer *t, bivae_side s, int epoch, int64_t g0, int64_t 
     }
 }
 
-double trainer_phase(trainer *t, bivae_side s, int epoch)
+/* ---- stopping on a signal ----------------------------------------------------------------- */
+
+static int checkpointing(const trainer *t) { return t->cfg->output.checkpoint_dir != NULL; }
+
+static void test_raise(trainer *t, bivae_side s, int epoch, int64_t step)
+{
+    int64_t B = t->cfg->train.batch_size, item_steps = (t->m->n_items + B - 1) / B;
+    int64_t at = s == SIDE_ITEM ? step : item_steps + step;
+    if (epoch == t->test_signal_epoch && at == t->test_signal_step &&
+        t->m->rank == t->test_signal_rank && raise(SIGUSR1) != 0)
+        FAIL_RUNTIME("raise(SIGUSR1) failed");
+}
+
+/* Collective, at a step boundary of a checkpointing run: the largest preemption signal
+ * pending on any rank (0: go on). One 8-byte all-reduce. */
+static int stop_agreed(trainer *t)
+{
+    if (!checkpointing(t))
+        return 0;
+    t->stop_signal = (int)comm_allreduce_max_i64(t->c, signals_pending());
+    return t->stop_signal;
+}
+
+/* ---- one phase ---------------------------------------------------------------------------- */
+
+/* Steps [first, n_steps) of phase s of `epoch`, the loss accumulators starting at acc0[2].
+ * Returns 1 when the ranks agreed to stop before step *at (can_stop only), else 0 with the
+ * phase's mean loss in *loss. */
+static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const double acc0[2],
+                     int can_stop, double *loss, int64_t *at)
 {
     bivae_model *m = t->m;
-    int64_t N = model_side_rows(m, s), B = t->cfg->train.batch_size;
-    kern_zero(m->k, t->loss_acc, 2 * sizeof(double));
-    for (int64_t g0 = 0; g0 < N; g0 += B)
+    int64_t N = model_side_rows(m, s), B = t->cfg->train.batch_size, n_steps = (N + B - 1) / B;
+    kern_upload(m->k, t->loss_acc, acc0, 2 * sizeof(double));
+    for (int64_t step = first; step < n_steps; step++) {
+        if (can_stop) {
+            test_raise(t, s, epoch, step);
+            if (stop_agreed(t)) {
+                *at = step;
+                return 1;
+            }
+        }
+        int64_t g0 = step * B;
         phase_step(t, s, epoch, g0, g0 + B < N ? g0 + B : N);
+    }
     gather_table(t, s, m->sample_local[s], m->table[s]);
     double acc[2];
     kern_download(m->k, acc, t->loss_acc, sizeof(acc));
@@ -99,7 +151,17 @@ double trainer_phase(trainer *t, bivae_side s, int epoch)
         FAIL_RUNTIME("%s phase of epoch %d counted %.0f rows over all ranks, expected %lld",
                      s == SIDE_USER ? "user" : "item", epoch, acc[1], (long long)N);
     }
-    return acc[0] / acc[1];
+    *loss = acc[0] / acc[1];
+    return 0;
+}
+
+double trainer_phase(trainer *t, bivae_side s, int epoch)
+{
+    static const double zero[2] = {0.0, 0.0};
+    double loss = 0.0;
+    int64_t at;
+    phase_run(t, s, epoch, 0, zero, 0, &loss, &at);
+    return loss;
 }
 
 /* ---- inference and evaluation ----------------------------------------------------------- */
@@ -201,40 +263,133 @@ static void fill_record(trainer *t, epoch_record *rec, int epoch, epoch_losses l
     rec->allreduce_bytes = after.allreduce_bytes - before.allreduce_bytes;
     rec->allgather_bytes = after.allgather_bytes - before.allgather_bytes;
     rec->ratings_per_second = secs > 0 ? (double)t->d->nnz_train / secs : 0.0;
-    rec->eta_seconds = elapsed / epoch * (E - epoch);
+    rec->eta_seconds = elapsed / (epoch - t->start.epoch) * (E - epoch);
 }
 
 static int has_test(const trainer *t) { return t->d->n_test_users > 0; }
+
+/* ---- checkpoints --------------------------------------------------------------------------- */
+
+/* The position of a stop before step `at` of `phase` of `epoch` (before the first item
+ * step: the end of the previous epoch). Returns 1. */
+static int stop_position(trainer *t, ckpt_position *p, int epoch, ckpt_phase phase, int64_t at,
+                         double loss_item)
+{
+    memset(p, 0, sizeof(*p));
+    p->epoch = epoch - 1;
+    if (phase == CKPT_IN_ITEM_PHASE && at == 0)
+        return 1;
+    p->phase = phase;
+    p->step = at;
+    p->epoch_loss_item = loss_item;
+    kern_download(t->m->k, p->phase_loss, t->loss_acc, sizeof(p->phase_loss));
+    return 1;
+}
+
+/* The rest of `epoch` from position `from` (from->epoch == epoch − 1). 0 with the losses
+ * when the epoch completed; 1 when the ranks agreed to stop, with *stop the position. */
+static int epoch_run(trainer *t, int epoch, const ckpt_position *from, ckpt_position *stop,
+                     epoch_losses *l)
+{
+    static const double zero[2] = {0.0, 0.0};
+    int in_item = from->phase == CKPT_IN_ITEM_PHASE, in_user = from->phase == CKPT_IN_USER_PHASE;
+    int64_t at;
+    if (in_user)
+        l->item = from->epoch_loss_item;
+    else if (phase_run(t, SIDE_ITEM, epoch, in_item ? from->step : 0,
+                       in_item ? from->phase_loss : zero, 1, &l->item, &at))
+        return stop_position(t, stop, epoch, CKPT_IN_ITEM_PHASE, at, 0.0);
+    if (phase_run(t, SIDE_USER, epoch, in_user ? from->step : 0,
+                  in_user ? from->phase_loss : zero, 1, &l->user, &at))
+        return stop_position(t, stop, epoch, CKPT_IN_USER_PHASE, at, l->item);
+    return 0;
+}
+
+/* Collective: μ of the current parameters (for the file's users), then the checkpoint. */
+static int trainer_checkpoint(trainer *t, const ckpt_position *pos, char *path, size_t len)
+{
+    trainer_infer(t);
+    int status = ckpt_save(t->m, t->d, t->cfg, t->c, pos, path, len);
+    if (status == 0)
+        run_log_note(t->log, "checkpoint %s", path);
+    return status;
+}
+
+static int checkpoint_due(const trainer *t, int epoch)
+{
+    int every = t->cfg->output.checkpoint_every;
+    return checkpointing(t) && (epoch == t->cfg->train.epochs || (every > 0 && epoch % every == 0));
+}
+
+/* A preemption stop: the checkpoint at p, and one line that says so. */
+static void trainer_stop(trainer *t, const ckpt_position *p)
+{
+    char path[4096], where[160];
+    t->stopped = 1;
+    t->status = trainer_checkpoint(t, p, path, sizeof path);
+    if (t->status != 0 || comm_rank(t->c) != 0)
+        return;
+    int64_t B = t->cfg->train.batch_size;
+    if (p->phase == CKPT_AT_EPOCH_END)
+        snprintf(where, sizeof where, "after epoch %d", p->epoch);
+    else
+        snprintf(where, sizeof where, "in epoch %d, %s phase, before step %lld of %lld",
+                 p->epoch + 1, p->phase == CKPT_IN_ITEM_PHASE ? "item" : "user",
+                 (long long)p->step + 1, (long long)((model_side_rows(t->m, p->phase ==
+                 CKPT_IN_ITEM_PHASE ? SIDE_ITEM : SIDE_USER) + B - 1) / B));
+    fprintf(stderr, "bivae-dist: %s received: stopped %s; checkpoint %s written; continue "
+            "with --resume\n", signals_name(t->stop_signal), where, path);
+    fflush(stderr);
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+static void finish_epoch(trainer *t, int epoch, epoch_losses l, double secs, comm_stats before,
+                         double elapsed)
+{
+    const bivae_config *cfg = t->cfg;
+    test_perturb(t, epoch);
+    if (cfg->system.check_replicas)
+        check_replicas(t, epoch);
+    epoch_record rec;
+    fill_record(t, &rec, epoch, l, secs, before, elapsed);
+    int every = cfg->output.eval_every;
+    if (every > 0 && epoch % every == 0 && epoch < cfg->train.epochs && has_test(t)) {
+        trainer_infer(t);
+        rec.metrics = trainer_evaluate(t);
+        rec.has_metrics = 1;
+    }
+    run_log_epoch(t->log, &rec);
+}
 
 eval_result trainer_run(trainer *t, double *train_seconds)
 {
     const bivae_config *cfg = t->cfg;
     double t_start = now();
-    for (int epoch = 1; epoch <= cfg->train.epochs; epoch++) {
+    ckpt_position from = t->start;
+    for (int epoch = from.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
         comm_stats before = comm_get_stats(t->c);
         double t0 = now();
         epoch_losses l;
-        l.item = trainer_phase(t, SIDE_ITEM, epoch);
-        l.user = trainer_phase(t, SIDE_USER, epoch);
-        kern_sync(t->m->k);
-        double secs = now() - t0;
-        test_perturb(t, epoch);
-        if (cfg->system.check_replicas)
-            check_replicas(t, epoch);
-        epoch_record rec;
-        fill_record(t, &rec, epoch, l, secs, before, now() - t_start);
-        int every = cfg->output.eval_every;
-        if (every > 0 && epoch % every == 0 && epoch < cfg->train.epochs && has_test(t)) {
-            trainer_infer(t);
-            rec.metrics = trainer_evaluate(t);
-            rec.has_metrics = 1;
+        ckpt_position stop;
+        if (epoch_run(t, epoch, &from, &stop, &l)) {
+            trainer_stop(t, &stop);
+            break;
         }
-        run_log_epoch(t->log, &rec);
+        memset(&from, 0, sizeof from);
+        from.epoch = epoch;
+        kern_sync(t->m->k);
+        finish_epoch(t, epoch, l, now() - t0, before, now() - t_start);
+        char path[4096];
+        if (checkpoint_due(t, epoch) && (t->status = trainer_checkpoint(t, &from, path, sizeof path)))
+            break;
     }
     *train_seconds = now() - t_start;
-    trainer_infer(t);
     eval_result r = {0};
     r.top_k = cfg->output.top_k;
+    if (t->stopped || t->status)
+        return r;
+    trainer_infer(t);
     if (has_test(t))
         r = trainer_evaluate(t);
     return r;

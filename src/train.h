@@ -5,6 +5,7 @@
 #define BIVAE_TRAIN_H
 
 #include "comm/comm.h"
+#include "src/checkpoint.h"
 #include "src/eval.h"
 #include "src/log.h"
 #include "src/model.h"
@@ -18,6 +19,12 @@ typedef struct trainer {
     float *staging[2];    /* [N × K] all-gather target per side (rank-blocked order) */
     float *mu_beta_full;  /* [n_items × K] μ_β in global order, for evaluation */
     double *loss_acc;     /* [2] backend: Σ loss, Σ count of the current phase */
+    ckpt_position start;  /* where trainer_run begins (trainer_resume_at); zero: epoch 1 */
+    int stopped;          /* trainer_run stopped on a preemption signal, checkpoint written */
+    int stop_signal;      /* the signal it stopped on */
+    int status;           /* 0, or BIVAE_EXIT_RUNTIME: a checkpoint could not be written */
+    int test_signal_epoch, test_signal_rank;   /* BIVAE_TEST_SIGNAL_AT (tests only) */
+    int64_t test_signal_step;
 } trainer;
 
 /* Losses of one epoch: mean per row over the phase. */
@@ -33,8 +40,17 @@ void trainer_free(trainer *t);
 double trainer_phase(trainer *t, bivae_side s, int epoch);
 
 /* The whole run: epochs, periodic and final evaluation, logs. Returns the final metrics
- * (users == 0 when there is no test data). */
+ * (users == 0 when there is no test data).
+ * With --checkpoint-dir: a checkpoint every --checkpoint-every epochs and after the last
+ * one; and, before every step, the ranks agree on a pending preemption signal
+ * (src/signals.h): when one arrived anywhere, the run stops at that step boundary, writes
+ * a checkpoint there and returns with t->stopped = 1 (no final evaluation). A checkpoint
+ * that cannot be written ends the run with t->status = BIVAE_EXIT_RUNTIME (the message
+ * printed). See src/checkpoint.h for why a mid-epoch checkpoint resumes exactly. */
 eval_result trainer_run(trainer *t, double *train_seconds);
+
+/* Makes trainer_run continue from pos (a checkpoint loaded by ckpt_load). */
+void trainer_resume_at(trainer *t, const ckpt_position *pos);
 
 /* Encoder means for all own rows of both sides (items first), μ_β gathered in full. */
 void trainer_infer(trainer *t);

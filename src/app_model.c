@@ -1,0 +1,696 @@
+/* src/app_model.c — the commands that use a trained model: eval, recommend and export
+ * --model CKPT (cli.md). They read the checkpoint (src/checkpoint.h) and need nothing of
+ * the training run but, for eval, its data.
+ *
+ *   eval       collective: every rank re-loads the data (the checkpoint's data options
+ *              unless data flags are given; the seed is always the checkpoint's), checks
+ *              that it is the checkpoint's (id maps, training pairs), takes μ_β and its own
+ *              rows of μ_θ from the file and runs eval_ranking: the metrics the training
+ *              run would print with that checkpoint's parameters.
+ *   recommend  rank 0: for each raw user id, the top-K items by μ_θ·μ_β among the items
+ *              the user did not rate in training (the checkpoint's training rows), as
+ *              "user<TAB>rank<TAB>item<TAB>score" lines (raw ids) after a header line,
+ *              users in the order asked; ids not in the checkpoint: an error for --user,
+ *              skipped with one note for --users. It holds μ_β, both id maps and the row
+ *              offsets in full, μ_θ and training rows only of the users asked.
+ *   export     rank 0: mu_theta.npy, mu_beta.npy, theta_tilde.npy, beta_tilde.npy
+ *              ([rows × K] float32, row = global id) and user_ids.csv / item_ids.csv
+ *              ("index,raw_id": row index -> raw id) into --out DIR; the file is checked
+ *              completely before anything is written. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/check.h"
+#include "src/app.h"
+#include "src/checkpoint.h"
+#include "src/ckpt_io.h"
+#include "src/cli.h"
+#include "src/eval.h"
+#include "src/log.h"
+#include "src/npy.h"
+
+#define ERR_LEN 1024
+
+/* ---------------------------------------------------------------------------------------- */
+/* eval                                                                                       */
+
+/* The data to evaluate on: the data flags when a source is given, else the checkpoint's
+ * options. Options left at their defaults take the checkpoint's value (a different split,
+ * rating filter or id order would not reproduce its training data); the seed is always
+ * the checkpoint's (eval has no --seed). Strings point into cfg or info. */
+static data_options eval_data_options(const bivae_config *cfg, const ckpt_info *info)
+{
+    const data_options *u = &cfg->data;
+    data_options o = info->data;
+    bivae_config def;
+    cli_defaults(&def);
+    if (u->data_path || u->train_path || u->synthetic) {
+        o.data_path = u->data_path;
+        o.train_path = u->train_path;
+        o.test_path = u->test_path;
+        o.synthetic = u->synthetic;
+        o.format = u->format;
+    }
+    if (u->test_ratio != def.data.test_ratio)
+        o.test_ratio = u->test_ratio;
+    if (u->has_min_rating) {
+        o.has_min_rating = 1;
+        o.min_rating = u->min_rating;
+    }
+    if (u->permute_ids != def.data.permute_ids)
+        o.permute_ids = u->permute_ids;
+    o.seed = info->data.seed;
+    return o;
+}
+
+typedef struct eval_ctx {
+    kern *k;
+    const dataset *d;
+    const char *path;
+    float *mu_theta_local;   /* backend [n_local_users × K] */
+    float *mu_beta;          /* backend [n_items × K] */
+    int64_t K;
+    int rank, P;
+} eval_ctx;
+
+static int eval_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data, int64_t n,
+                      char *err, size_t err_len)
+{
+    eval_ctx *x = ctx;
+    if (t == CKPT_USER_RAW || t == CKPT_ITEM_RAW)
+        return ckpt_compare_ids(x->d, x->path, t, offset, data, n, err, err_len);
+    if (t == CKPT_MU_THETA)
+        ckpt_scatter_own_rows(x->k, x->mu_theta_local, x->K, x->rank, x->P, offset, data, n);
+    else if (t == CKPT_MU_BETA)
+        kern_upload(x->k, x->mu_beta + offset, data, (size_t)n * sizeof(float));
+    return 0;
+}
+
+/* The training rows of d in backend memory (what eval excludes as seen). */
+static kern_csr upload_seen(kern *k, const dataset *d, void **owned)
+{
+    size_t rb = sizeof(int64_t) * (size_t)(d->Ru.nrows + 1);
+    size_t cb = sizeof(int32_t) * (size_t)(d->Ru.rowptr[d->Ru.nrows] > 0 ? d->Ru.rowptr[d->Ru.nrows] : 1);
+    owned[0] = kern_alloc(k, rb);
+    owned[1] = kern_alloc(k, cb);
+    kern_upload(k, owned[0], d->Ru.rowptr, rb);
+    if (d->Ru.rowptr[d->Ru.nrows] > 0)
+        kern_upload(k, owned[1], d->Ru.col, sizeof(int32_t) * (size_t)d->Ru.rowptr[d->Ru.nrows]);
+    return (kern_csr){d->Ru.nrows, d->n_items, owned[0], owned[1]};
+}
+
+/* Collective: μ from the checkpoint, then the metrics. */
+static int eval_loaded(const bivae_config *cfg, comm *c, const ckpt_info *info,
+                       const dataset *d, run_log *log)
+{
+    char err[ERR_LEN] = "";
+    int64_t K = info->K;
+    kern *k = kern_cpu_create(app_resolve_threads(0, comm_local_size(c)));
+    eval_ctx x = {k, d, cfg->model_path, NULL, NULL, K, comm_rank(c), comm_size(c)};
+    x.mu_theta_local = kern_alloc(k, sizeof(float) * (size_t)((d->n_local_users > 0 ? d->n_local_users : 1) * K));
+    x.mu_beta = kern_alloc(k, sizeof(float) * (size_t)(d->n_items * K));
+    ckpt_info again;
+    int status = ckpt_read(cfg->model_path, &again, eval_visit, &x, err, sizeof err);
+    if (!status)
+        ckpt_info_free(&again);
+    status = ckpt_agree(c, status, err);
+    if (!status) {
+        void *owned[2];
+        kern_csr seen = upload_seen(k, d, owned);
+        eval_result r = eval_ranking(k, c, d, seen, x.mu_theta_local, x.mu_beta, (int)K,
+                                     cfg->output.top_k);
+        run_log_note(log, "eval: %s, checkpoint %s (%d epoch(s))", d->source,
+                     cfg->model_path, info->pos.epoch);
+        run_log_final(log, &r, 0.0);
+        kern_free(k, owned[0]);
+        kern_free(k, owned[1]);
+    }
+    kern_free(k, x.mu_theta_local);
+    kern_free(k, x.mu_beta);
+    kern_destroy(k);
+    return status;
+}
+
+int app_eval(const bivae_config *cfg, comm *c)
+{
+    char err[ERR_LEN] = "";
+    ckpt_info info;
+    int status = ckpt_agree(c, ckpt_read_header(cfg->model_path, &info, err, sizeof err), err);
+    if (status)
+        return status;
+    data_options opt = eval_data_options(cfg, &info);
+    dataset d;
+    status = dataset_load(&opt, c, &d);
+    if (!status) {
+        status = ckpt_agree(c, ckpt_check_data(&info, cfg->model_path, &d, c, err, sizeof err), err);
+        if (!status && d.n_test_users == 0) {
+            ckpt_errf(err, sizeof err, "eval: %s has no test rows (a --train-only run?): give "
+                     "--train FILE --test FILE", d.source);
+            status = ckpt_agree(c, BIVAE_EXIT_USAGE, err);
+        }
+        run_log *log = status ? NULL : run_log_open(comm_rank(c), NULL, 0, comm_size(c));
+        if (!status)
+            status = eval_loaded(cfg, c, &info, &d, log);
+        if (log)
+            run_log_close(log);
+        dataset_free(&d);
+    }
+    ckpt_info_free(&info);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* export                                                                                     */
+
+static const struct {
+    ckpt_tensor t;
+    const char *file;
+} export_files[] = {
+    {CKPT_USER_RAW, "user_ids.csv"}, {CKPT_ITEM_RAW, "item_ids.csv"},
+    {CKPT_THETA, "theta_tilde.npy"}, {CKPT_BETA, "beta_tilde.npy"},
+    {CKPT_MU_THETA, "mu_theta.npy"}, {CKPT_MU_BETA, "mu_beta.npy"},
+};
+#define N_EXPORT ((int)(sizeof export_files / sizeof export_files[0]))
+
+typedef struct export_ctx {
+    const char *dir;
+    const ckpt_info *info;
+    npy_out files[N_EXPORT];      /* .npy writers (and ckpt_out for the CSVs) */
+    int open[N_EXPORT];
+} export_ctx;
+
+static int export_index(ckpt_tensor t)
+{
+    for (int i = 0; i < N_EXPORT; i++)
+        if (export_files[i].t == t)
+            return i;
+    return -1;
+}
+
+static int export_open(export_ctx *x, int i, char *err, size_t err_len)
+{
+    char path[4096];
+    int64_t rows, cols;
+    int ndim;
+    snprintf(path, sizeof path, "%s/%s", x->dir, export_files[i].file);
+    ckpt_tensor_shape(x->info, export_files[i].t, &rows, &cols, &ndim);
+    npy_out *w = &x->files[i];
+    int rc;
+    if (ndim == 2) {
+        rc = npy_open(w, path, rows, cols);
+    } else {
+        memset(w, 0, sizeof(*w));
+        w->expected = rows;
+        rc = ckpt_out_open(&w->out, path);
+        ckpt_out_bytes(&w->out, "index,raw_id\n", 13);
+    }
+    x->open[i] = 1;
+    if (rc != 0 || w->out.failed) {
+        ckpt_errf(err, err_len, "export: %s", w->out.msg);
+        return BIVAE_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static void export_csv(npy_out *w, int64_t offset, const int64_t *raw, int64_t n)
+{
+    char line[64];
+    for (int64_t j = 0; j < n && !w->out.failed; j++) {
+        int len = snprintf(line, sizeof line, "%lld,%lld\n", (long long)(offset + j),
+                           (long long)raw[j]);
+        ckpt_out_bytes(&w->out, line, (size_t)len);
+    }
+    w->written += n;
+}
+
+static int export_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data, int64_t n,
+                        char *err, size_t err_len)
+{
+    export_ctx *x = ctx;
+    int i = export_index(t), rc;
+    if (i < 0)
+        return 0;
+    if (offset == 0 && (rc = export_open(x, i, err, err_len)))
+        return rc;
+    npy_out *w = &x->files[i];
+    if (ckpt_tensor_dtype(t) == CKPT_F32)
+        npy_write_f32(w, data, n);
+    else
+        export_csv(w, offset, data, n);
+    if (w->written < w->expected)
+        return 0;
+    x->open[i] = 0;
+    if (npy_close(w) != 0) {
+        ckpt_errf(err, err_len, "export: %s", w->out.msg);
+        return BIVAE_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static int make_out_dir(const char *dir, char *err, size_t err_len)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (stat(dir, &st) == 0 || mkdir(dir, 0777) != 0) {
+        ckpt_errf(err, err_len, "--out %s: %s", dir, errno == 0 || stat(dir, &st) == 0 ?
+                 "not a directory" : strerror(errno));
+        return BIVAE_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int export_model(const bivae_config *cfg, char *err, size_t err_len)
+{
+    ckpt_info info;
+    int status = ckpt_read(cfg->model_path, &info, NULL, NULL, err, err_len);   /* check first */
+    if (status)
+        return status;
+    status = make_out_dir(cfg->output.out, err, err_len);
+    export_ctx x;
+    memset(&x, 0, sizeof x);
+    x.dir = cfg->output.out;
+    x.info = &info;
+    if (!status) {
+        ckpt_info again;
+        status = ckpt_read(cfg->model_path, &again, export_visit, &x, err, err_len);
+        if (!status)
+            ckpt_info_free(&again);
+    }
+    for (int i = 0; i < N_EXPORT; i++)
+        if (x.open[i])
+            npy_abandon(&x.files[i]);
+    ckpt_info_free(&info);
+    return status;
+}
+
+int app_export(const bivae_config *cfg, comm *c)
+{
+    char err[ERR_LEN] = "";
+    int status = comm_rank(c) == 0 ? export_model(cfg, err, sizeof err) : 0;
+    status = ckpt_agree(c, status, err);
+    if (!status && comm_rank(c) == 0)
+        fprintf(stderr, "bivae-dist: exported %s to %s\n", cfg->model_path, cfg->output.out);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* recommend                                                                                  */
+
+/* The users asked for, and what the checkpoint says about them. */
+typedef struct rec_users {
+    int64_t n;
+    int64_t *raw;          /* [n] raw ids, in the order asked */
+    int64_t *g;            /* [n] global ids (−1: not in the checkpoint) */
+    int64_t *by_g;         /* [n_known] indices of known users, sorted by global id */
+    int64_t n_known;
+} rec_users;
+
+typedef struct rec_ctx {
+    const ckpt_info *info;
+    rec_users *u;
+    int64_t *user_raw;     /* [U] */
+    int64_t *item_raw;     /* [I] */
+    int64_t *rowptr;       /* [U + 1] */
+    int64_t *sel_ptr;      /* [n_known + 1] offsets of the known users' seen items */
+    int32_t *sel_col;      /* [sel_ptr[n_known]] */
+    float *mu_theta;       /* [n_known × K] rows of by_g order */
+    float *mu_beta;        /* [I × K] */
+    int resolved;
+} rec_ctx;
+
+/* A raw id: optional sign and digits, nothing else. */
+static int parse_raw_id(const char *s, int64_t *v)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || *end != '\0')
+        return -1;
+    *v = x;
+    return 0;
+}
+
+static void users_add(rec_users *u, int64_t raw, int64_t *cap)
+{
+    if (u->n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        u->raw = xrealloc(u->raw, sizeof(int64_t) * (size_t)*cap);
+    }
+    u->raw[u->n++] = raw;
+}
+
+/* Trims a line in place: no '\n' / '\r' / surrounding blanks. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* --users FILE: one raw id per line; blank lines and lines starting with '#' skipped. */
+static int read_users_file(const char *path, rec_users *u, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        ckpt_errf(err, err_len, "--users %s: cannot open: %s", path, strerror(errno));
+        return BIVAE_EXIT_USAGE;
+    }
+    char line[256];
+    int64_t cap = 0, lineno = 0, v;
+    int status = 0;
+    while (!status && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        if (parse_raw_id(s, &v) != 0) {
+            ckpt_errf(err, err_len, "%s:%lld: not a raw user id: '%.40s'", path, (long long)lineno, s);
+            status = BIVAE_EXIT_USAGE;
+        } else {
+            users_add(u, v, &cap);
+        }
+    }
+    if (!status && ferror(f)) {
+        ckpt_errf(err, err_len, "--users %s: read error: %s", path, strerror(errno));
+        status = BIVAE_EXIT_RUNTIME;
+    }
+    fclose(f);   /* read-only */
+    if (!status && u->n == 0) {
+        ckpt_errf(err, err_len, "--users %s: no user ids in the file", path);
+        status = BIVAE_EXIT_USAGE;
+    }
+    return status;
+}
+
+static int parse_users(const bivae_config *cfg, rec_users *u, char *err, size_t err_len)
+{
+    memset(u, 0, sizeof(*u));
+    if (cfg->users_file)
+        return read_users_file(cfg->users_file, u, err, err_len);
+    int64_t cap = 0, v;
+    if (parse_raw_id(cfg->user, &v) != 0) {
+        ckpt_errf(err, err_len, "--user %s: not a raw user id (an integer)", cfg->user);
+        return BIVAE_EXIT_USAGE;
+    }
+    users_add(u, v, &cap);
+    return 0;
+}
+
+typedef struct raw_pair {
+    int64_t raw, g;
+} raw_pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const raw_pair *x = a, *y = b;
+    return x->raw < y->raw ? -1 : x->raw > y->raw;
+}
+
+static int64_t *g_order;   /* qsort context for cmp_by_g */
+static int cmp_by_g(const void *a, const void *b)
+{
+    int64_t x = g_order[*(const int64_t *)a], y = g_order[*(const int64_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+/* Global ids of the asked users from ids.user_raw (complete by now); by_g order. */
+static void resolve_users(rec_ctx *x)
+{
+    int64_t U = x->info->n_users;
+    rec_users *u = x->u;
+    raw_pair *pairs = xmalloc(sizeof(raw_pair) * (size_t)U);
+    for (int64_t g = 0; g < U; g++)
+        pairs[g] = (raw_pair){x->user_raw[g], g};
+    qsort(pairs, (size_t)U, sizeof(raw_pair), cmp_pair);
+    u->g = xmalloc(sizeof(int64_t) * (size_t)u->n);
+    u->by_g = xmalloc(sizeof(int64_t) * (size_t)u->n);
+    for (int64_t i = 0; i < u->n; i++) {
+        raw_pair key = {u->raw[i], 0};
+        raw_pair *hit = bsearch(&key, pairs, (size_t)U, sizeof(raw_pair), cmp_pair);
+        u->g[i] = hit ? hit->g : -1;
+        if (hit)
+            u->by_g[u->n_known++] = i;
+    }
+    g_order = u->g;
+    qsort(u->by_g, (size_t)u->n_known, sizeof(int64_t), cmp_by_g);
+    free(pairs);
+    x->mu_theta = xcalloc((size_t)(u->n_known > 0 ? u->n_known : 1) * (size_t)x->info->K, sizeof(float));
+    x->resolved = 1;
+}
+
+/* The seen-item offsets of the known users, from train.rowptr (complete by now). */
+static void size_seen(rec_ctx *x)
+{
+    rec_users *u = x->u;
+    x->sel_ptr = xmalloc(sizeof(int64_t) * (size_t)(u->n_known + 1));
+    x->sel_ptr[0] = 0;
+    for (int64_t j = 0; j < u->n_known; j++) {
+        int64_t g = u->g[u->by_g[j]];
+        x->sel_ptr[j + 1] = x->sel_ptr[j] + x->rowptr[g + 1] - x->rowptr[g];
+    }
+    x->sel_col = xmalloc(sizeof(int32_t) * (size_t)(x->sel_ptr[u->n_known] > 0 ? x->sel_ptr[u->n_known] : 1));
+}
+
+/* Known user j's row in a row-major table of width w, or in train.col (is_col): [r0, r1). */
+static void row_span(const rec_ctx *x, int64_t j, int is_col, int64_t w, int64_t *r0, int64_t *r1)
+{
+    int64_t g = x->u->g[x->u->by_g[j]];
+    *r0 = is_col ? x->rowptr[g] : g * w;
+    *r1 = is_col ? x->rowptr[g + 1] : (g + 1) * w;
+}
+
+/* Parts of chunk [offset, offset + n) of a table (row width w, or train.col) that belong
+ * to the known users' rows, copied into dst (by_g order: user j's row at element
+ * sel_ptr[j] for train.col, j·w otherwise). */
+static void pick_rows(const rec_ctx *x, int64_t offset, const void *data, int64_t n, size_t esz,
+                      int is_col, char *dst, int64_t w)
+{
+    int64_t lo = 0, hi = x->u->n_known, r0, r1;
+    while (lo < hi) {   /* the first known user whose row ends after offset */
+        int64_t mid = lo + (hi - lo) / 2;
+        row_span(x, mid, is_col, w, &r0, &r1);
+        if (r1 <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int64_t j = lo; j < x->u->n_known; j++) {
+        row_span(x, j, is_col, w, &r0, &r1);
+        if (r0 >= offset + n)
+            break;
+        int64_t d0 = is_col ? x->sel_ptr[j] : j * w;
+        int64_t a = r0 > offset ? r0 : offset, b = r1 < offset + n ? r1 : offset + n;
+        if (b > a)
+            memcpy(dst + (size_t)(d0 + a - r0) * esz, (const char *)data + (size_t)(a - offset) * esz,
+                   (size_t)(b - a) * esz);
+    }
+}
+
+static int rec_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data, int64_t n,
+                     char *err, size_t err_len)
+{
+    rec_ctx *x = ctx;
+    int64_t K = x->info->K;
+    if (t > CKPT_USER_RAW && !x->resolved)
+        resolve_users(x);
+    if (t == CKPT_TRAIN_COL && !x->sel_ptr)
+        size_seen(x);
+    switch (t) {
+    case CKPT_USER_RAW: memcpy(x->user_raw + offset, data, (size_t)n * 8); break;
+    case CKPT_ITEM_RAW: memcpy(x->item_raw + offset, data, (size_t)n * 8); break;
+    case CKPT_TRAIN_ROWPTR: memcpy(x->rowptr + offset, data, (size_t)n * 8); break;
+    case CKPT_TRAIN_COL: pick_rows(x, offset, data, n, 4, 1, (char *)x->sel_col, 1); break;
+    case CKPT_MU_THETA: pick_rows(x, offset, data, n, 4, 0, (char *)x->mu_theta, K); break;
+    case CKPT_MU_BETA: memcpy(x->mu_beta + offset, data, (size_t)n * sizeof(float)); break;
+    default: break;
+    }
+    return 0;
+}
+
+/* ---- scoring ------------------------------------------------------------------------------ */
+
+typedef struct rec_out {
+    FILE *f;               /* stdout, or out.f */
+    ckpt_out out;          /* --out FILE (atomic) */
+    int to_file;
+} rec_out;
+
+/* Top-K of known users [j0, j1) (by_g order) into idx/val [(j1 − j0) × top_k] (host). */
+static void score_block(kern *k, const rec_ctx *x, int64_t j0, int64_t j1, int top_k,
+                        const float *mu_beta_dev, int32_t *idx, float *val)
+{
+    int64_t m = j1 - j0, I = x->info->n_items, K = x->info->K;
+    int64_t nnz = x->sel_ptr[j1] - x->sel_ptr[j0];
+    int64_t *rp = xmalloc(sizeof(int64_t) * (size_t)(m + 1));
+    for (int64_t j = 0; j <= m; j++)
+        rp[j] = x->sel_ptr[j0 + j] - x->sel_ptr[j0];
+    float *theta = kern_alloc(k, sizeof(float) * (size_t)(m * K));     /* [m × K] */
+    float *S = kern_alloc(k, sizeof(float) * (size_t)(m * I));         /* [m × I] */
+    int64_t *rp_dev = kern_alloc(k, sizeof(int64_t) * (size_t)(m + 1));
+    int32_t *col_dev = kern_alloc(k, sizeof(int32_t) * (size_t)(nnz > 0 ? nnz : 1));
+    int32_t *idx_dev = kern_alloc(k, sizeof(int32_t) * (size_t)(m * top_k));
+    float *val_dev = kern_alloc(k, sizeof(float) * (size_t)(m * top_k));
+    kern_upload(k, theta, x->mu_theta + j0 * K, sizeof(float) * (size_t)(m * K));
+    kern_upload(k, rp_dev, rp, sizeof(int64_t) * (size_t)(m + 1));
+    if (nnz > 0)
+        kern_upload(k, col_dev, x->sel_col + x->sel_ptr[j0], sizeof(int32_t) * (size_t)nnz);
+    kern_gemm(k, KERN_NO_TRANS, KERN_TRANS, m, I, K, 1.0f, theta, K, mu_beta_dev, K, 0.0f, S, I);
+    kern_csr seen = {m, I, rp_dev, col_dev};
+    kern_topk_excluding(k, S, m, I, seen, top_k, idx_dev, val_dev);
+    kern_download(k, idx, idx_dev, sizeof(int32_t) * (size_t)(m * top_k));
+    kern_download(k, val, val_dev, sizeof(float) * (size_t)(m * top_k));
+    void *bufs[] = {theta, S, rp_dev, col_dev, idx_dev, val_dev};
+    for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++)
+        kern_free(k, bufs[b]);
+    free(rp);
+}
+
+static void print_line(rec_out *o, int64_t user, int rank, int64_t item, float score)
+{
+    char line[128];
+    int n = snprintf(line, sizeof line, "%lld\t%d\t%lld\t%.7g\n", (long long)user, rank,
+                     (long long)item, score);
+    if (o->to_file)
+        ckpt_out_bytes(&o->out, line, (size_t)n);
+    else
+        fputs(line, stdout);
+}
+
+/* All known users' top-K, in blocks; rows printed in the order the users were asked. */
+static void recommend_all(const rec_ctx *x, int top_k, rec_out *o)
+{
+    const rec_users *u = x->u;
+    int64_t I = x->info->n_items, K = x->info->K, nk = u->n_known;
+    int64_t block = ((int64_t)1 << 24) / I;           /* scores of one block: <= 64 MiB */
+    block = block < 1 ? 1 : block > 256 ? 256 : block;
+    kern *k = kern_cpu_create(app_resolve_threads(0, 1));
+    float *mu_beta = kern_alloc(k, sizeof(float) * (size_t)(I * K));      /* [I × K] */
+    kern_upload(k, mu_beta, x->mu_beta, sizeof(float) * (size_t)(I * K));
+    int32_t *idx = xmalloc(sizeof(int32_t) * (size_t)((nk > 0 ? nk : 1) * top_k));
+    float *val = xmalloc(sizeof(float) * (size_t)((nk > 0 ? nk : 1) * top_k));
+    for (int64_t j0 = 0; j0 < nk; j0 += block)
+        score_block(k, x, j0, j0 + block < nk ? j0 + block : nk, top_k, mu_beta,
+                    idx + j0 * top_k, val + j0 * top_k);
+    int64_t *pos_of = xmalloc(sizeof(int64_t) * (size_t)(u->n > 0 ? u->n : 1));
+    for (int64_t j = 0; j < nk; j++)
+        pos_of[u->by_g[j]] = j;
+    const char *head = "user\trank\titem\tscore\n";
+    if (o->to_file)
+        ckpt_out_bytes(&o->out, head, strlen(head));
+    else
+        fputs(head, stdout);
+    for (int64_t i = 0; i < u->n; i++) {
+        if (u->g[i] < 0)
+            continue;
+        int64_t j = pos_of[i];
+        for (int r = 0; r < top_k && idx[j * top_k + r] >= 0; r++)
+            print_line(o, u->raw[i], r + 1, x->item_raw[idx[j * top_k + r]], val[j * top_k + r]);
+    }
+    free(pos_of);
+    free(idx);
+    free(val);
+    kern_free(k, mu_beta);
+    kern_destroy(k);
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static void rec_free(rec_ctx *x, rec_users *u)
+{
+    void *bufs[] = {x->user_raw, x->item_raw, x->rowptr, x->sel_ptr, x->sel_col, x->mu_theta,
+                    x->mu_beta, u->raw, u->g, u->by_g};
+    for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++)
+        free(bufs[b]);
+}
+
+/* The checkpoint's parts for the asked users into x. */
+static int rec_load(const bivae_config *cfg, rec_ctx *x, ckpt_info *info, char *err, size_t len)
+{
+    int status = ckpt_read_header(cfg->model_path, info, err, len);
+    if (status)
+        return status;
+    int64_t U = info->n_users, I = info->n_items;
+    x->info = info;
+    x->user_raw = xmalloc(sizeof(int64_t) * (size_t)U);
+    x->item_raw = xmalloc(sizeof(int64_t) * (size_t)I);
+    x->rowptr = xmalloc(sizeof(int64_t) * (size_t)(U + 1));
+    x->mu_beta = xmalloc(sizeof(float) * (size_t)(I * info->K));
+    ckpt_info again;
+    status = ckpt_read(cfg->model_path, &again, rec_visit, x, err, len);
+    if (status)
+        return status;
+    ckpt_info_free(&again);
+    if (!x->resolved)
+        resolve_users(x);
+    if (!x->sel_ptr)
+        size_seen(x);
+    return 0;
+}
+
+/* Opens the output; the unknown users are reported (one --user: an error). */
+static int rec_begin(const bivae_config *cfg, const rec_users *u, rec_out *o, char *err,
+                     size_t len)
+{
+    if (u->n_known == 0 && cfg->user) {
+        ckpt_errf(err, len, "--user %s: not a user of the checkpoint %s (no training ratings)",
+                 cfg->user, cfg->model_path);
+        return BIVAE_EXIT_USAGE;
+    }
+    if (u->n_known < u->n)
+        fprintf(stderr, "bivae-dist: note: %lld of %lld users in %s are not in the checkpoint "
+                "(no training ratings): skipped\n", (long long)(u->n - u->n_known),
+                (long long)u->n, cfg->users_file);
+    const char *out = cfg->output.out;
+    o->to_file = out && strcmp(out, "-") != 0;
+    if (o->to_file && ckpt_out_open(&o->out, out) != 0) {
+        ckpt_errf(err, len, "--out %s", o->out.msg);
+        return BIVAE_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static int recommend(const bivae_config *cfg, char *err, size_t len)
+{
+    rec_users u;
+    rec_ctx x;
+    ckpt_info info;
+    memset(&x, 0, sizeof x);
+    memset(&info, 0, sizeof info);
+    x.u = &u;
+    int status = parse_users(cfg, &u, err, len);
+    if (!status)
+        status = rec_load(cfg, &x, &info, err, len);
+    rec_out o;
+    memset(&o, 0, sizeof o);
+    if (!status)
+        status = rec_begin(cfg, &u, &o, err, len);
+    if (!status) {
+        recommend_all(&x, cfg->output.top_k, &o);
+        if (o.to_file && ckpt_out_commit(&o.out) != 0) {
+            ckpt_errf(err, len, "--out %s", o.out.msg);
+            status = BIVAE_EXIT_RUNTIME;
+        } else if (!o.to_file && fflush(stdout) != 0) {
+            ckpt_errf(err, len, "cannot write the recommendations: %s", strerror(errno));
+            status = BIVAE_EXIT_RUNTIME;
+        }
+    }
+    ckpt_info_free(&info);
+    rec_free(&x, &u);
+    return status;
+}
+
+int app_recommend(const bivae_config *cfg, comm *c)
+{
+    char err[ERR_LEN] = "";
+    int status = comm_rank(c) == 0 ? recommend(cfg, err, sizeof err) : 0;
+    return ckpt_agree(c, status, err);
+}

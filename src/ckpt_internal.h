@@ -1,0 +1,24 @@
+/* src/ckpt_internal.h — helpers shared by src/checkpoint.c, ckpt_save.c, ckpt_load.c and
+ * ckpt_files.c (not part of the checkpoint interface). */
+#ifndef BIVAE_CKPT_INTERNAL_H
+#define BIVAE_CKPT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checkpoint.pb-c.h"
+#include "src/checkpoint.h"
+
+/* What the RNG position means (stored in the header for readers of the file). */
+#define CKPT_RNG_STREAM "philox4x32-10 keyed (seed, epoch, side, pass, global id)"
+
+size_t ckpt_dtype_size(ckpt_dtype d);
+int64_t ckpt_tensor_numel(const ckpt_info *info, ckpt_tensor t);
+/* Parameters of one encoder with input width d_in (layout of src/model.h). */
+int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc);
+/* Fills h (and the sub-messages given) from info; strings point into info. */
+void ckpt_info_to_header(const ckpt_info *info, BivaeCkpt__Header *h, BivaeCkpt__ModelConfig *mc,
+                         BivaeCkpt__TrainConfig *tc, BivaeCkpt__DataConfig *dc,
+                         int32_t hidden[BIVAE_MAX_HIDDEN]);
+
+#endif

@@ -1,0 +1,254 @@
+/* src/ckpt_load.c — resume: checks of a checkpoint against the run's settings and data,
+ * and loading its state into a model (collective; every rank reads the file). See
+ * checkpoint.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/check.h"
+#include "src/checkpoint.h"
+#include "src/ckpt_internal.h"
+
+int ckpt_agree(comm *c, int status, const char *msg)
+{
+    int P = comm_size(c), rank = comm_rank(c);
+    int64_t first = comm_allreduce_min_i64(c, status ? rank : P);
+    if (first == rank) {
+        fprintf(stderr, "bivae-dist: error: %s\n", msg);
+        fflush(stderr);
+    }
+    return (int)comm_allreduce_max_i64(c, status);
+}
+
+/* ---- settings ------------------------------------------------------------------------------ */
+
+static const char *act_name(kern_act a)
+{
+    static const char *const names[] = {"sigmoid", "tanh", "elu", "relu", "relu6"};
+    return (unsigned)a < 5 ? names[a] : "?";
+}
+
+static const char *lik_name(kern_lik l)
+{
+    static const char *const names[] = {"pois", "bern", "gaus"};
+    return (unsigned)l < 3 ? names[l] : "?";
+}
+
+static void layers_text(const bivae_model_config *m, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int j = 0; j < m->n_hidden && at < len; j++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%d", j ? "," : "", m->hidden[j]);
+}
+
+static int same_layers(const bivae_model_config *a, const bivae_model_config *b)
+{
+    if (a->n_hidden != b->n_hidden)
+        return 0;
+    for (int j = 0; j < a->n_hidden; j++)
+        if (a->hidden[j] != b->hidden[j])
+            return 0;
+    return 1;
+}
+
+#define MISMATCH(fmt, ...)                                                                \
+    do {                                                                                  \
+        ckpt_errf(err, err_len, "%s: " fmt " (resume needs the checkpoint's model, batch " \
+                  "size and seed; use another --checkpoint-dir for a new run)", path,     \
+                  __VA_ARGS__);                                                           \
+        return BIVAE_EXIT_USAGE;                                                          \
+    } while (0)
+
+int ckpt_check_config(const ckpt_info *info, const bivae_config *cfg, const char *path,
+                      int *lr_changed, char *err, size_t err_len)
+{
+    const bivae_model_config *a = &cfg->model, *b = &info->model;
+    char la[128], lb[128];
+    if (a->k != b->k)
+        MISMATCH("--k %d does not match the checkpoint's k %d", a->k, b->k);
+    if (!same_layers(a, b)) {
+        layers_text(a, la, sizeof la);
+        layers_text(b, lb, sizeof lb);
+        MISMATCH("--encoder %s does not match the checkpoint's encoder %s", la, lb);
+    }
+    if (a->act != b->act)
+        MISMATCH("--act %s does not match the checkpoint's act %s", act_name(a->act),
+                 act_name(b->act));
+    if (a->likelihood != b->likelihood)
+        MISMATCH("--likelihood %s does not match the checkpoint's likelihood %s",
+                 lik_name(a->likelihood), lik_name(b->likelihood));
+    if (a->beta_kl != b->beta_kl)
+        MISMATCH("--beta-kl %g does not match the checkpoint's beta-kl %g", a->beta_kl,
+                 b->beta_kl);
+    if (a->cap_user != b->cap_user || a->cap_item != b->cap_item)
+        MISMATCH("--cap-priors %s%s%s does not match the checkpoint's", a->cap_user ? "user" : "",
+                 a->cap_user && a->cap_item ? "," : "", a->cap_item ? "item" : "none");
+    if (cfg->train.batch_size != info->train.batch_size)
+        MISMATCH("--batch-size %d does not match the checkpoint's batch size %d",
+                 cfg->train.batch_size, info->train.batch_size);
+    if (cfg->train.seed != info->train.seed)
+        MISMATCH("--seed %llu does not match the checkpoint's seed %llu",
+                 (unsigned long long)cfg->train.seed, (unsigned long long)info->train.seed);
+    *lr_changed = cfg->train.lr != info->train.lr;
+    return 0;
+}
+
+/* ---- data ------------------------------------------------------------------------------------ */
+
+int ckpt_check_data(const ckpt_info *info, const char *path, const dataset *d, comm *c,
+                    char *err, size_t err_len)
+{
+    uint64_t hash = ckpt_train_hash(d, c);   /* collective: first, on every rank */
+    const char *pre = "data do not match the checkpoint";
+    if (d->n_users != info->n_users || d->n_items != info->n_items) {
+        ckpt_errf(err, err_len, "%s %s: %lld users x %lld items in the data, %lld x %lld in "
+                  "the checkpoint", pre, path, (long long)d->n_users, (long long)d->n_items,
+                  (long long)info->n_users, (long long)info->n_items);
+        return BIVAE_EXIT_USAGE;
+    }
+    if (d->nnz_train != info->nnz_train) {
+        ckpt_errf(err, err_len, "%s %s: %lld training ratings in the data, %lld in the "
+                  "checkpoint", pre, path, (long long)d->nnz_train, (long long)info->nnz_train);
+        return BIVAE_EXIT_USAGE;
+    }
+    if (hash != info->train_hash) {
+        ckpt_errf(err, err_len, "%s %s: the training ratings differ (same counts, other "
+                  "pairs: another file, split, --seed or --min-rating?)", pre, path);
+        return BIVAE_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int ckpt_compare_ids(const dataset *d, const char *path, ckpt_tensor t, int64_t offset,
+                     const int64_t *raw, int64_t n, char *err, size_t err_len)
+{
+    const int64_t *mine = t == CKPT_USER_RAW ? d->user_raw : d->item_raw;
+    int64_t count = t == CKPT_USER_RAW ? d->n_users : d->n_items;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t g = offset + j;
+        if (g >= count || mine[g] != raw[j]) {
+            ckpt_errf(err, err_len, "data do not match the checkpoint %s: %s id %lld is raw "
+                      "id %lld in the checkpoint but %lld in the data (another file, or "
+                      "--id-order / --seed?)", path, t == CKPT_USER_RAW ? "user" : "item",
+                      (long long)g, (long long)raw[j], (long long)(g < count ? mine[g] : -1));
+            return BIVAE_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* ---- rows of a table ------------------------------------------------------------------------ */
+
+/* Part [c0, c1) of row g (global) of a chunk starting at element `offset`, if owned. */
+static void scatter_part_row(kern *k, float *local, int64_t K, int rank, int P, int64_t g,
+                             int64_t offset, const float *data, int64_t n)
+{
+    int64_t c0 = offset > g * K ? offset - g * K : 0;
+    int64_t c1 = offset + n < (g + 1) * K ? offset + n - g * K : K;
+    if (partition_owner(g, P) != rank || c1 <= c0)
+        return;
+    kern_upload(k, local + partition_local(g, P) * K + c0, data + (g * K + c0 - offset),
+                (size_t)(c1 - c0) * sizeof(float));
+}
+
+void ckpt_scatter_own_rows(kern *k, float *local, int64_t K, int rank, int P, int64_t offset,
+                           const float *data, int64_t n)
+{
+    int64_t first = offset / K, last = (offset + n - 1) / K;   /* rows touched */
+    int64_t full0 = (offset + K - 1) / K, full1 = (offset + n) / K;   /* whole rows */
+    if (first < full0)
+        scatter_part_row(k, local, K, rank, P, first, offset, data, n);
+    if (last >= full1 && (last != first || first >= full0))
+        scatter_part_row(k, local, K, rank, P, last, offset, data, n);
+    if (full1 <= full0)
+        return;
+    int64_t l0 = partition_local_begin(full0, rank, P), l1 = partition_local_begin(full1, rank, P);
+    if (l1 <= l0)
+        return;
+    float *stage = xmalloc(sizeof(float) * (size_t)((l1 - l0) * K));   /* [own rows × K] */
+    for (int64_t l = l0; l < l1; l++)
+        memcpy(stage + (l - l0) * K, data + (partition_global(l, rank, P) * K - offset),
+               sizeof(float) * (size_t)K);
+    kern_upload(k, local + l0 * K, stage, sizeof(float) * (size_t)((l1 - l0) * K));
+    free(stage);
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+typedef struct load_ctx {
+    bivae_model *m;
+    const dataset *d;
+    const char *path;
+} load_ctx;
+
+static float *encoder_buffer(bivae_model *m, ckpt_tensor t)
+{
+    encoder *e = &m->enc[t <= CKPT_ENC_USER_ADAM_V ? SIDE_USER : SIDE_ITEM];
+    int which = (t - CKPT_ENC_USER_PARAMS) % 3;
+    return which == 0 ? e->params : which == 1 ? e->adam_m : e->adam_v;
+}
+
+static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data, int64_t n,
+                      char *err, size_t err_len)
+{
+    load_ctx *x = ctx;
+    bivae_model *m = x->m;
+    size_t bytes = (size_t)n * sizeof(float);
+    switch (t) {
+    case CKPT_USER_RAW:
+    case CKPT_ITEM_RAW:
+        return ckpt_compare_ids(x->d, x->path, t, offset, data, n, err, err_len);
+    case CKPT_TRAIN_ROWPTR:
+    case CKPT_TRAIN_COL:
+        return 0;   /* compared through the hash (ckpt_check_data) */
+    case CKPT_THETA:
+    case CKPT_BETA: {
+        bivae_side s = t == CKPT_THETA ? SIDE_USER : SIDE_ITEM;
+        kern_upload(m->k, m->table[s] + offset, data, bytes);
+        ckpt_scatter_own_rows(m->k, m->sample_local[s], m->K, m->rank, m->nranks, offset, data, n);
+        return 0;
+    }
+    case CKPT_MU_THETA:
+    case CKPT_MU_BETA:
+        ckpt_scatter_own_rows(m->k, m->mu_local[t == CKPT_MU_THETA ? SIDE_USER : SIDE_ITEM], m->K,
+                              m->rank, m->nranks, offset, data, n);
+        return 0;
+    default:
+        kern_upload(m->k, encoder_buffer(m, t) + offset, data, bytes);
+        return 0;
+    }
+}
+
+/* The model m was made for: the checkpoint's shapes (an internal mismatch, not the user's). */
+static void check_model_shapes(const bivae_model *m, const ckpt_info *info)
+{
+    if (m->K != info->K || m->n_users != info->n_users || m->n_items != info->n_items ||
+        m->enc[SIDE_USER].n_params != info->n_params[SIDE_USER] ||
+        m->enc[SIDE_ITEM].n_params != info->n_params[SIDE_ITEM])
+        FAIL_RUNTIME("resume: the model was not built with the checkpoint's settings");
+}
+
+int ckpt_load(const char *path, bivae_model *m, const dataset *d, comm *c, ckpt_position *pos)
+{
+    char err[1024] = "";
+    ckpt_info info;
+    int rc = ckpt_agree(c, ckpt_read_header(path, &info, err, sizeof err), err);
+    if (rc)
+        return rc;
+    rc = ckpt_agree(c, ckpt_check_data(&info, path, d, c, err, sizeof err), err);
+    if (!rc)
+        check_model_shapes(m, &info);
+    ckpt_info_free(&info);
+    if (rc)
+        return rc;
+    load_ctx x = {m, d, path};
+    rc = ckpt_agree(c, ckpt_read(path, &info, load_visit, &x, err, sizeof err), err);
+    if (rc)
+        return rc;
+    m->enc[SIDE_USER].adam_step = info.adam_step[SIDE_USER];
+    m->enc[SIDE_ITEM].adam_step = info.adam_step[SIDE_ITEM];
+    *pos = info.pos;
+    ckpt_info_free(&info);
+    return 0;
+}

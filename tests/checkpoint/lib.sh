@@ -1,0 +1,23 @@
+# tests/checkpoint/lib.sh — shared by the checkpoint script tests: tests/e2e/lib.sh (TMP,
+# fail, expect_exit) plus a small model, the test tool and the comparison script.
+# $1 of the calling script: the ckpt_tool binary.
+source "$BIVAE_SOURCE_DIR/tests/e2e/lib.sh"
+TOOL=${1:?ckpt_tool path}
+TAIL="python3 $BIVAE_SOURCE_DIR/tests/checkpoint/compare_tail.py"
+# a small model: 10 item steps and 13 user steps per epoch
+SMALL=(--synthetic 200x150x5000 --k 4 --encoder 8 --batch-size 16 --threads 1)
+
+# train NP OUT.jsonl args...: the small model under mpirun, metrics to OUT.jsonl
+train() {
+    local np=$1 out=$2; shift 2
+    timeout 300 "$MPIRUN" -np "$np" --oversubscribe "$BIVAE" train "${SMALL[@]}" \
+        --metrics-out "$out" "$@" >"$TMP/train.out" 2>"$TMP/train.err" \
+        || { cat "$TMP/train.err" >&2; fail "train np $np failed: $*"; }
+}
+
+# one_error_line: the last command's stderr ($TMP/err) has exactly one error line
+one_error_line() {
+    local n
+    n=$(grep -c "error:" "$TMP/err" || true)
+    [[ $n -eq 1 ]] || { cat "$TMP/err" >&2; fail "$n error lines, want 1"; }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Exact resume (issue 5.3): resuming on the same rank count continues with bit-identical
+# losses and metrics, and ends in a byte-identical final checkpoint, whether the
+# checkpoint is at an epoch end or inside a phase (stopped through the real SIGUSR1 path
+# by the test switch BIVAE_TEST_SIGNAL_AT=epoch:step:rank); resuming on another rank count
+# continues within the rank-count tolerance (tests/e2e/ranks.sh: 1e-4 on losses, 2e-3 on
+# metrics).
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+
+# the uninterrupted runs, on 1 and 3 ranks
+train 1 full1.jsonl --epochs 6 --checkpoint-dir full1
+train 3 full3.jsonl --epochs 6 --checkpoint-dir full3
+
+# 1 rank, epoch end: 3 epochs, then --resume to 6
+train 1 a.jsonl --epochs 3 --checkpoint-dir a --checkpoint-every 1 --keep 5
+[[ "$(ls a | tr '\n' ' ')" == "ckpt-000001.bvck ckpt-000002.bvck ckpt-000003.bvck " ]] \
+    || fail "checkpoint every epoch, keep 5: $(ls a)"
+cp -r a a_np3                                      # for the 1 -> 3 ranks case below
+train 1 a2.jsonl --epochs 6 --checkpoint-dir a --resume
+grep -q "resuming from a/ckpt-000003.bvck" "$TMP/train.err" || fail "did not resume from epoch 3"
+$TAIL full1.jsonl a2.jsonl --exact || fail "np 1: resumed at an epoch end, losses differ"
+cmp full1/ckpt-000006.bvck a/ckpt-000006.bvck || fail "np 1: final checkpoints differ"
+[[ $(head -1 a2.jsonl | python3 -c 'import json,sys; print(json.load(sys.stdin)["epoch"])') == 4 ]] \
+    || fail "the resumed run did not start at epoch 4"
+
+# 1 rank, inside the user phase of epoch 2 (10 item steps + 2 user steps)
+BIVAE_TEST_SIGNAL_AT=2:12:0 train 1 b.jsonl --epochs 6 --checkpoint-dir b
+grep -q "SIGUSR1 received: stopped in epoch 2, user phase, before step 3 of 13" "$TMP/train.err" \
+    || { cat "$TMP/train.err"; fail "no stop line"; }
+[[ -f b/ckpt-000001-000012.bvck ]] || fail "no mid-epoch checkpoint: $(ls b)"
+train 1 b2.jsonl --epochs 6 --checkpoint-dir b --resume
+$TAIL full1.jsonl b2.jsonl --exact || fail "np 1: resumed inside a user phase, losses differ"
+cmp full1/ckpt-000006.bvck b/ckpt-000006.bvck || fail "np 1: final checkpoints differ (user phase)"
+
+# 3 ranks, inside the item phase of epoch 3, the signal on rank 1 only
+BIVAE_TEST_SIGNAL_AT=3:4:1 train 3 c.jsonl --epochs 6 --checkpoint-dir c
+[[ -f c/ckpt-000002-000004.bvck ]] || fail "no mid-epoch checkpoint: $(ls c)"
+cp -r c c_np1
+train 3 c2.jsonl --epochs 6 --checkpoint-dir c --resume
+$TAIL full3.jsonl c2.jsonl --exact || fail "np 3: resumed inside an item phase, losses differ"
+cmp full3/ckpt-000006.bvck c/ckpt-000006.bvck || fail "np 3: final checkpoints differ"
+
+# another rank count: 1 -> 3 (epoch end) and 3 -> 1 (inside a phase)
+train 3 d.jsonl --epochs 6 --checkpoint-dir a_np3 --resume
+grep -q "resuming from a_np3/ckpt-000003.bvck" "$TMP/train.err" || fail "np 3 did not resume from epoch 3"
+$TAIL full1.jsonl d.jsonl --loss-rtol 1e-4 --metric-atol 2e-3 || fail "np 1 -> 3 outside the tolerance"
+train 1 e.jsonl --epochs 6 --checkpoint-dir c_np1 --resume
+$TAIL full3.jsonl e.jsonl --loss-rtol 1e-4 --metric-atol 2e-3 || fail "np 3 -> 1 outside the tolerance"
+
+# --keep 2 (a/ holds epochs 3 and 6 now)
+train 1 f.jsonl --epochs 8 --checkpoint-dir a --resume --checkpoint-every 1 --keep 2
+[[ "$(ls a | tr '\n' ' ')" == "ckpt-000007.bvck ckpt-000008.bvck " ]] || fail "keep 2: $(ls a)"
+
+# more epochs later, a new --lr (noted), and nothing left to train
+train 1 g.jsonl --epochs 8 --checkpoint-dir a --resume --lr 0.002
+grep -q "nothing left to train" "$TMP/train.err" || fail "no 'nothing left to train' note"
+grep -q "lr 0.002 differs" "$TMP/train.err" || fail "no note on the changed --lr"
+grep -q '"final":true' g.jsonl || fail "no final metrics when nothing is left to train"
+
+# --resume with an empty directory starts from scratch
+train 1 h.jsonl --epochs 2 --checkpoint-dir fresh --resume
+grep -q "no checkpoint in fresh: starting from scratch" "$TMP/train.err" || fail "no fresh-start note"
+python3 - full1.jsonl h.jsonl <<'PY' || fail "a fresh --resume run differs from a plain run"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])][:2]
+b = [json.loads(l) for l in open(sys.argv[2])][:2]
+sys.exit(0 if [x["loss_item"] for x in a] == [x["loss_item"] for x in b] else 1)
+PY
+echo "resume: OK"

@@ -2,6 +2,7 @@
  * every implementation. */
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,17 +56,22 @@ void comm_mpi_wait(const comm *c, MPI_Request *req, const char *op, const char *
 
 void comm_set_timeout(comm *c, double seconds) { c->timeout = seconds; }
 
-/* Test-only switch: BIVAE_TEST_STALL_RANK=r makes rank r stop for good before its
- * (BIVAE_TEST_STALL_AFTER, default 5)-th data-plane collective, so tests can check that
- * the other ranks fail after --comm-timeout instead of hanging. */
-static void test_stall(const comm *c)
+/* Test-only switches, so tests can inject the faults a long run meets: before its
+ * (BIVAE_TEST_FAULT_AFTER, default 5)-th data-plane collective, rank BIVAE_TEST_STALL_RANK
+ * stops for good (the others must fail after --comm-timeout instead of hanging) and rank
+ * BIVAE_TEST_KILL_RANK dies of SIGKILL (the job must end, the last checkpoint intact). */
+static void test_faults(const comm *c)
 {
     static long calls;
-    const char *r = getenv("BIVAE_TEST_STALL_RANK"), *after = getenv("BIVAE_TEST_STALL_AFTER");
-    if (!r || atoi(r) != c->rank || ++calls < (after ? atol(after) : 5))
+    const char *stall = getenv("BIVAE_TEST_STALL_RANK"), *kill = getenv("BIVAE_TEST_KILL_RANK");
+    const char *after = getenv("BIVAE_TEST_FAULT_AFTER");
+    if ((!stall && !kill) || ++calls < (after ? atol(after) : 5))
         return;
-    for (;;)
-        sleep(1000);
+    if (kill && atoi(kill) == c->rank)
+        raise(SIGKILL);
+    if (stall && atoi(stall) == c->rank)
+        for (;;)
+            sleep(1000);
 }
 
 void comm_init_common(comm *c)
@@ -147,7 +153,7 @@ void comm_reset_stats(comm *c) { memset(&c->stats, 0, sizeof(c->stats)); }
 
 void comm_allreduce_sum_f32(comm *c, float *buf, size_t n)
 {
-    test_stall(c);
+    test_faults(c);
     double t0 = MPI_Wtime();
     c->ops->allreduce_sum_f32(c, buf, n);
     c->stats.allreduce_seconds += MPI_Wtime() - t0;

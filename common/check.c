@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bivae_fail_hook fail_hook;
 static int log_rank;
@@ -22,24 +23,39 @@ static noreturn void finish(int code)
     exit(code);
 }
 
+/* The whole line in one write(2), so lines of several ranks sharing a terminal or a log
+ * never interleave. */
+static void write_line(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "%s", prefix);
+    if (n < 0)
+        n = 0;
+    int m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    size_t len = strnlen(buf, sizeof buf - 2);
+    (void)m;
+    buf[len++] = '\n';
+    fflush(stderr);
+    ssize_t w = write(2, buf, len);
+    (void)w;
+}
+
 void bivae_fail(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("bivae-dist: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    write_line("bivae-dist: error: ", fmt, ap);
     va_end(ap);
     finish(code);
 }
 
 void bivae_fail_at(int code, const char *file, int line, const char *fmt, ...)
 {
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "bivae-dist: error: %s:%d: ", file, line);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "bivae-dist: error: %s:%d: ", file, line);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    write_line(prefix, fmt, ap);
     va_end(ap);
     finish(code);
 }

@@ -31,23 +31,94 @@ int app_resolve_threads(int requested, int local_size)
     return share > 0 ? share : 1;
 }
 
-/* The backend for --device; only the CPU backend exists in this build. */
-static kern *open_backend(const bivae_config *cfg, int threads, int *status)
+/* ---- device and communicator ------------------------------------------------------- */
+
+/* Collective: 0 when every rank agrees the status is 0; else the worst status, with the
+ * first failing rank's message printed once (by rank 0). */
+static int agree_or_report(comm *c, int status, const char *msg)
 {
+    int64_t first_bad = comm_allreduce_min_i64(c, status ? comm_rank(c) : INT32_MAX);
+    if (first_bad == INT32_MAX)
+        return 0;
+    char line[512] = "";
+    if (comm_rank(c) == (int)first_bad)
+        snprintf(line, sizeof line, "%s", msg);
+    comm_bcast(c, line, sizeof line, (int)first_bad);
+    if (comm_rank(c) == 0)
+        fprintf(stderr, "bivae-dist: error: %s\n", line);
+    return (int)comm_allreduce_max_i64(c, status);
+}
+
+/* --device: cpu, cuda, or auto (cuda when every rank sees a GPU). */
+static bivae_device resolve_device(const bivae_config *cfg, comm *c, int *n_gpus, char *why,
+                                   size_t len)
+{
+    *n_gpus = kern_cuda_device_count(why, len);
+    if (cfg->system.device != DEVICE_AUTO)
+        return cfg->system.device;
+    return comm_allreduce_min_i64(c, *n_gpus) > 0 ? DEVICE_CUDA : DEVICE_CPU;
+}
+
+static kern_gemm_math gemm_math(bivae_precision p)
+{
+    return p == PRECISION_TF32 ? KERN_GEMM_TF32 : (p == PRECISION_BF16 ? KERN_GEMM_BF16
+                                                                       : KERN_GEMM_FP32);
+}
+
+/* Collective. The backend of this rank: CPU with `threads`, or the GPU of index (node-local
+ * rank mod visible GPUs). NULL with the status when any rank cannot have it. */
+static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *status)
+{
+    char why[256] = "", msg[512] = "";
+    int n_gpus = 0;
+    kern *k = NULL;
+    bivae_device dev = resolve_device(cfg, c, &n_gpus, why, sizeof why);
+    if (dev == DEVICE_CPU)
+        k = kern_cpu_create(threads);
+    else if (n_gpus <= 0)
+        snprintf(msg, sizeof msg, "--device cuda: no CUDA device: %s (rank %d)", why, comm_rank(c));
+    else if (!(k = kern_cuda_create(comm_local_rank(c) % n_gpus,
+                                    gemm_math(cfg->system.precision), why, sizeof why)))
+        snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);
+    *status = agree_or_report(c, k ? 0 : BIVAE_EXIT_RUNTIME, msg);
+    if (*status && k) {
+        kern_destroy(k);
+        k = NULL;
+    }
+    return k;
+}
+
+static void to_host(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    kern_download(ctx, dst, src, bytes);
+}
+
+static void to_device(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    kern_upload(ctx, dst, src, bytes);
+}
+
+/* Collective. The communicator of the training run: `c` itself (MPI, host buffers) on the
+ * CPU; NCCL (--comm nccl or auto) or MPI staged through host memory (--comm mpi) on GPUs.
+ * NULL with the status when it cannot be made. */
+static comm *open_comm(const bivae_config *cfg, comm *c, kern *k, int *status)
+{
+    char why[256] = "", msg[512] = "";
+    comm *tc = c;
     *status = 0;
-    if (cfg->system.device == DEVICE_CUDA) {
-        fprintf(stderr, "bivae-dist: error: --device cuda: no CUDA device: this binary has no "
-                        "CUDA backend yet (CPU only)\n");
-        *status = BIVAE_EXIT_RUNTIME;
-        return NULL;
+    if (kern_get_device(k) == KERN_DEVICE_CPU) {
+        if (cfg->system.comm == COMM_NCCL)
+            snprintf(msg, sizeof msg, "--comm nccl needs --device cuda");
+        *status = agree_or_report(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
+    } else if (cfg->system.comm == COMM_MPI) {
+        tc = comm_mpi_create_staged(to_host, to_device, k);
+    } else if (!(tc = comm_nccl_create(-1, cfg->system.comm_timeout, why, sizeof why))) {
+        snprintf(msg, sizeof msg, "--comm nccl: %s", why);   /* every rank has the reason */
+        *status = agree_or_report(c, BIVAE_EXIT_RUNTIME, msg);
     }
-    if (cfg->system.comm == COMM_NCCL) {
-        fprintf(stderr, "bivae-dist: error: --comm nccl: this binary has no NCCL "
-                        "communicator yet (use --comm mpi)\n");
-        *status = BIVAE_EXIT_RUNTIME;
-        return NULL;
-    }
-    return kern_cpu_create(threads);
+    if (!*status)
+        comm_set_timeout(tc, cfg->system.comm_timeout);
+    return *status ? NULL : tc;
 }
 
 static int64_t max_local_batch(const bivae_config *cfg, int P)
@@ -179,23 +250,41 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
     return status;
 }
 
-int app_train(const bivae_config *cfg, comm *c)
+static int reject_unimplemented(const bivae_config *cfg, comm *c)
 {
-    int threads = app_resolve_threads(cfg->system.threads, comm_local_size(c));
+    const char *msg = (cfg->model.cap_user || cfg->model.cap_item)
+                          ? "--cap-priors: constrained adaptive priors are not implemented yet"
+                          : "";
+    return agree_or_report(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
+}
+
+static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads);
+
+int app_train(const bivae_config *cfg, comm *world)
+{
+    int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
+    int status = reject_unimplemented(cfg, world);
+    kern *k = status ? NULL : open_backend(cfg, world, threads, &status);
+    comm *c = status ? NULL : open_comm(cfg, world, k, &status);
+    if (!status)
+        status = train_on(cfg, c, k, threads);
+    if (c && c != world)
+        comm_destroy(c);
+    kern_destroy(k);
+    return status;
+}
+
+/* The train command on a ready backend and communicator. */
+static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads)
+{
     int status = 0;
-    kern *k = open_backend(cfg, threads, &status);
-    status = (int)comm_allreduce_max_i64(c, status);
-    if (status)
-        return status;
     char resume_path[4096];
     status = prepare_checkpoints(cfg, c, resume_path, sizeof resume_path);
     dataset d;
     if (!status)
         status = dataset_load(&cfg->data, c, &d);
-    if (status) {
-        kern_destroy(k);
+    if (status)
         return status;
-    }
     run_log *log = run_log_open(comm_rank(c), cfg->output.metrics_out, cfg->output.quiet,
                                 comm_size(c));
     status = (int)comm_allreduce_max_i64(c, comm_rank(c) == 0 && !log ? BIVAE_EXIT_RUNTIME : 0);
@@ -203,7 +292,6 @@ int app_train(const bivae_config *cfg, comm *c)
         status = train_loaded(cfg, c, k, &d, log, threads, resume_path);
     int close_status = log ? run_log_close(log) : 0;
     dataset_free(&d);
-    kern_destroy(k);
     return (int)comm_allreduce_max_i64(c, status ? status : close_status);
 }
 

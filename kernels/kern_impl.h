@@ -45,7 +45,9 @@ typedef struct kern_ops {
                            uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride,
                            float lo, float hi);
     void (*adam)(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
-                 double beta1, double beta2, double eps, int64_t t);
+                 double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
+                 int32_t tag);
+    void (*find_nonfinite)(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);
     void (*accumulate)(kern *k, double *acc, const float *x, int64_t n);
     void (*topk_excluding)(kern *k, const float *S, int64_t m, int64_t n, kern_csr exclude,
                            int top_k, int32_t *idx, float *val);

@@ -141,10 +141,17 @@ void kern_philox_uniform(kern *k, float *out, int64_t rows, int64_t cols, uint32
 }
 
 void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
-               double beta1, double beta2, double eps, int64_t t)
+               double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
+               int32_t tag)
 {
     if (n > 0)
-        k->ops->adam(k, p, g, m, v, n, lr, beta1, beta2, eps, t);
+        k->ops->adam(k, p, g, m, v, n, lr, beta1, beta2, eps, t, nonfinite_flag, tag);
+}
+
+void kern_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag)
+{
+    if (n > 0)
+        k->ops->find_nonfinite(k, x, n, flag, tag);
 }
 
 void kern_accumulate(kern *k, double *acc, const float *x, int64_t n)

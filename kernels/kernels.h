@@ -143,9 +143,16 @@ void kern_philox_uniform(kern *k, float *out, int64_t rows, int64_t cols, uint32
 /* ---- optimizer --------------------------------------------------------------------- */
 /* Adam (PyTorch semantics, no weight decay), at step t >= 1:
  *   m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²
- *   p −= (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)                          */
+ *   p −= (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)
+ * When nonfinite_flag (backend memory) is not NULL, the gradient is checked in the same
+ * pass as kern_find_nonfinite does. */
 void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
-               double beta1, double beta2, double eps, int64_t t);
+               double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
+               int32_t tag);
+
+/* *flag = tag when any of x[n] is NaN or ±Inf and *flag < 0 (flag in backend memory):
+ * a cheap record of the first step whose loss or gradient went bad. */
+void kern_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);
 
 /* ---- reductions ---------------------------------------------------------------------- */
 /* acc[n] (double) += x[n] (float); both in backend memory */

@@ -3,6 +3,7 @@
 #include "src/model.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/check.h"
@@ -134,6 +135,21 @@ static void tables_init(bivae_model *m)
     kern_scale(k, m->table[SIDE_ITEM], m->n_items * K, 0.01f);
 }
 
+/* Test-only switch: BIVAE_TEST_INIT_SCALE=x multiplies every initial weight and both
+ * tables by x — an adversarial start that saturates every sigmoid and tanh, for the
+ * numerical-guard tests. */
+static void test_init_scale(bivae_model *m)
+{
+    const char *v = getenv("BIVAE_TEST_INIT_SCALE");
+    if (!v)
+        return;
+    float x = strtof(v, NULL);
+    for (int s = 0; s < 2; s++) {
+        kern_scale(m->k, m->enc[s].params, m->enc[s].n_params, x);
+        kern_scale(m->k, m->table[s], model_side_rows(m, s) * m->K, x);
+    }
+}
+
 void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t seed,
                 int rank, int nranks, int64_t n_users, int64_t n_items,
                 const int64_t *Ru_rowptr, const int32_t *Ru_col, int64_t n_local_users,
@@ -161,6 +177,7 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
         m->mu_local[s] = alloc_f(k, (m->n_local[s] > 0 ? m->n_local[s] : 1) * m->K);
     }
     tables_init(m);
+    test_init_scale(m);
     int64_t widest = n_users > n_items ? n_users : n_items;
     m->Z = alloc_f(k, (max_rows > 0 ? max_rows : 1) * widest);
     m->X[SIDE_USER] = upload_csr(m, SIDE_USER, Ru_rowptr, Ru_col, n_local_users, n_items);
@@ -299,12 +316,13 @@ void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows)
 
 /* ---- update, store, infer --------------------------------------------------------------- */
 
-void model_adam_step(bivae_model *m, bivae_side s, double lr)
+void model_adam_step(bivae_model *m, bivae_side s, double lr, int32_t *nonfinite_flag,
+                     int32_t tag)
 {
     encoder *e = &m->enc[s];
     e->adam_step++;
     kern_adam(m->k, e->params, e->grad, e->adam_m, e->adam_v, e->n_params, lr, 0.9, 0.999,
-              1e-8, e->adam_step);
+              1e-8, e->adam_step, nonfinite_flag, tag);
 }
 
 void model_store_rows(bivae_model *m, bivae_side s, int64_t l0, int64_t l1)

@@ -95,8 +95,10 @@ void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows);
  * 1 / global batch size), the loss sum into the float after them. */
 void model_backward(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, float scale);
 
-/* One Adam step of side s with its (all-reduced) gradient. */
-void model_adam_step(bivae_model *m, bivae_side s, double lr);
+/* One Adam step of side s with its (all-reduced) gradient; a non-finite gradient element
+ * sets *nonfinite_flag = tag when it is still −1 (NULL: no check). */
+void model_adam_step(bivae_model *m, bivae_side s, double lr, int32_t *nonfinite_flag,
+                     int32_t tag);
 
 /* Copies the workspace's z and μ of rows [l0, l1) into sample_local / mu_local. */
 void model_store_rows(bivae_model *m, bivae_side s, int64_t l0, int64_t l1);

@@ -26,6 +26,7 @@ void trainer_init(trainer *t, bivae_model *m, comm *c, const dataset *d,
         t->staging[s] = kern_alloc(m->k, (size_t)(model_side_rows(m, s) * m->K) * sizeof(float));
     t->mu_beta_full = kern_alloc(m->k, (size_t)(m->n_items * m->K) * sizeof(float));
     t->loss_acc = kern_alloc(m->k, 2 * sizeof(double));
+    t->nonfinite = kern_alloc(m->k, sizeof(int32_t));
     /* Test-only switch: BIVAE_TEST_SIGNAL_AT=E:S:R makes rank R raise SIGUSR1 on itself
      * before step S of epoch E (item steps, then user steps), so tests can stop a run at
      * an exact step through the real signal path. */
@@ -45,6 +46,7 @@ void trainer_free(trainer *t)
         kern_free(t->m->k, t->staging[s]);
     kern_free(t->m->k, t->mu_beta_full);
     kern_free(t->m->k, t->loss_acc);
+    kern_free(t->m->k, t->nonfinite);
 }
 
 /* For failures every rank detects at once: ranks other than 0 wait, rank 0 reports the one
@@ -77,8 +79,8 @@ static void gather_table(trainer *t, bivae_side s, const float *local, float *ds
     free(displs);
 }
 
-/* One step: the global batch [g0, g1) of side s. */
-static void phase_step(trainer *t, bivae_side s, int epoch, int64_t g0, int64_t g1)
+/* One step (index `step`): the global batch [g0, g1) of side s. */
+static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_t g0, int64_t g1)
 {
     bivae_model *m = t->m;
     encoder *e = &m->enc[s];
@@ -90,12 +92,30 @@ static void phase_step(trainer *t, bivae_side s, int epoch, int64_t g0, int64_t 
         model_backward(m, s, l0, l1, (float)(1.0 / (double)(g1 - g0)));
     }
     comm_allreduce_sum_f32(t->c, e->grad, (size_t)e->n_params + 2);
-    model_adam_step(m, s, t->cfg->train.lr);
+    kern_find_nonfinite(m->k, e->grad + e->n_params, 2, t->nonfinite, (int32_t)step);
+    model_adam_step(m, s, t->cfg->train.lr, t->nonfinite, (int32_t)step);
     kern_accumulate(m->k, t->loss_acc, e->grad + e->n_params, 2);
     if (l1 > l0) {
         model_forward(m, s, l0, l1, epoch, PASS_REFRESH, 1);
         model_store_rows(m, s, l0, l1);
     }
+}
+
+/* Numerical guard, at the end of a phase (or before a stop checkpoint): a NaN or Inf in a
+ * step's all-reduced loss or gradient — the same on every rank — stops the run with the
+ * epoch, side and step, before any checkpoint of the bad state is written. */
+static void check_finite(trainer *t, bivae_side s, int epoch, int64_t n_steps)
+{
+    int32_t bad = -1;
+    kern_download(t->m->k, &bad, t->nonfinite, sizeof(bad));
+    if (bad < 0)
+        return;
+    int64_t B = t->cfg->train.batch_size;
+    quiet_unless_rank0(t);
+    FAIL_RUNTIME("non-finite loss or gradient in epoch %d, %s phase, step %d of %lld (global "
+                 "batch from row %lld): training stopped, no checkpoint of this state is "
+                 "written (try a lower --lr)", epoch, s == SIDE_USER ? "user" : "item", bad + 1,
+                 (long long)n_steps, (long long)(bad * B));
 }
 
 /* ---- stopping on a signal ----------------------------------------------------------------- */
@@ -131,18 +151,22 @@ static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const d
 {
     bivae_model *m = t->m;
     int64_t N = model_side_rows(m, s), B = t->cfg->train.batch_size, n_steps = (N + B - 1) / B;
+    const int32_t none = -1;
     kern_upload(m->k, t->loss_acc, acc0, 2 * sizeof(double));
+    kern_upload(m->k, t->nonfinite, &none, sizeof(none));
     for (int64_t step = first; step < n_steps; step++) {
         if (can_stop) {
             test_raise(t, s, epoch, step);
             if (stop_agreed(t)) {
+                check_finite(t, s, epoch, n_steps);
                 *at = step;
                 return 1;
             }
         }
         int64_t g0 = step * B;
-        phase_step(t, s, epoch, g0, g0 + B < N ? g0 + B : N);
+        phase_step(t, s, epoch, step, g0, g0 + B < N ? g0 + B : N);
     }
+    check_finite(t, s, epoch, n_steps);
     gather_table(t, s, m->sample_local[s], m->table[s]);
     double acc[2];
     kern_download(m->k, acc, t->loss_acc, sizeof(acc));

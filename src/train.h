@@ -19,6 +19,8 @@ typedef struct trainer {
     float *staging[2];    /* [N × K] all-gather target per side (rank-blocked order) */
     float *mu_beta_full;  /* [n_items × K] μ_β in global order, for evaluation */
     double *loss_acc;     /* [2] backend: Σ loss, Σ count of the current phase */
+    int32_t *nonfinite;   /* [1] backend: first step of the phase with a NaN/Inf loss or
+                             gradient (−1: none), checked at every phase end */
     ckpt_position start;  /* where trainer_run begins (trainer_resume_at); zero: epoch 1 */
     int stopped;          /* trainer_run stopped on a preemption signal, checkpoint written */
     int stop_signal;      /* the signal it stopped on */

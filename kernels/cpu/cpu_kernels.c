@@ -324,21 +324,36 @@ static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigm
 
 /* Constants are formed in double and rounded once, as PyTorch does with its Python-float
  * hyper-parameters (1 − β2 is 0.001f, not 1 − 0.999f). */
-static void cpu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
-                     double lr, double beta1, double beta2, double eps_d, int64_t t)
+static void cpu_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag)
 {
+    int bad = 0;
+#pragma omp simd reduction(| : bad)
+    for (int64_t i = 0; i < n; i++)
+        bad |= !isfinite(x[i]);
+    if (bad && *flag < 0)
+        *flag = tag;
+}
+
+static void cpu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
+                     double lr, double beta1, double beta2, double eps_d, int64_t t,
+                     int32_t *nonfinite_flag, int32_t tag)
+{
+    int bad = 0;
     float step = (float)(lr / (1.0 - pow(beta1, (double)t)));
     float inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(beta2, (double)t)));
     float b1 = (float)beta1, c1 = (float)(1.0 - beta1), b2 = (float)beta2,
           c2 = (float)(1.0 - beta2), eps = (float)eps_d;
-#pragma omp parallel for simd num_threads(cpu_st(k)->threads) schedule(static)
+#pragma omp parallel for simd num_threads(cpu_st(k)->threads) schedule(static) reduction(| : bad)
     for (int64_t i = 0; i < n; i++) {
+        bad |= !isfinite(g[i]);
         float mi = b1 * m[i] + c1 * g[i];
         float vi = b2 * v[i] + c2 * g[i] * g[i];
         m[i] = mi;
         v[i] = vi;
         p[i] -= step * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
     }
+    if (nonfinite_flag && bad && *nonfinite_flag < 0)
+        *nonfinite_flag = tag;
 }
 
 static void cpu_accumulate(kern *k, double *acc, const float *x, int64_t n)
@@ -376,6 +391,7 @@ static const kern_ops cpu_ops = {
     .philox_normal = cpu_philox_normal,
     .philox_uniform = cpu_philox_uniform,
     .adam = cpu_adam,
+    .find_nonfinite = cpu_find_nonfinite,
     .accumulate = cpu_accumulate,
     .topk_excluding = cpu_topk_excluding,
 };

@@ -240,6 +240,7 @@ static const kern_ops cuda_ops = {
     /* .philox_normal = */ cu_philox_normal,
     /* .philox_uniform = */ cu_philox_uniform,
     /* .adam = */ cu_adam,
+    /* .find_nonfinite = */ cu_find_nonfinite,
     /* .accumulate = */ cu_accumulate,
     /* .topk_excluding = */ cu_topk_excluding,
 };

@@ -110,7 +110,12 @@ void cu_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g)
 
 /* ---- activations --------------------------------------------------------------------- */
 
-__device__ __forceinline__ float cu_sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
+/* The exponent is clamped as the CPU's fast_expf clamps it, so σ never reaches 0 or 1 exactly
+ * (log σ and 1/σ stay finite in the KL term). */
+__device__ __forceinline__ float cu_sigmoidf(float z)
+{
+    return 1.0f / (1.0f + expf(fminf(fmaxf(-z, -87.0f), 88.0f)));
+}
 
 __device__ __forceinline__ float act_value(kern_act f, float a)
 {
@@ -257,23 +262,52 @@ typedef struct adam_consts {
     float step, inv_bc2_sqrt, b1, c1, b2, c2, eps;
 } adam_consts;
 
-__global__ void adam_kernel(float *p, const float *g, float *m, float *v, int64_t n,
-                            adam_consts a)
+/* *flag = tag (first writer wins) when `bad`: the non-finite record of find_nonfinite. */
+__device__ __forceinline__ void flag_nonfinite(int bad, int32_t *flag, int32_t tag)
 {
+    if (flag && __syncthreads_or(bad) && threadIdx.x == 0)
+        atomicCAS(flag, -1, tag);
+}
+
+__global__ void find_nonfinite_kernel(const float *x, int64_t n, int32_t *flag, int32_t tag)
+{
+    int bad = 0;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        bad |= !isfinite(x[i]);
+    flag_nonfinite(bad, flag, tag);
+}
+
+void cu_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag)
+{
+    cu_prof_begin(k, CU_PROF_ELEMWISE);
+    find_nonfinite_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(
+        x, n, flag, tag);
+    CUDA_LAUNCH_CHECK("find_nonfinite_kernel");
+    cu_prof_end(k, CU_PROF_ELEMWISE);
+}
+
+__global__ void adam_kernel(float *p, const float *g, float *m, float *v, int64_t n,
+                            adam_consts a, int32_t *flag, int32_t tag)
+{
+    int bad = 0;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         float gi = g[i];
+        bad |= !isfinite(gi);
         float mi = a.b1 * m[i] + a.c1 * gi;
         float vi = a.b2 * v[i] + a.c2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
         p[i] -= a.step * mi / (sqrtf(vi) * a.inv_bc2_sqrt + a.eps);
     }
+    flag_nonfinite(bad, flag, tag);
 }
 
 /* Constants in double, rounded once, exactly as cpu_adam forms them. */
 void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
-             double beta1, double beta2, double eps, int64_t t)
+             double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
+             int32_t tag)
 {
     if (t < 1)
         FAIL_RUNTIME("adam: step t = %lld must be >= 1", (long long)t);
@@ -287,7 +321,7 @@ void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, d
     a.eps = (float)eps;
     cu_prof_begin(k, CU_PROF_ADAM);
     adam_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(p, g, m, v, n,
-                                                                                  a);
+                                                                                  a, nonfinite_flag, tag);
     CUDA_LAUNCH_CHECK("adam_kernel");
     cu_prof_end(k, CU_PROF_ADAM);
 }

@@ -149,7 +149,9 @@ void cu_gaussian_kl_backward(kern *k, const float *mu, const float *sigma, const
                              float lambda, float scale, float *G_pre, float *G_prior,
                              float *loss_acc);
 void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
-             double beta1, double beta2, double eps, int64_t t);
+             double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
+             int32_t tag);
+void cu_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);
 void cu_accumulate(kern *k, double *acc, const float *x, int64_t n);
 /* cuda_sparse.cu */
 void cu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,

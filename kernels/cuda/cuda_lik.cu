@@ -27,7 +27,7 @@ typedef struct lik_term {
 __device__ __forceinline__ lik_term lik_eval(kern_lik lik, float z, float scale)
 {
     lik_term t;
-    float xh = 1.0f / (1.0f + expf(-z));
+    float xh = 1.0f / (1.0f + expf(fminf(fmaxf(-z, -87.0f), 88.0f)));   /* as the CPU clamps */
     switch (lik) {
     case KERN_LIK_POIS:
         t.v0 = xh;

@@ -481,8 +481,8 @@ static void test_adam(void **state)
     for (int t = 1; t <= 3; t++) {
         float *g = rand_floats(&r, N, -0.5f, 0.5f);
         kern_upload(kg, dg, g, sizeof(float) * N);
-        kern_adam(kc, p, g, m, v, N, 1e-3, 0.9, 0.999, 1e-8, t);
-        kern_adam(kg, dp, dg, dm, dv, N, 1e-3, 0.9, 0.999, 1e-8, t);
+        kern_adam(kc, p, g, m, v, N, 1e-3, 0.9, 0.999, 1e-8, t, NULL, 0);
+        kern_adam(kg, dp, dg, dm, dv, N, 1e-3, 0.9, 0.999, 1e-8, t, NULL, 0);
         free(g);
     }
     float *got = host_dup(kg, dp, sizeof(float) * N);
@@ -496,6 +496,35 @@ static void test_adam(void **state)
     free(got);
     kern_free(kg, dp); kern_free(kg, dm); kern_free(kg, dv); kern_free(kg, dg);
     free(p); free(m); free(v);
+}
+
+/* The numerical guard on the device: same tags as the CPU, the first one kept. */
+static void test_nonfinite_flags(void **state)
+{
+    enum { N = 70000 };
+    trng r = {20};
+    float *x = rand_floats(&r, N, -1, 1);
+    float *dx = dev_dup(kg, x, sizeof(float) * N), *dp = kern_alloc(kg, sizeof(float) * N);
+    float *dm = kern_alloc(kg, sizeof(float) * N), *dv = kern_alloc(kg, sizeof(float) * N);
+    int32_t none = -1, flag = 0, *dflag = dev_dup(kg, &none, sizeof(none));
+    kern_find_nonfinite(kg, dx, N, dflag, 3);
+    kern_adam(kg, dp, dx, dm, dv, N, 1e-3, 0.9, 0.999, 1e-8, 1, dflag, 4);
+    kern_download(kg, &flag, dflag, sizeof(flag));
+    assert_int_equal(flag, -1);
+    x[N - 5] = NAN;
+    kern_upload(kg, dx, x, sizeof(float) * N);
+    kern_adam(kg, dp, dx, dm, dv, N, 1e-3, 0.9, 0.999, 1e-8, 2, dflag, 5);
+    kern_find_nonfinite(kg, dx, N, dflag, 6);
+    kern_download(kg, &flag, dflag, sizeof(flag));
+    assert_int_equal(flag, 5);
+    kern_upload(kg, dflag, &none, sizeof(none));
+    x[N - 5] = -INFINITY;
+    kern_upload(kg, dx, x, sizeof(float) * N);
+    kern_find_nonfinite(kg, dx, N, dflag, 6);
+    kern_download(kg, &flag, dflag, sizeof(flag));
+    assert_int_equal(flag, 6);
+    kern_free(kg, dx); kern_free(kg, dp); kern_free(kg, dm); kern_free(kg, dv); kern_free(kg, dflag);
+    free(x);
 }
 
 /* ---- top-K --------------------------------------------------------------------------- */
@@ -635,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_lik_extreme),
         cmocka_unit_test(test_philox),
         cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_nonfinite_flags),
         cmocka_unit_test(test_topk_distinct),
         cmocka_unit_test(test_topk_ties),
         cmocka_unit_test(test_topk_large),

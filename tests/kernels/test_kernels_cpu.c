@@ -430,18 +430,37 @@ static void test_adam_hand_computed(void **state)
 {
     /* two steps of PyTorch's Adam on one parameter: p = 1, g1 = 0.5, g2 = −1, lr = 0.1 */
     float p = 1, m = 0, v = 0, g = 0.5f;
-    kern_adam(k1, &p, &g, &m, &v, 1, 0.1, 0.9, 0.999, 1e-8, 1);
+    kern_adam(k1, &p, &g, &m, &v, 1, 0.1, 0.9, 0.999, 1e-8, 1, NULL, 0);
     /* m = 0.05, v = 0.00025; m̂ = 0.5, √v̂ = 0.5 → p = 1 − 0.1·0.5/(0.5 + 1e-8) */
     double want1 = 1 - 0.1 * 0.5 / (0.5 + 1e-8);
     assert_true(close_arrays("adam step 1", &p, &want1, 1, 1e-7, 1e-6));
     g = -1;
-    kern_adam(k1, &p, &g, &m, &v, 1, 0.1, 0.9, 0.999, 1e-8, 2);
+    kern_adam(k1, &p, &g, &m, &v, 1, 0.1, 0.9, 0.999, 1e-8, 2, NULL, 0);
     /* m = 0.9·0.05 − 0.1 = −0.055; v = 0.999·0.00025 + 0.001 = 0.00124975
      * p −= (0.1/(1−0.81))·m / (√v/√(1−0.998001) + 1e-8) */
     double m2 = -0.055, v2 = 0.00124975;
     double want2 = want1 - (0.1 / 0.19) * m2 / (sqrt(v2) / sqrt(1 - 0.998001) + 1e-8);
     assert_true(close_arrays("adam step 2", &p, &want2, 1, 1e-6, 1e-6));
     assert_true(fabs(m - m2) < 1e-8 && fabs(v - v2) < 1e-10);
+}
+
+/* The numerical guard: the first tag of a non-finite value is kept; Adam checks its gradient. */
+static void test_nonfinite_flags(void **state)
+{
+    float x[5] = {1, 2, 3, 4, 5}, p[5] = {0}, m[5] = {0}, v[5] = {0};
+    int32_t flag = -1;
+    kern_find_nonfinite(k1, x, 5, &flag, 7);
+    kern_adam(k1, p, x, m, v, 5, 1e-3, 0.9, 0.999, 1e-8, 1, &flag, 8);
+    assert_int_equal(flag, -1);
+    x[3] = INFINITY;
+    kern_adam(k1, p, x, m, v, 5, 1e-3, 0.9, 0.999, 1e-8, 2, &flag, 9);
+    assert_int_equal(flag, 9);
+    x[3] = NAN;
+    kern_find_nonfinite(k1, x, 5, &flag, 10);
+    assert_int_equal(flag, 9);       /* the first one is kept */
+    flag = -1;
+    kern_find_nonfinite(k1, x, 5, &flag, 10);
+    assert_int_equal(flag, 10);
 }
 
 int main(void)
@@ -461,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_philox_normal_exact_transform),
         cmocka_unit_test(test_philox_moments),
         cmocka_unit_test(test_adam_hand_computed),
+        cmocka_unit_test(test_nonfinite_flags),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,7 +12,8 @@ mkdir -p build-fuzz
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBIVAE_FUZZ=ON \
     -DBIVAE_ENABLE_CUDA=OFF -DBIVAE_ARCH= >build-fuzz/configure.log 2>&1 \
     || { cat build-fuzz/configure.log >&2; exit 3; }
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_reader fuzz_dataset >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_reader fuzz_dataset fuzz_checkpoint >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target bivae-dist >/dev/null
 source "$root/launch/env.sh"
 export ASAN_OPTIONS="fast_unwind_on_malloc=0:detect_leaks=1"
 export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
@@ -33,10 +34,19 @@ for h in fuzz_reader fuzz_dataset; do
     seed $h 0 '1,2\n2,3\n'
     seed $h 12 '1\t2\t5\n1\tx\t5\n'
 done
+# the checkpoint reader's seeds: real checkpoints of a tiny model (end of epoch, mid-phase)
+mkdir -p "$corpus/fuzz_checkpoint"
+ck=$(mktemp -d)
+./build-fuzz/bivae-dist train --synthetic 60x45x1300 --epochs 2 --k 3 --encoder 4 --quiet \
+    --checkpoint-dir "$ck" --keep 5 >/dev/null 2>&1 || { echo "fuzz: seed checkpoint run failed" >&2; exit 3; }
+cp "$ck"/*.bvck "$corpus/fuzz_checkpoint/"
+rm -rf "$ck"
 status=0
-for h in fuzz_reader fuzz_dataset; do
+for h in fuzz_reader fuzz_dataset fuzz_checkpoint; do
     log=build-fuzz/$h.log
-    ./build-fuzz/tests/fuzz/$h "$corpus/$h" -max_total_time="$secs" -max_len=4096 \
+    maxlen=4096
+    [[ $h == fuzz_checkpoint ]] && maxlen=65536
+    ./build-fuzz/tests/fuzz/$h "$corpus/$h" -max_total_time="$secs" -max_len=$maxlen \
         -artifact_prefix=build-fuzz/artifacts/$h- -close_fd_mask=3 >"$log" 2>&1 || status=1
     execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' || true)
     [[ -n $execs ]] || execs=$(grep -Eo '#[0-9]+' "$log" | tail -1 | tr -d '#')

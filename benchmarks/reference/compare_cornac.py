@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""benchmarks/reference/compare_cornac.py — Cornac's BiVAECF (the reference implementation)
+against bivae-dist on the same data and hyper-parameters. run.sh drives it; see README.md.
+
+Subcommands:
+  split   DATA OUTDIR --seed S [--ratio 0.75]
+          75/25 random split of the rows, exactly like recommenders' python_random_split
+          (sklearn train_test_split(train_size=ratio, random_state=seed)): permutation from
+          numpy RandomState(seed), test = the first n − floor(ratio·n) rows of it, train =
+          the rest, both written in permuted order (the order Cornac assigns its ids in).
+  cornac  --train F --test F --seed S --out JSON [--epochs 500] [--k 50] [--encoder 100]
+          [--act tanh] [--likelihood pois] [--batch-size 128] [--lr 0.001] [--threads 1]
+          [--top-k 10] [--no-eval] [--no-warmup]
+          fits BiVAECF on the CPU with torch.set_num_threads(threads), times fit(), scores
+          every training user against every training item with μ_θ·μ_β (the order of
+          Cornac's score(), which applies a monotone sigmoid to it), and computes the
+          metrics of docs/metrics.md; also cross-checks NDCG/Precision/Recall per user
+          with cornac.metrics (whose per-user definitions coincide with metrics.md).
+  bivae   --metrics-out JSONL --out JSON [--seed S]
+          reads a bivae-dist --metrics-out file: the final metrics, seconds per epoch.
+  bivae-timing --metrics-out JSONL --out JSON --preset P --epochs-lo N --epochs-hi N
+          --cpu-lo S --cpu-hi S [--rep R]
+          bivae-dist seconds per epoch from two runs of different lengths (run.sh timing).
+  score-export EXPORT_DIR --train F --test F --metrics-out JSONL [--top-k 10] [--tol 1e-6]
+          our python metrics on bivae-dist's exported μ_θ / μ_β (bivae-dist export) against
+          the metrics bivae-dist computed itself (a cross-check of its evaluation code).
+  table   RESULT.json...
+          prints per-seed rows and mean ± std per system (Markdown).
+  timing-table RESULT.json...
+          seconds per epoch (wall and CPU) per shape and system, median over repetitions.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+
+# ---- data ---------------------------------------------------------------------------
+
+def read_ratings(path):
+    """(user, item, rating) as raw string ids, in file order (tab, comma or :: separated)."""
+    rows = []
+    with open(path) as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            if "::" in line:
+                parts = line.split("::")
+            elif "\t" in line:
+                parts = line.split("\t")
+            else:
+                parts = line.split(",")
+            rating = float(parts[2]) if len(parts) > 2 else 1.0
+            rows.append((parts[0], parts[1], rating))
+    return rows
+
+
+def cmd_split(a):
+    with open(a.data) as fh:
+        lines = [ln for ln in fh if ln.strip()]
+    n = len(lines)
+    n_train = int(math.floor(a.ratio * n))
+    n_test = n - n_train
+    perm = np.random.RandomState(a.seed).permutation(n)
+    os.makedirs(a.outdir, exist_ok=True)
+    with open(os.path.join(a.outdir, "test.tsv"), "w") as fh:
+        fh.writelines(lines[i] for i in perm[:n_test])
+    with open(os.path.join(a.outdir, "train.tsv"), "w") as fh:
+        fh.writelines(lines[i] for i in perm[n_test:])
+    print("split: %d rows -> %d train, %d test (seed %d)" % (n, n_train, n_test, a.seed))
+
+
+# ---- metrics, exactly as docs/metrics.md --------------------------------------------
+
+def ranking_metrics(top, train_items, test_items, k):
+    """top: {user: [item raw ids, best first, at most k]} for every training user (seen
+    items already removed); test_items: {user: set of raw ids}; n_u = len(test_items[u])
+    (the test rows: unique pairs). Users: in both training and test."""
+    users = [u for u in test_items if u in train_items]
+    s_p = s_r = s_map = s_ndcg = 0.0
+    for u in users:
+        rel = test_items[u]
+        n_u = len(rel)
+        hits = 0
+        ap = dcg = 0.0
+        for r, item in enumerate(top[u][:k], start=1):
+            if item in rel:
+                hits += 1
+                ap += hits / r
+                dcg += 1.0 / math.log(1 + r)
+        idcg = sum(1.0 / math.log(1 + j) for j in range(1, min(n_u, k) + 1))
+        s_p += hits / k
+        s_r += hits / n_u
+        s_map += ap / n_u
+        s_ndcg += dcg / idcg
+    n = len(users)
+    return {"map": s_map / n, "ndcg@%d" % k: s_ndcg / n, "precision@%d" % k: s_p / n,
+            "recall@%d" % k: s_r / n, "users": n}
+
+
+def top_k_from_scores(S, seen_rows, k):
+    """S: [n_users × n_items] scores (dense), seen_rows[u]: item indices to remove.
+    Returns [n_users × k] item indices, best first, ties by item index."""
+    S = S.copy()
+    for u, seen in enumerate(seen_rows):
+        if len(seen):
+            S[u, seen] = -np.inf
+    cand = np.argpartition(-S, k, axis=1)[:, :k + 1] if S.shape[1] > k else \
+        np.tile(np.arange(S.shape[1]), (S.shape[0], 1))
+    out = np.empty((S.shape[0], min(k, S.shape[1])), dtype=np.int64)
+    for u in range(S.shape[0]):
+        c = cand[u]
+        order = np.lexsort((c, -S[u, c]))          # score descending, then item index
+        out[u] = c[order][:out.shape[1]]
+    return out
+
+
+# ---- Cornac ------------------------------------------------------------------------
+
+def cmd_cornac(a):
+    import torch
+    torch.set_num_threads(a.threads)
+    import cornac
+    from cornac.models import BiVAECF
+
+    train = read_ratings(a.train)
+    train_set = cornac.data.Dataset.from_uir(train, seed=a.seed)
+    model = BiVAECF(k=a.k, encoder_structure=[int(h) for h in a.encoder.split(",")],
+                    act_fn=a.act, likelihood=a.likelihood, n_epochs=a.epochs,
+                    batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
+                    use_gpu=False, verbose=False)
+    if a.warmup:
+        # one throw-away epoch first: the first fit() pays ~2 s of one-time lazy imports
+        # and allocator warm-up that are not a per-epoch cost (fit() reseeds torch, so the
+        # timed run is unaffected by it)
+        BiVAECF(k=a.k, encoder_structure=[int(h) for h in a.encoder.split(",")],
+                act_fn=a.act, likelihood=a.likelihood, n_epochs=1, batch_size=a.batch_size,
+                learning_rate=a.lr, seed=a.seed, use_gpu=False).fit(train_set)
+    t0, c0 = time.perf_counter(), time.process_time()
+    model.fit(train_set)
+    fit_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - c0
+    res = {"system": "cornac", "seed": a.seed, "epochs": a.epochs, "train": a.train,
+           "fit_seconds": fit_s, "seconds_per_epoch": fit_s / a.epochs,
+           "fit_cpu_seconds": cpu_s, "cpu_seconds_per_epoch": cpu_s / a.epochs,
+           "loadavg_1min_after": os.getloadavg()[0],
+           "preset": a.preset, "rep": a.rep, "threads": a.threads, "warmup": a.warmup, "torch": torch.__version__, "cornac": cornac.__version__,
+           "n_users": train_set.num_users, "n_items": train_set.num_items}
+    if not a.no_eval:
+        res.update(evaluate_cornac(model, train_set, a))
+    with open(a.out, "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(json.dumps({k: v for k, v in res.items() if k != "crosscheck"}))
+
+
+def evaluate_cornac(model, train_set, a):
+    k = a.top_k
+    uid_map, iid_map = train_set.uid_map, train_set.iid_map
+    inv_item = np.empty(len(iid_map), dtype=object)
+    for raw, idx in iid_map.items():
+        inv_item[idx] = raw
+    mu_theta = model.bivae.mu_theta.detach().cpu().numpy().astype(np.float64)
+    mu_beta = model.bivae.mu_beta.detach().cpu().numpy().astype(np.float64)
+    S = mu_theta @ mu_beta.T                              # [n_users × n_items]
+    # sanity: Cornac's own score() ranks the same (it is sigmoid of this dot product)
+    u0 = 0
+    s_cornac = np.asarray(model.score(u0), dtype=np.float64)
+    assert np.allclose(s_cornac, 1 / (1 + np.exp(-S[u0])), atol=1e-5), "score() mismatch"
+
+    train_items, seen_rows = {}, [[] for _ in range(len(uid_map))]
+    for u, i, _ in read_ratings(a.train):
+        train_items.setdefault(u, set()).add(i)
+        seen_rows[uid_map[u]].append(iid_map[i])
+    test_items = {}
+    for u, i, _ in read_ratings(a.test):
+        test_items.setdefault(u, set()).add(i)
+    top_idx = top_k_from_scores(S, [np.array(s, dtype=np.int64) for s in seen_rows], k)
+    top = {raw: list(inv_item[top_idx[idx]]) for raw, idx in uid_map.items()}
+    m = ranking_metrics(top, train_items, test_items, k)
+
+    # cross-check with cornac.metrics on the same rankings (test-only items are given
+    # their own ids so that they count in the denominators, as metrics.md says)
+    from cornac.metrics import NDCG, Precision, Recall
+    ext = {raw: idx for raw, idx in iid_map.items()}
+    def eid(raw):
+        if raw not in ext:
+            ext[raw] = len(ext)
+        return ext[raw]
+    ndcg, prec, rec = NDCG(k=k), Precision(k=k), Recall(k=k)
+    sums = np.zeros(3)
+    users = [u for u in test_items if u in train_items]
+    for u in users:
+        gt = np.array([eid(i) for i in test_items[u]])
+        pd_rank = top_idx[uid_map[u]]
+        sums += [ndcg.compute(gt, pd_rank), prec.compute(gt, pd_rank), rec.compute(gt, pd_rank)]
+    cc = dict(zip(["ndcg@%d" % k, "precision@%d" % k, "recall@%d" % k], sums / len(users)))
+    for name, v in cc.items():
+        if abs(v - m[name]) > 1e-9:
+            raise SystemExit("metric cross-check failed: %s ours %.9f cornac.metrics %.9f"
+                             % (name, m[name], v))
+    m["crosscheck"] = {"cornac.metrics": cc, "agree_to": 1e-9}
+    return m
+
+
+# ---- bivae-dist --------------------------------------------------------------------
+
+def cmd_bivae(a):
+    epochs, final = [], None
+    with open(a.metrics_out) as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            o = json.loads(line)
+            if o.get("final"):
+                final = o
+            elif "epoch" in o:
+                epochs.append(o)
+    if final is None:
+        raise SystemExit("%s: no final metrics line" % a.metrics_out)
+    sec = [float(o["seconds"]) for o in epochs]
+    res = {"system": "bivae-dist", "seed": a.seed, "epochs": len(epochs),
+           "seconds_per_epoch": sum(sec) / len(sec) if sec else None,
+           "sum_epoch_seconds": sum(sec), "train_seconds": final.get("train_seconds"),
+           "loss_item_last": epochs[-1]["loss_item"] if epochs else None,
+           "loss_user_last": epochs[-1]["loss_user"] if epochs else None}
+    for key in ("map", "ndcg@10", "precision@10", "recall@10", "users"):
+        if key in final:
+            res[key] = final[key]
+    with open(a.out, "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(json.dumps(res))
+
+
+def cmd_bivae_timing(a):
+    """bivae-dist seconds per epoch: wall = mean of the JSON per-epoch "seconds" of the
+    long run; CPU = (CPU time of the long run - that of the short one) / (epoch difference),
+    which cancels loading and evaluation."""
+    sec = []
+    with open(a.metrics_out) as fh:
+        for line in fh:
+            if line.strip():
+                o = json.loads(line)
+                if "epoch" in o and not o.get("final"):
+                    sec.append(float(o["seconds"]))
+    res = {"system": "bivae-dist", "preset": a.preset, "rep": a.rep, "epochs": len(sec),
+           "seconds_per_epoch": sum(sec) / len(sec),
+           "cpu_seconds_per_epoch": (a.cpu_hi - a.cpu_lo) / (a.epochs_hi - a.epochs_lo),
+           "loadavg_1min_after": os.getloadavg()[0]}
+    with open(a.out, "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(json.dumps(res))
+
+
+def cmd_timing_table(a):
+    import statistics as st
+    rows = {}
+    for p in a.results:
+        with open(p) as fh:
+            r = json.load(fh)
+        rows.setdefault((r["preset"], r["system"]), []).append(r)
+    print("| shape | system | runs | wall s/epoch: median (min–max) | CPU s/epoch: median "
+          "(min–max) | 1-min load avg after each run |")
+    print("|---|---|---|---|---|---|")
+    for (preset, system), rs in sorted(rows.items(), key=lambda kv: (kv[0][0] != "ml-100k",
+                                                                      kv[0])):
+        w = [r["seconds_per_epoch"] for r in rs]
+        c = [r["cpu_seconds_per_epoch"] for r in rs]
+        load = ", ".join("%.1f" % r.get("loadavg_1min_after", float("nan")) for r in rs)
+        print("| %s | %s | %d | %.4f (%.4f–%.4f) | %.4f (%.4f–%.4f) | %s |" % (
+            preset, system, len(rs), st.median(w), min(w), max(w), st.median(c), min(c),
+            max(c), load))
+
+
+def read_id_map(path):
+    """index,raw_id CSV (bivae-dist export) -> list of raw ids by index."""
+    ids = []
+    with open(path) as fh:
+        header = fh.readline()
+        assert header.strip() == "index,raw_id", header
+        for line in fh:
+            idx, raw = line.rstrip("\n").split(",", 1)
+            assert int(idx) == len(ids)
+            ids.append(raw)
+    return ids
+
+
+def cmd_score_export(a):
+    """Our python metrics on bivae-dist's exported μ_θ, μ_β (bivae-dist export), against the
+    metrics bivae-dist computed itself (its --metrics-out final line)."""
+    mu_theta = np.load(os.path.join(a.export_dir, "mu_theta.npy")).astype(np.float64)
+    mu_beta = np.load(os.path.join(a.export_dir, "mu_beta.npy")).astype(np.float64)
+    users = read_id_map(os.path.join(a.export_dir, "user_ids.csv"))
+    items = read_id_map(os.path.join(a.export_dir, "item_ids.csv"))
+    uidx = {u: j for j, u in enumerate(users)}
+    iidx = {i: j for j, i in enumerate(items)}
+    train_items, seen_rows = {}, [[] for _ in users]
+    for u, i, _ in read_ratings(a.train):
+        train_items.setdefault(u, set()).add(i)
+        seen_rows[uidx[u]].append(iidx[i])
+    test_items = {}
+    for u, i, _ in read_ratings(a.test):
+        test_items.setdefault(u, set()).add(i)
+    S = mu_theta @ mu_beta.T
+    top_idx = top_k_from_scores(S, [np.array(s, dtype=np.int64) for s in seen_rows], a.top_k)
+    top = {u: [items[j] for j in top_idx[uidx[u]]] for u in users}
+    ours = ranking_metrics(top, train_items, test_items, a.top_k)
+    final = None
+    with open(a.metrics_out) as fh:
+        for line in fh:
+            if line.strip() and json.loads(line).get("final"):
+                final = json.loads(line)
+    worst = 0.0
+    out = {"python": ours, "bivae-dist": {k: final[k] for k in ours if k in final}}
+    for k, v in ours.items():
+        d = abs(v - final[k])
+        worst = max(worst, d)
+        print("%-13s python %.6f  bivae-dist %.6f  |diff| %.2g" % (k, v, final[k], d))
+    out["max_abs_diff"] = worst
+    if a.out:
+        with open(a.out, "w") as fh:
+            json.dump(out, fh, indent=1)
+    if worst > a.tol:
+        raise SystemExit("score-export: metrics differ by %.3g > %.3g" % (worst, a.tol))
+
+
+# ---- table -------------------------------------------------------------------------
+
+KEYS = ["map", "ndcg@10", "precision@10", "recall@10"]
+
+
+def mean_std(v):
+    v = np.asarray(v, dtype=np.float64)
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+
+def cmd_table(a):
+    runs = []
+    for p in a.results:
+        with open(p) as fh:
+            runs.append(json.load(fh))
+    runs = [r for r in runs if all(k in r for k in KEYS)]
+    systems = ["cornac", "bivae-dist"]
+    by = {s: sorted([r for r in runs if r["system"] == s], key=lambda r: r["seed"])
+          for s in systems}
+    hdr = ["system", "seed", "MAP", "NDCG@10", "Precision@10", "Recall@10", "users", "s/epoch"]
+    lines = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    for s in systems:
+        for r in by[s]:
+            lines.append("| %s | %s | %s | %d | %.4f |" % (
+                s, r["seed"], " | ".join("%.4f" % r[k] for k in KEYS), r["users"],
+                r["seconds_per_epoch"]))
+    for s in systems:
+        if not by[s]:
+            continue
+        cells = []
+        for k in KEYS + ["seconds_per_epoch"]:
+            m, sd = mean_std([r[k] for r in by[s]])
+            cells.append("%.4f ± %.4f" % (m, sd))
+        lines.append("| **%s mean ± std (n=%d)** | | %s | | %s |" % (
+            s, len(by[s]), " | ".join(cells[:4]), cells[4]))
+    # paired differences on the seeds both systems ran
+    seeds = sorted(set(r["seed"] for r in by["cornac"]) & set(r["seed"] for r in by["bivae-dist"]))
+    if seeds:
+        cm = {r["seed"]: r for r in by["cornac"]}
+        bm = {r["seed"]: r for r in by["bivae-dist"]}
+        cells = []
+        for k in KEYS:
+            m, sd = mean_std([bm[s][k] - cm[s][k] for s in seeds])
+            cells.append("%+.4f ± %.4f" % (m, sd))
+        lines.append("| **bivae-dist − cornac, paired (n=%d)** | | %s | | |" % (
+            len(seeds), " | ".join(cells)))
+    print("\n".join(lines))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("split")
+    s.add_argument("data")
+    s.add_argument("outdir")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--ratio", type=float, default=0.75)
+    c = sub.add_parser("cornac")
+    c.add_argument("--train", required=True)
+    c.add_argument("--test")
+    c.add_argument("--seed", type=int, required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("--epochs", type=int, default=500)
+    c.add_argument("--k", type=int, default=50)
+    c.add_argument("--encoder", default="100")
+    c.add_argument("--act", default="tanh")
+    c.add_argument("--likelihood", default="pois")
+    c.add_argument("--batch-size", type=int, default=128)
+    c.add_argument("--lr", type=float, default=0.001)
+    c.add_argument("--threads", type=int, default=1)
+    c.add_argument("--top-k", type=int, default=10)
+    c.add_argument("--no-eval", action="store_true")
+    c.add_argument("--preset", help="label stored in the result (timing runs)")
+    c.add_argument("--rep", type=int, help="label stored in the result (timing runs)")
+    c.add_argument("--no-warmup", dest="warmup", action="store_false",
+                   help="do not run the one-epoch warm-up fit before the timed fit")
+    b = sub.add_parser("bivae")
+    b.add_argument("--metrics-out", required=True)
+    b.add_argument("--out", required=True)
+    b.add_argument("--seed", type=int)
+    bt = sub.add_parser("bivae-timing")
+    bt.add_argument("--metrics-out", required=True)
+    bt.add_argument("--out", required=True)
+    bt.add_argument("--preset", required=True)
+    bt.add_argument("--rep", type=int, default=1)
+    bt.add_argument("--epochs-lo", type=int, required=True)
+    bt.add_argument("--epochs-hi", type=int, required=True)
+    bt.add_argument("--cpu-lo", type=float, required=True)
+    bt.add_argument("--cpu-hi", type=float, required=True)
+    se = sub.add_parser("score-export")
+    se.add_argument("export_dir")
+    se.add_argument("--train", required=True)
+    se.add_argument("--test", required=True)
+    se.add_argument("--metrics-out", required=True)
+    se.add_argument("--top-k", type=int, default=10)
+    se.add_argument("--tol", type=float, default=1e-6)
+    se.add_argument("--out")
+    tt = sub.add_parser("timing-table")
+    tt.add_argument("results", nargs="+")
+    t = sub.add_parser("table")
+    t.add_argument("results", nargs="+")
+    a = p.parse_args()
+    if a.cmd == "cornac" and not a.no_eval and not a.test:
+        p.error("cornac: --test is required unless --no-eval")
+    {"split": cmd_split, "cornac": cmd_cornac, "bivae": cmd_bivae, "table": cmd_table,
+     "bivae-timing": cmd_bivae_timing, "score-export": cmd_score_export, "timing-table": cmd_timing_table}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -93,9 +93,11 @@ void *comm_allgatherv_bytes(comm *c, const void *send, size_t n_send, size_t ele
 void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
                            size_t elem_size, size_t *n_recv);
 
-/* A collective that does not complete within `seconds` fails the job with a line naming the
- * operation and the rank, instead of waiting forever for a stalled or dead rank (MPI
- * communicators; NCCL takes its timeout at creation). <= 0: wait forever (the default). */
+/* A collective that does not complete within `seconds` ends this process (exit 3) with a
+ * line naming the operation and the rank — mpirun then ends the job — instead of waiting
+ * forever for a stalled or dead rank. A watchdog thread does it, so the collectives stay
+ * the fast blocking MPI calls. MPI control plane and data plane; NCCL's data plane takes
+ * its timeout at creation. <= 0: wait forever (the default). */
 void comm_set_timeout(comm *c, double seconds);
 
 /* Statistics of the data plane since creation or the last reset */

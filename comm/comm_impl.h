@@ -23,6 +23,7 @@ struct comm {
     MPI_Comm node;       /* ranks sharing this node */
     comm_stats stats;
     double timeout;      /* seconds a collective may take before the job is failed; <= 0: none */
+    void *watch;         /* the watchdog's state (comm_mpi.c), NULL until a timeout is set */
     void *impl;          /* implementation state */
 };
 
@@ -30,17 +31,20 @@ struct comm {
 void comm_mpi_check(const comm *c, int rc, const char *op, const char *file, int line);
 #define MPI_CHECK(c, call, op) comm_mpi_check((c), (call), (op), __FILE__, __LINE__)
 
-/* Waits for a non-blocking collective; after c->timeout seconds without completion fails the
- * job naming the op and the rank (a stalled or dead rank must not hang the others). */
-void comm_mpi_wait(const comm *c, MPI_Request *req, const char *op, const char *file, int line);
+/* The collective watchdog: between comm_watch_enter and comm_watch_leave a thread started
+ * by comm_set_timeout checks the time; a collective that takes longer than c->timeout
+ * seconds ends the process with one line naming the op and the rank (mpirun then ends the
+ * job), so a stalled or dead rank never hangs the others. The collectives themselves stay
+ * the blocking MPI calls (their non-blocking forms are up to 2x slower in Open MPI). */
+void comm_watch_enter(comm *c, const char *op);
+void comm_watch_leave(comm *c);
 
-/* A blocking MPI collective done as its non-blocking form + comm_mpi_wait. `call` must pass
- * &req_ as its request argument. */
+/* A blocking MPI collective under the watchdog. */
 #define MPI_COLLECTIVE(c, call, op)                                                          \
     do {                                                                                     \
-        MPI_Request req_;                                                                    \
+        comm_watch_enter((c), (op));                                                         \
         comm_mpi_check((c), (call), (op), __FILE__, __LINE__);                               \
-        comm_mpi_wait((c), &req_, (op), __FILE__, __LINE__);                                 \
+        comm_watch_leave(c);                                                                 \
     } while (0)
 
 /* Fills rank/size/local fields and the duplicated communicators. */

@@ -1,8 +1,10 @@
 /* comm/comm_mpi.c — the MPI communicator (host buffers) and the control plane shared by
  * every implementation. */
 #include <limits.h>
-#include <sched.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,35 +28,75 @@ void comm_mpi_check(const comm *c, int rc, const char *op, const char *file, int
                   c ? c->rank : -1, msg);
 }
 
-static double mono_seconds(void)
+/* ---- the collective watchdog ---------------------------------------------------------- */
+
+typedef struct watchdog {
+    pthread_t thread;
+    _Atomic int64_t entered_ns;   /* monotonic time the current collective began; 0: none */
+    _Atomic(const char *) op;
+    double timeout;
+    int rank;
+} watchdog;
+
+static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void comm_mpi_wait(const comm *c, MPI_Request *req, const char *op, const char *file, int line)
+static void *watchdog_main(void *arg)
 {
-    if (c->timeout <= 0) {
-        comm_mpi_check(c, MPI_Wait(req, MPI_STATUS_IGNORE), op, file, line);
+    watchdog *w = arg;
+    struct timespec nap = {0, 200 * 1000 * 1000};
+    for (;;) {
+        nanosleep(&nap, NULL);
+        int64_t t0 = atomic_load(&w->entered_ns);
+        if (t0 == 0 || (double)(mono_ns() - t0) * 1e-9 <= w->timeout)
+            continue;
+        char line[512];
+        int n = snprintf(line, sizeof line, "bivae-dist: error: %s on rank %d: not complete "
+                         "after %.0f s: a rank stalled or died (--comm-timeout); ending the "
+                         "job\n", atomic_load(&w->op), w->rank, w->timeout);
+        ssize_t wr = write(2, line, n > 0 && n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+        (void)wr;
+        _exit(BIVAE_EXIT_RUNTIME);   /* mpirun sees the rank die and ends the job */
+    }
+    return NULL;
+}
+
+void comm_set_timeout(comm *c, double seconds)
+{
+    c->timeout = seconds;
+    if (seconds <= 0 || c->watch) {
+        if (c->watch)
+            ((watchdog *)c->watch)->timeout = seconds > 0 ? seconds : 1e300;
         return;
     }
-    double t0 = mono_seconds();
-    for (long spins = 0;; spins++) {
-        int done = 0;
-        comm_mpi_check(c, MPI_Test(req, &done, MPI_STATUS_IGNORE), op, file, line);
-        if (done)
-            return;
-        if (mono_seconds() - t0 > c->timeout)
-            bivae_fail_at(BIVAE_EXIT_RUNTIME, file, line,
-                          "%s on rank %d: not complete after %.0f s: a rank stalled or died "
-                          "(--comm-timeout); ending the job", op, c->rank, c->timeout);
-        if (spins > 1000)
-            sched_yield();   /* oversubscribed ranks: let the others run */
-    }
+    watchdog *w = xcalloc(1, sizeof(watchdog));
+    w->timeout = seconds;
+    w->rank = c->rank;
+    int rc = pthread_create(&w->thread, NULL, watchdog_main, w);
+    if (rc != 0)
+        FAIL_RUNTIME("pthread_create (collective watchdog): %s", strerror(rc));
+    pthread_detach(w->thread);
+    c->watch = w;   /* lives until the process ends (the thread only reads it) */
 }
 
-void comm_set_timeout(comm *c, double seconds) { c->timeout = seconds; }
+void comm_watch_enter(comm *c, const char *op)
+{
+    watchdog *w = c->watch;
+    if (!w)
+        return;
+    atomic_store(&w->op, op);
+    atomic_store(&w->entered_ns, mono_ns());
+}
+
+void comm_watch_leave(comm *c)
+{
+    if (c->watch)
+        atomic_store(&((watchdog *)c->watch)->entered_ns, 0);
+}
 
 /* Test-only switches, so tests can inject the faults a long run meets: before its
  * (BIVAE_TEST_FAULT_AFTER, default 5)-th data-plane collective, rank BIVAE_TEST_STALL_RANK
@@ -93,8 +135,8 @@ static void mpi_allreduce_sum_f32(comm *c, float *buf, size_t n)
 {
     for (size_t off = 0; off < n; off += COMM_MAX_SLICE) {
         size_t len = n - off < COMM_MAX_SLICE ? n - off : COMM_MAX_SLICE;
-        MPI_COLLECTIVE(c, MPI_Iallreduce(MPI_IN_PLACE, buf + off, (int)len, MPI_FLOAT, MPI_SUM,
-                                         c->world, &req_), "MPI_Allreduce(sum, float)");
+        MPI_COLLECTIVE(c, MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)len, MPI_FLOAT, MPI_SUM,
+                                        c->world), "MPI_Allreduce(sum, float)");
     }
 }
 
@@ -110,8 +152,8 @@ static void mpi_allgatherv_f32(comm *c, const float *send, size_t n_send, float 
         icounts[r] = (int)counts[r];
         idispls[r] = (int)displs[r];
     }
-    MPI_COLLECTIVE(c, MPI_Iallgatherv(send, (int)n_send, MPI_FLOAT, recv, icounts, idispls,
-                                      MPI_FLOAT, c->world, &req_), "MPI_Allgatherv(float)");
+    MPI_COLLECTIVE(c, MPI_Allgatherv(send, (int)n_send, MPI_FLOAT, recv, icounts, idispls,
+                                     MPI_FLOAT, c->world), "MPI_Allgatherv(float)");
     free(icounts);
     free(idispls);
 }
@@ -178,14 +220,14 @@ void comm_allgatherv_f32(comm *c, const float *send, size_t n_send, float *recv,
 
 void comm_barrier(comm *c)
 {
-    MPI_COLLECTIVE(c, MPI_Ibarrier(c->world, &req_), "MPI_Barrier");
+    MPI_COLLECTIVE(c, MPI_Barrier(c->world), "MPI_Barrier");
 }
 
 void comm_bcast(comm *c, void *buf, size_t bytes, int root)
 {
     for (size_t off = 0; off < bytes; off += COMM_MAX_SLICE) {
         size_t len = bytes - off < COMM_MAX_SLICE ? bytes - off : COMM_MAX_SLICE;
-        MPI_COLLECTIVE(c, MPI_Ibcast((char *)buf + off, (int)len, MPI_BYTE, root, c->world, &req_),
+        MPI_COLLECTIVE(c, MPI_Bcast((char *)buf + off, (int)len, MPI_BYTE, root, c->world),
                        "MPI_Bcast");
     }
 }
@@ -193,7 +235,7 @@ void comm_bcast(comm *c, void *buf, size_t bytes, int root)
 static int64_t allreduce_i64(comm *c, int64_t x, MPI_Op op, const char *name)
 {
     int64_t y = 0;
-    MPI_COLLECTIVE(c, MPI_Iallreduce(&x, &y, 1, MPI_INT64_T, op, c->world, &req_), name);
+    MPI_COLLECTIVE(c, MPI_Allreduce(&x, &y, 1, MPI_INT64_T, op, c->world), name);
     return y;
 }
 
@@ -215,27 +257,26 @@ int64_t comm_allreduce_sum_i64(comm *c, int64_t x)
 void comm_allreduce_sum_f64v(comm *c, double *buf, size_t n)
 {
     if (n)
-        MPI_COLLECTIVE(c, MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, c->world,
-                                         &req_), "MPI_Allreduce(sum, double)");
+        MPI_COLLECTIVE(c, MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, c->world), "MPI_Allreduce(sum, double)");
 }
 
 void comm_allreduce_sum_i64v(comm *c, int64_t *buf, size_t n)
 {
     if (n)
-        MPI_COLLECTIVE(c, MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM,
-                                         c->world, &req_), "MPI_Allreduce(sum, int64)");
+        MPI_COLLECTIVE(c, MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM,
+                                        c->world), "MPI_Allreduce(sum, int64)");
 }
 
 int64_t comm_exscan_sum_i64(comm *c, int64_t x)
 {
     int64_t y = 0;
-    MPI_COLLECTIVE(c, MPI_Iexscan(&x, &y, 1, MPI_INT64_T, MPI_SUM, c->world, &req_), "MPI_Exscan");
+    MPI_COLLECTIVE(c, MPI_Exscan(&x, &y, 1, MPI_INT64_T, MPI_SUM, c->world), "MPI_Exscan");
     return c->rank == 0 ? 0 : y;
 }
 
 void comm_allgather_i64(comm *c, int64_t x, int64_t *all)
 {
-    MPI_COLLECTIVE(c, MPI_Iallgather(&x, 1, MPI_INT64_T, all, 1, MPI_INT64_T, c->world, &req_),
+    MPI_COLLECTIVE(c, MPI_Allgather(&x, 1, MPI_INT64_T, all, 1, MPI_INT64_T, c->world),
                    "MPI_Allgather(int64)");
 }
 
@@ -269,8 +310,7 @@ void *comm_allgatherv_bytes(comm *c, const void *send, size_t n_send, size_t ele
     }
     void *recv = xmalloc(total * elem_size);
     MPI_Datatype t = element_type(c, elem_size);
-    MPI_COLLECTIVE(c, MPI_Iallgatherv(send, (int)n_send, t, recv, counts, displs, t, c->world,
-                                      &req_), "MPI_Allgatherv(bytes)");
+    MPI_COLLECTIVE(c, MPI_Allgatherv(send, (int)n_send, t, recv, counts, displs, t, c->world), "MPI_Allgatherv(bytes)");
     MPI_Type_free(&t);
     free(all);
     free(counts);
@@ -291,7 +331,7 @@ void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
         sdispl[r] = to_int_count(off, "MPI_Alltoallv");
         off += send_counts[r];
     }
-    MPI_COLLECTIVE(c, MPI_Ialltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, c->world, &req_),
+    MPI_COLLECTIVE(c, MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, c->world),
                    "MPI_Alltoall(counts)");
     size_t total = 0;
     for (int r = 0; r < P; r++) {
@@ -300,8 +340,7 @@ void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
     }
     void *recv = xmalloc(total * elem_size);
     MPI_Datatype t = element_type(c, elem_size);
-    MPI_COLLECTIVE(c, MPI_Ialltoallv(send, scount, sdispl, t, recv, rcount, rdispl, t, c->world,
-                                     &req_), "MPI_Alltoallv");
+    MPI_COLLECTIVE(c, MPI_Alltoallv(send, scount, sdispl, t, recv, rcount, rdispl, t, c->world), "MPI_Alltoallv");
     MPI_Type_free(&t);
     free(scount);
     free(sdispl);

@@ -42,8 +42,8 @@ static void staged_allreduce_sum_f32(comm *c, float *buf, size_t n)
     st->to_host(st->ctx, h, buf, n * sizeof(float));
     for (size_t off = 0; off < n; off += STAGED_MAX_SLICE) {
         size_t len = n - off < STAGED_MAX_SLICE ? n - off : STAGED_MAX_SLICE;
-        MPI_COLLECTIVE(c, MPI_Iallreduce(MPI_IN_PLACE, h + off, (int)len, MPI_FLOAT, MPI_SUM,
-                                         c->world, &req_), "MPI_Allreduce(sum, float, staged)");
+        MPI_COLLECTIVE(c, MPI_Allreduce(MPI_IN_PLACE, h + off, (int)len, MPI_FLOAT, MPI_SUM,
+                                        c->world), "MPI_Allreduce(sum, float, staged)");
     }
     st->to_device(st->ctx, buf, h, n * sizeof(float));
 }
@@ -94,8 +94,8 @@ static void staged_allgatherv_f32(comm *c, const float *send, size_t n_send, flo
     float *hr = staging(&st->host, &st->cap, extent);             /* [extent] */
     if (n_send)
         st->to_host(st->ctx, hs, send, n_send * sizeof(float));
-    MPI_COLLECTIVE(c, MPI_Iallgatherv(hs, (int)n_send, MPI_FLOAT, hr, icounts, idispls, MPI_FLOAT,
-                                      c->world, &req_), "MPI_Allgatherv(float, staged)");
+    MPI_COLLECTIVE(c, MPI_Allgatherv(hs, (int)n_send, MPI_FLOAT, hr, icounts, idispls, MPI_FLOAT,
+                                     c->world), "MPI_Allgatherv(float, staged)");
     staged_blocks_to_device(c, recv, hr, counts, displs);
     free(icounts);
     free(idispls);

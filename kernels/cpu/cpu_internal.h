@@ -8,9 +8,9 @@
 typedef struct cpu_state {
     int threads;            /* OpenMP and OpenBLAS threads */
     float *scratch;         /* grow-only scratch (decoder: one float per nonzero) */
-    size_t scratch_len;     /* floats */
+    size_t scratch_len;     /* bytes */
     double *row_sums;       /* grow-only per-row partial sums (deterministic reductions) */
-    size_t row_sums_len;
+    size_t row_sums_len;    /* bytes */
 } cpu_state;
 
 static inline cpu_state *cpu_st(kern *k) { return (cpu_state *)k->impl; }

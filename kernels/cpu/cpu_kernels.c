@@ -17,26 +17,27 @@ void openblas_set_num_threads(int num_threads);
 
 /* ---- lifetime and memory ---------------------------------------------------------- */
 
+/* A grow-only buffer of at least `bytes` (its contents are not kept when it grows). */
+static void *grow(void **buf, size_t *cap, size_t bytes)
+{
+    if (*cap < bytes) {
+        free(*buf);
+        *buf = xmalloc(bytes);
+        *cap = bytes;
+    }
+    return *buf;
+}
+
 float *cpu_scratch(kern *k, size_t n)
 {
     cpu_state *st = cpu_st(k);
-    if (st->scratch_len < n) {
-        free(st->scratch);
-        st->scratch = xmalloc(n * sizeof(float));
-        st->scratch_len = n;
-    }
-    return st->scratch;
+    return grow((void **)&st->scratch, &st->scratch_len, n * sizeof(float));
 }
 
 double *cpu_row_sums(kern *k, size_t n)
 {
     cpu_state *st = cpu_st(k);
-    if (st->row_sums_len < n) {
-        free(st->row_sums);
-        st->row_sums = xmalloc(n * sizeof(double));
-        st->row_sums_len = n;
-    }
-    return st->row_sums;
+    return grow((void **)&st->row_sums, &st->row_sums_len, n * sizeof(double));
 }
 
 static void cpu_destroy(kern *k)

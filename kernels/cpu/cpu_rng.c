@@ -72,8 +72,26 @@ static void chunk_store(const rng_chunk *ch, const float *const v[4], int64_t n,
             out[ch->row[b] * cols + ch->col[b] + j] = v[j][b];
 }
 
-void cpu_philox_normal(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
-                       uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride)
+/* The 4 integer streams of a chunk → 4 float streams: Box–Muller pairs (normal) or lo +
+ * (hi − lo)·u (uniform). */
+typedef enum { RNG_NORMAL, RNG_UNIFORM } rng_kind;
+
+static void chunk_transform(const rng_chunk *ch, int64_t n, rng_kind kind, float lo, float hi,
+                            float v[4][CHUNK])
+{
+    if (kind == RNG_NORMAL) {
+        box_muller_chunk(n, ch->o[0], ch->o[1], v[0], v[1]);
+        box_muller_chunk(n, ch->o[2], ch->o[3], v[2], v[3]);
+        return;
+    }
+    for (int j = 0; j < 4; j++)
+        for (int64_t b = 0; b < n; b++)
+            v[j][b] = lo + (hi - lo) * philox_u01(ch->o[j][b]);
+}
+
+static void philox_fill(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                        uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride,
+                        rng_kind kind, float lo, float hi)
 {
     int64_t nb = (cols + 3) / 4, total = rows * nb;
 #pragma omp parallel for num_threads(cpu_st(k)->threads) schedule(static)
@@ -84,30 +102,21 @@ void cpu_philox_normal(kern *k, float *out, int64_t rows, int64_t cols, uint32_t
         chunk_counters(&ch, b0, n, nb, id0, id_stride);
         philox_chunk(n, ch.c0, ch.c1, ch.c2, ctr3, key0, key1, ch.o[0], ch.o[1], ch.o[2],
                      ch.o[3]);
-        box_muller_chunk(n, ch.o[0], ch.o[1], v[0], v[1]);
-        box_muller_chunk(n, ch.o[2], ch.o[3], v[2], v[3]);
+        chunk_transform(&ch, n, kind, lo, hi, v);
         const float *vp[4] = {v[0], v[1], v[2], v[3]};
         chunk_store(&ch, vp, n, out, cols);
     }
+}
+
+void cpu_philox_normal(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
+                       uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride)
+{
+    philox_fill(k, out, rows, cols, key0, key1, ctr3, id0, id_stride, RNG_NORMAL, 0.0f, 0.0f);
 }
 
 void cpu_philox_uniform(kern *k, float *out, int64_t rows, int64_t cols, uint32_t key0,
                         uint32_t key1, uint32_t ctr3, int64_t id0, int64_t id_stride, float lo,
                         float hi)
 {
-    int64_t nb = (cols + 3) / 4, total = rows * nb;
-#pragma omp parallel for num_threads(cpu_st(k)->threads) schedule(static)
-    for (int64_t b0 = 0; b0 < total; b0 += CHUNK) {
-        rng_chunk ch;
-        float v[4][CHUNK];
-        int64_t n = total - b0 < CHUNK ? total - b0 : CHUNK;
-        chunk_counters(&ch, b0, n, nb, id0, id_stride);
-        philox_chunk(n, ch.c0, ch.c1, ch.c2, ctr3, key0, key1, ch.o[0], ch.o[1], ch.o[2],
-                     ch.o[3]);
-        for (int j = 0; j < 4; j++)
-            for (int64_t b = 0; b < n; b++)
-                v[j][b] = lo + (hi - lo) * philox_u01(ch.o[j][b]);
-        const float *vp[4] = {v[0], v[1], v[2], v[3]};
-        chunk_store(&ch, vp, n, out, cols);
-    }
+    philox_fill(k, out, rows, cols, key0, key1, ctr3, id0, id_stride, RNG_UNIFORM, lo, hi);
 }

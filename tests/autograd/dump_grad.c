@@ -14,25 +14,14 @@
 
 #include "kernels/kernels.h"
 #include "src/model.h"
+#include "test_util.h"
 
 enum { U = 7, I = 9, K = 3 };
 
-typedef struct { uint64_t s; } rng;
-
-static uint32_t rng_u32(rng *r)
-{
-    r->s = r->s * 6364136223846793005ull + 1442695040888963407ull;
-    uint64_t x = r->s;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return (uint32_t)x;
-}
-
-static float rng_unif(rng *r, float lo, float hi)
-{
-    return lo + (hi - lo) * (float)(rng_u32(r) >> 8) / 16777216.0f;
-}
+/* the tests' deterministic generator (tests/kernels/test_util.h) */
+typedef trng rng;
+#define rng_u32 trng_u32
+#define rng_unif trng_unif
 
 static const char *lik_name[] = {"pois", "bern", "gaus"};
 static const char *act_name[] = {"sigmoid", "tanh", "elu", "relu", "relu6"};

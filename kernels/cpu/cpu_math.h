@@ -6,14 +6,17 @@
 
 #include <stdint.h>
 
-/* exp(x), x clamped to [−87, 88]: x = n·ln2 + r, |r| <= ln2/2, degree-7 Taylor, 2^n by bits. */
+/* exp(x), x clamped to [−87, 88]: x = n·ln2 + r, |r| <= ln2/2, degree-7 Taylor, 2^n by bits.
+ * The integer n is read from the bits of the rounding sum (unsigned arithmetic: no float-to-
+ * int conversion, no signed overflow, defined for any input); + (x − x) turns NaN and ±inf
+ * inputs into NaN, so a non-finite value never becomes a finite one here. */
 static inline float fast_expf(float x)
 {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float magic = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
-    float t = x * 1.44269504088896341f + magic;
-    float n = t - magic;
-    float r = x - n * 0.693145751953125f - n * 1.428606765330187045e-06f;
+    float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float magic = 12582912.0f; /* 1.5 · 2^23 (bits 0x4B400000): rounds to an integer */
+    union { float f; uint32_t u; } t = {xc * 1.44269504088896341f + magic}, scale;
+    float n = t.f - magic;
+    float r = xc - n * 0.693145751953125f - n * 1.428606765330187045e-06f;
     float p = 1.0f / 5040.0f;
     p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
@@ -22,13 +25,13 @@ static inline float fast_expf(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union { float f; int32_t i; } scale;
-    scale.i = ((int32_t)n + 127) << 23;
-    return p * scale.f;
+    scale.u = (t.u - 0x4B400000u + 127u) << 23;   /* 2^n */
+    return p * scale.f + (x - x);
 }
 
-/* log(x) for normal positive x: x = m·2^e with m in [√½, √2), log m = 2 atanh(s),
- * s = (m − 1)/(m + 1), by its series to s⁹. */
+/* log(x) for positive finite x: x = m·2^e with m in [√½, √2), log m = 2 atanh(s),
+ * s = (m − 1)/(m + 1), by its series to s⁹ (the arguments here are >= 1e-10). NaN and ±inf
+ * give NaN (+ (x − x)). */
 static inline float fast_logf(float x)
 {
     union { float f; int32_t i; } u = {x};
@@ -43,7 +46,7 @@ static inline float fast_logf(float x)
     p = p * s2 + 2.0f / 5.0f;
     p = p * s2 + 2.0f / 3.0f;
     p = p * s2 + 2.0f;
-    return (float)e * 0.693147180559945f + s * p;
+    return (float)e * 0.693147180559945f + s * p + (x - x);
 }
 
 static inline float fast_sigmoidf(float z) { return 1.0f / (1.0f + fast_expf(-z)); }

@@ -444,6 +444,25 @@ static void test_adam_hand_computed(void **state)
     assert_true(fabs(m - m2) < 1e-8 && fabs(v - v2) < 1e-10);
 }
 
+/* NaN stays NaN through the fast exp/tanh/sigmoid and the likelihood (found by UBSan: the
+ * integer part of exp(NaN) was undefined), so the numerical guard can see it. */
+static void test_nan_propagates(void **state)
+{
+    float a[2] = {NAN, 0.5f}, h[2];
+    for (int f = KERN_ACT_SIGMOID; f <= KERN_ACT_ELU; f++) {
+        kern_act_forward(k1, f, a, h, 2);
+        assert_true(isnan(h[0]) && isfinite(h[1]));
+    }
+    int64_t rowptr[2] = {0, 1};
+    int32_t col[1] = {2};
+    kern_csr X = {1, 4, rowptr, col};
+    for (int lik = KERN_LIK_POIS; lik <= KERN_LIK_GAUS; lik++) {
+        float Z[4] = {0.1f, NAN, -0.3f, 2.0f}, loss = 0;
+        kern_sigmoid_lik_loss_grad(k1, lik, Z, X, 1.0f, &loss);
+        assert_true(isnan(loss) && isnan(Z[1]) && isfinite(Z[0]));
+    }
+}
+
 /* The numerical guard: the first tag of a non-finite value is kept; Adam checks its gradient. */
 static void test_nonfinite_flags(void **state)
 {
@@ -481,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_philox_moments),
         cmocka_unit_test(test_adam_hand_computed),
         cmocka_unit_test(test_nonfinite_flags),
+        cmocka_unit_test(test_nan_propagates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

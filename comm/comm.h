@@ -100,6 +100,11 @@ void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
  * its timeout at creation. <= 0: wait forever (the default). */
 void comm_set_timeout(comm *c, double seconds);
 
+/* Collective: the worst `status` over the ranks (0 when all are 0); when it is not 0 the
+ * first failing rank prints its msg as one line "bivae-dist: error: <msg>". For errors
+ * that any rank may find (a bad file, a missing device) and that all must agree on. */
+int comm_agree(comm *c, int status, const char *msg);
+
 /* Statistics of the data plane since creation or the last reset */
 comm_stats comm_get_stats(const comm *c);
 void comm_reset_stats(comm *c);

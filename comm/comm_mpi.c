@@ -218,6 +218,16 @@ void comm_allgatherv_f32(comm *c, const float *send, size_t n_send, float *recv,
 
 /* ---- control plane --------------------------------------------------------------- */
 
+int comm_agree(comm *c, int status, const char *msg)
+{
+    int64_t first = comm_allreduce_min_i64(c, status ? c->rank : c->size);
+    if (first == c->rank) {
+        fprintf(stderr, "bivae-dist: error: %s\n", msg);
+        fflush(stderr);
+    }
+    return (int)comm_allreduce_max_i64(c, status);
+}
+
 void comm_barrier(comm *c)
 {
     MPI_COLLECTIVE(c, MPI_Barrier(c->world), "MPI_Barrier");

@@ -33,22 +33,6 @@ int app_resolve_threads(int requested, int local_size)
 
 /* ---- device and communicator ------------------------------------------------------- */
 
-/* Collective: 0 when every rank agrees the status is 0; else the worst status, with the
- * first failing rank's message printed once (by rank 0). */
-static int agree_or_report(comm *c, int status, const char *msg)
-{
-    int64_t first_bad = comm_allreduce_min_i64(c, status ? comm_rank(c) : INT32_MAX);
-    if (first_bad == INT32_MAX)
-        return 0;
-    char line[512] = "";
-    if (comm_rank(c) == (int)first_bad)
-        snprintf(line, sizeof line, "%s", msg);
-    comm_bcast(c, line, sizeof line, (int)first_bad);
-    if (comm_rank(c) == 0)
-        fprintf(stderr, "bivae-dist: error: %s\n", line);
-    return (int)comm_allreduce_max_i64(c, status);
-}
-
 /* --device: cpu, cuda, or auto (cuda when every rank sees a GPU). */
 static bivae_device resolve_device(const bivae_config *cfg, comm *c, int *n_gpus, char *why,
                                    size_t len)
@@ -80,7 +64,7 @@ static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *st
     else if (!(k = kern_cuda_create(comm_local_rank(c) % n_gpus,
                                     gemm_math(cfg->system.precision), why, sizeof why)))
         snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);
-    *status = agree_or_report(c, k ? 0 : BIVAE_EXIT_RUNTIME, msg);
+    *status = comm_agree(c, k ? 0 : BIVAE_EXIT_RUNTIME, msg);
     if (*status && k) {
         kern_destroy(k);
         k = NULL;
@@ -109,12 +93,12 @@ static comm *open_comm(const bivae_config *cfg, comm *c, kern *k, int *status)
     if (kern_get_device(k) == KERN_DEVICE_CPU) {
         if (cfg->system.comm == COMM_NCCL)
             snprintf(msg, sizeof msg, "--comm nccl needs --device cuda");
-        *status = agree_or_report(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
+        *status = comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
     } else if (cfg->system.comm == COMM_MPI) {
         tc = comm_mpi_create_staged(to_host, to_device, k);
     } else if (!(tc = comm_nccl_create(-1, cfg->system.comm_timeout, why, sizeof why))) {
         snprintf(msg, sizeof msg, "--comm nccl: %s", why);   /* every rank has the reason */
-        *status = agree_or_report(c, BIVAE_EXIT_RUNTIME, msg);
+        *status = comm_agree(c, BIVAE_EXIT_RUNTIME, msg);
     }
     if (!*status)
         comm_set_timeout(tc, cfg->system.comm_timeout);
@@ -194,7 +178,7 @@ static int prepare_checkpoints(const bivae_config *cfg, comm *c, char *path, siz
         if (!status && cfg->output.resume && ckpt_find_latest(dir, path, len, err, sizeof err) < 0)
             status = BIVAE_EXIT_USAGE;
     }
-    if ((status = ckpt_agree(c, status, err)))
+    if ((status = comm_agree(c, status, err)))
         return status;
     comm_bcast(c, path, len, 0);
     if (cfg->output.resume && !path[0])
@@ -202,7 +186,7 @@ static int prepare_checkpoints(const bivae_config *cfg, comm *c, char *path, siz
     if (!path[0])
         return 0;
     status = check_resume_header(cfg, c, path, err, sizeof err);
-    return ckpt_agree(c, status, err);
+    return comm_agree(c, status, err);
 }
 
 /* Collective: the state of the checkpoint at `path` into m, and where t continues. */
@@ -255,7 +239,7 @@ static int reject_unimplemented(const bivae_config *cfg, comm *c)
     const char *msg = (cfg->model.cap_user || cfg->model.cap_item)
                           ? "--cap-priors: constrained adaptive priors are not implemented yet"
                           : "";
-    return agree_or_report(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
+    return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
 }
 
 static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads);

@@ -118,7 +118,7 @@ static int eval_loaded(const bivae_config *cfg, comm *c, const ckpt_info *info,
     int status = ckpt_read(cfg->model_path, &again, eval_visit, &x, err, sizeof err);
     if (!status)
         ckpt_info_free(&again);
-    status = ckpt_agree(c, status, err);
+    status = comm_agree(c, status, err);
     if (!status) {
         void *owned[2];
         kern_csr seen = upload_seen(k, d, owned);
@@ -140,18 +140,18 @@ int app_eval(const bivae_config *cfg, comm *c)
 {
     char err[ERR_LEN] = "";
     ckpt_info info;
-    int status = ckpt_agree(c, ckpt_read_header(cfg->model_path, &info, err, sizeof err), err);
+    int status = comm_agree(c, ckpt_read_header(cfg->model_path, &info, err, sizeof err), err);
     if (status)
         return status;
     data_options opt = eval_data_options(cfg, &info);
     dataset d;
     status = dataset_load(&opt, c, &d);
     if (!status) {
-        status = ckpt_agree(c, ckpt_check_data(&info, cfg->model_path, &d, c, err, sizeof err), err);
+        status = comm_agree(c, ckpt_check_data(&info, cfg->model_path, &d, c, err, sizeof err), err);
         if (!status && d.n_test_users == 0) {
             ckpt_errf(err, sizeof err, "eval: %s has no test rows (a --train-only run?): give "
                      "--train FILE --test FILE", d.source);
-            status = ckpt_agree(c, BIVAE_EXIT_USAGE, err);
+            status = comm_agree(c, BIVAE_EXIT_USAGE, err);
         }
         run_log *log = status ? NULL : run_log_open(comm_rank(c), NULL, 0, comm_size(c));
         if (!status)
@@ -293,7 +293,7 @@ int app_export(const bivae_config *cfg, comm *c)
 {
     char err[ERR_LEN] = "";
     int status = comm_rank(c) == 0 ? export_model(cfg, err, sizeof err) : 0;
-    status = ckpt_agree(c, status, err);
+    status = comm_agree(c, status, err);
     if (!status && comm_rank(c) == 0)
         fprintf(stderr, "bivae-dist: exported %s to %s\n", cfg->model_path, cfg->output.out);
     return status;
@@ -692,5 +692,5 @@ int app_recommend(const bivae_config *cfg, comm *c)
 {
     char err[ERR_LEN] = "";
     int status = comm_rank(c) == 0 ? recommend(cfg, err, sizeof err) : 0;
-    return ckpt_agree(c, status, err);
+    return comm_agree(c, status, err);
 }

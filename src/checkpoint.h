@@ -236,8 +236,4 @@ void ckpt_test_set_chunk_elems(int64_t n);
 /* vsnprintf into err[len] (messages that embed paths: no truncation warnings). */
 void ckpt_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Agreement on a per-rank status: returns the largest over ranks; the lowest failing rank
- * prints its message as the one line "bivae-dist: error: <msg>". Collective. */
-int ckpt_agree(comm *c, int status, const char *msg);
-
 #endif

@@ -9,17 +9,6 @@
 #include "src/checkpoint.h"
 #include "src/ckpt_internal.h"
 
-int ckpt_agree(comm *c, int status, const char *msg)
-{
-    int P = comm_size(c), rank = comm_rank(c);
-    int64_t first = comm_allreduce_min_i64(c, status ? rank : P);
-    if (first == rank) {
-        fprintf(stderr, "bivae-dist: error: %s\n", msg);
-        fflush(stderr);
-    }
-    return (int)comm_allreduce_max_i64(c, status);
-}
-
 /* ---- settings ------------------------------------------------------------------------------ */
 
 static const char *act_name(kern_act a)
@@ -233,17 +222,17 @@ int ckpt_load(const char *path, bivae_model *m, const dataset *d, comm *c, ckpt_
 {
     char err[1024] = "";
     ckpt_info info;
-    int rc = ckpt_agree(c, ckpt_read_header(path, &info, err, sizeof err), err);
+    int rc = comm_agree(c, ckpt_read_header(path, &info, err, sizeof err), err);
     if (rc)
         return rc;
-    rc = ckpt_agree(c, ckpt_check_data(&info, path, d, c, err, sizeof err), err);
+    rc = comm_agree(c, ckpt_check_data(&info, path, d, c, err, sizeof err), err);
     if (!rc)
         check_model_shapes(m, &info);
     ckpt_info_free(&info);
     if (rc)
         return rc;
     load_ctx x = {m, d, path};
-    rc = ckpt_agree(c, ckpt_read(path, &info, load_visit, &x, err, sizeof err), err);
+    rc = comm_agree(c, ckpt_read(path, &info, load_visit, &x, err, sizeof err), err);
     if (rc)
         return rc;
     m->enc[SIDE_USER].adam_step = info.adam_step[SIDE_USER];

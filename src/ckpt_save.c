@@ -405,7 +405,7 @@ int ckpt_save(const bivae_model *m, const dataset *d, const bivae_config *cfg, c
         status = BIVAE_EXIT_RUNTIME;
     }
     free(s.bounce);
-    status = ckpt_agree(c, status, msg);
+    status = comm_agree(c, status, msg);
     if (status == 0 && s.rank == 0 && ckpt_rotate(dir, cfg->output.keep, msg, sizeof msg) != 0)
         fprintf(stderr, "bivae-dist: warning: %s\n", msg);
     return status;

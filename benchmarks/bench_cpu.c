@@ -97,7 +97,8 @@ static void bench_shape(const char *shape, const bench_opts *o, comm *c, kern *k
     bivae_model m;
     trainer t;
     model_init(&m, k, &cfg.model, cfg.train.seed, 0, 1, d.n_users, d.n_items, d.Ru.rowptr,
-               d.Ru.col, d.n_local_users, d.Ri.rowptr, d.Ri.col, d.n_local_items, 128);
+               d.Ru.col, d.n_local_users, d.Ri.rowptr, d.Ri.col, d.n_local_items, 128,
+               c, 1);
     trainer_init(&t, &m, c, &d, &cfg, log);
     double spe = time_epochs(&t, o->warmup, o->epochs);
     double nt_items = gemm_gflops(k, KERN_TRANS, 128, d.n_items, 50, 20);

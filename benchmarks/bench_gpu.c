@@ -198,7 +198,7 @@ static bench_row bench_config(const bench_opts *o, const dataset *d, kern_gemm_m
     cfg.beta_kl = 1.0;
     bivae_model m;
     model_init(&m, k, &cfg, o->seed, 0, 1, d->n_users, d->n_items, d->Ru.rowptr, d->Ru.col,
-               d->n_local_users, d->Ri.rowptr, d->Ri.col, d->n_local_items, B);
+               d->n_local_users, d->Ri.rowptr, d->Ri.col, d->n_local_items, B, NULL, 1);
     int64_t warm;
     run_phase(&m, SIDE_ITEM, 0, B, WARMUP_STEPS, &warm);
     run_phase(&m, SIDE_USER, 0, B, WARMUP_STEPS, &warm);

@@ -24,6 +24,8 @@ typedef struct kern_ops {
     void (*fill)(kern *k, float *x, int64_t n, float value);
     void (*rows_cyclic_from_blocked)(kern *k, float *dst, const float *src, int64_t n_rows,
                                      int64_t width, int P);
+    void (*copy_rows)(kern *k, float *dst, int64_t dst_stride, const float *src,
+                      int64_t src_stride, int64_t rows, int64_t width);
     void (*colsum_add)(kern *k, const float *G, int64_t m, int64_t n, float *g);
     void (*csr_matmul_bias)(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
                             float *Y);

@@ -70,6 +70,13 @@ void kern_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_
         k->ops->rows_cyclic_from_blocked(k, dst, src, n_rows, width, P);
 }
 
+void kern_copy_rows(kern *k, float *dst, int64_t dst_stride, const float *src,
+                    int64_t src_stride, int64_t rows, int64_t width)
+{
+    if (rows > 0 && width > 0)
+        k->ops->copy_rows(k, dst, dst_stride, src, src_stride, rows, width);
+}
+
 void kern_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g)
 {
     if (m > 0 && n > 0)

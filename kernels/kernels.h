@@ -83,6 +83,12 @@ void kern_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g);
 void kern_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
                                    int64_t width, int P);
 
+/* Strided row copy: row i (i < rows) of dst, at dst + i·dst_stride, ← the row at
+ * src + i·src_stride; `width` floats each (strides in floats, >= width). dst, src do not
+ * overlap. Picks every P-th row of a batch, or scatters rows into one. */
+void kern_copy_rows(kern *k, float *dst, int64_t dst_stride, const float *src,
+                    int64_t src_stride, int64_t rows, int64_t width);
+
 /* ---- sparse × dense ---------------------------------------------------------------- */
 /* Y[X.nrows × n] = X · W + 1 · bᵀ   with W [X.ncols × n], b [n] (b may be NULL) */
 void kern_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,

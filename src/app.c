@@ -213,7 +213,8 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
     describe_run(log, cfg, d, c, k, threads);
     model_init(&m, k, &cfg->model, cfg->train.seed, comm_rank(c), comm_size(c), d->n_users,
                d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
-               d->n_local_items, max_local_batch(cfg, comm_size(c)));
+               d->n_local_items, max_local_batch(cfg, comm_size(c)), c,
+               cfg->system.first_layer == FIRST_LAYER_SHARDED);
     trainer_init(&t, &m, c, d, cfg, log);
     int status = resume_path[0] ? resume_from(resume_path, &m, &t, d, c, log) : 0;
     if (!status) {

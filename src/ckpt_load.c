@@ -171,13 +171,6 @@ typedef struct load_ctx {
     const char *path;
 } load_ctx;
 
-static float *encoder_buffer(bivae_model *m, ckpt_tensor t)
-{
-    encoder *e = &m->enc[t <= CKPT_ENC_USER_ADAM_V ? SIDE_USER : SIDE_ITEM];
-    int which = (t - CKPT_ENC_USER_PARAMS) % 3;
-    return which == 0 ? e->params : which == 1 ? e->adam_m : e->adam_v;
-}
-
 static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data, int64_t n,
                       char *err, size_t err_len)
 {
@@ -203,8 +196,9 @@ static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
         ckpt_scatter_own_rows(m->k, m->mu_local[t == CKPT_MU_THETA ? SIDE_USER : SIDE_ITEM], m->K,
                               m->rank, m->nranks, offset, data, n);
         return 0;
-    default:
-        kern_upload(m->k, encoder_buffer(m, t) + offset, data, bytes);
+    default:   /* encoder tensors, in file order user/item × params/adam_m/adam_v */
+        model_set_from_full(m, t <= CKPT_ENC_USER_ADAM_V ? SIDE_USER : SIDE_ITEM,
+                            (encoder_tensor)((t - CKPT_ENC_USER_PARAMS) % 3), offset, data, n);
         return 0;
     }
 }
@@ -213,8 +207,8 @@ static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
 static void check_model_shapes(const bivae_model *m, const ckpt_info *info)
 {
     if (m->K != info->K || m->n_users != info->n_users || m->n_items != info->n_items ||
-        m->enc[SIDE_USER].n_params != info->n_params[SIDE_USER] ||
-        m->enc[SIDE_ITEM].n_params != info->n_params[SIDE_ITEM])
+        m->enc[SIDE_USER].n_params_full != info->n_params[SIDE_USER] ||
+        m->enc[SIDE_ITEM].n_params_full != info->n_params[SIDE_ITEM])
         FAIL_RUNTIME("resume: the model was not built with the checkpoint's settings");
 }
 

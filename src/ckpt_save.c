@@ -297,7 +297,7 @@ static void fill_info(ckpt_info *info, const bivae_model *m, const dataset *d,
     info->pos = *pos;
     for (int s = 0; s < 2; s++) {
         info->adam_step[s] = m->enc[s].adam_step;
-        info->n_params[s] = m->enc[s].n_params;
+        info->n_params[s] = m->enc[s].n_params_full;
     }
     info->nranks = m->nranks;
     if (info->n_params[SIDE_USER] != ckpt_encoder_params(d->n_items, &m->cfg) ||
@@ -349,12 +349,12 @@ static void put_tensors(saver *s, const bivae_model *m, const dataset *d, int64_
     put_values(s, CKPT_ITEM_RAW, 0, d->item_raw, I);
     put_rowptr(s, d);
     put_cols(s, d);
-    for (int side = 0; side < 2; side++) {
-        const encoder *e = &m->enc[side];
-        const float *bufs[3] = {e->params, e->adam_m, e->adam_v};
-        for (int b = 0; b < 3; b++)
-            put_backend(s, enc_tensors[side][b], bufs[b], e->n_params);
-    }
+    for (int side = 0; side < 2; side++)
+        for (int b = 0; b < 3; b++) {   /* gathered: a sharded Wt_1 lives on all ranks */
+            float *full = model_full_tensor((bivae_model *)m, (bivae_side)side, (encoder_tensor)b);
+            put_backend(s, enc_tensors[side][b], full, m->enc[side].n_params_full);
+            kern_free(m->k, full);
+        }
     /* rows [0, step·B) of the side whose phase is in progress are new samples (local);
      * every other row is in the full table */
     int64_t new_users = pos->phase == CKPT_IN_USER_PHASE ? pos->step * B : 0;

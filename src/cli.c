@@ -74,7 +74,8 @@ _Static_assert(offsetof(bivae_config, command) == 0, "given_at 0 must mean none"
 /* enums are written through int * */
 _Static_assert(sizeof(kern_act) == sizeof(int) && sizeof(kern_lik) == sizeof(int) &&
                sizeof(data_format) == sizeof(int) && sizeof(bivae_device) == sizeof(int) &&
-               sizeof(bivae_comm) == sizeof(int) && sizeof(bivae_precision) == sizeof(int),
+               sizeof(bivae_comm) == sizeof(int) && sizeof(bivae_precision) == sizeof(int) &&
+               sizeof(bivae_first_layer) == sizeof(int),
                "enums must be int-sized");
 
 static const cli_word format_words[] = {
@@ -95,6 +96,9 @@ static const cli_word device_words[] = {
 };
 static const cli_word comm_words[] = {
     {"mpi", COMM_MPI}, {"nccl", COMM_NCCL}, {"auto", COMM_AUTO}, {NULL, 0}
+};
+static const cli_word first_layer_words[] = {
+    {"sharded", FIRST_LAYER_SHARDED}, {"replicated", FIRST_LAYER_REPLICATED}, {NULL, 0}
 };
 static const cli_word precision_words[] = {
     {"fp32", PRECISION_FP32}, {"tf32", PRECISION_TF32}, {"bf16", PRECISION_BF16}, {NULL, 0}
@@ -175,6 +179,10 @@ static const cli_option cli_options[] = {
     {"comm-timeout", TRAIN, GRP_SYSTEM, OPT_DOUBLE, "S", NULL, 0, DBL_MAX, 0, 0, "300",
      "seconds a collective may wait for a stalled or dead rank before the job fails (0: "
      "forever)", AT(system.comm_timeout), 0},
+    {"first-layer", TRAIN, GRP_SYSTEM, OPT_ENUM, NULL, first_layer_words, 0, 0, 0, 0,
+     "sharded", "first encoder layer across ranks: sharded (rows of W1 by feature owner, "
+     "small all-reduces) or replicated (whole gradient all-reduced every step)",
+     AT(system.first_layer), 0},
 
     /* ---- output ---- */
     {"top-k", TRAIN | EVAL | RECOMMEND, GRP_OUTPUT, OPT_INT, "K", NULL, INT_RANGE(1), 0, 0,

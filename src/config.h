@@ -17,6 +17,7 @@ typedef enum {
 typedef enum { DEVICE_AUTO = 0, DEVICE_CPU, DEVICE_CUDA } bivae_device;
 typedef enum { COMM_AUTO = 0, COMM_MPI, COMM_NCCL } bivae_comm;
 typedef enum { PRECISION_FP32 = 0, PRECISION_TF32, PRECISION_BF16 } bivae_precision;
+typedef enum { FIRST_LAYER_SHARDED = 0, FIRST_LAYER_REPLICATED } bivae_first_layer;
 
 typedef struct bivae_model_config {
     int k;                              /* latent size K                      (--k, 10) */
@@ -42,6 +43,7 @@ typedef struct bivae_system_config {
     int threads;                        /* --threads, 0 = auto (cores / ranks on the node) */
     int check_replicas;                 /* --check-replicas: compare parameter checksums */
     double comm_timeout;                /* --comm-timeout S, 300 (0: wait forever) */
+    bivae_first_layer first_layer;      /* --first-layer sharded (src/model.h) */
 } bivae_system_config;
 
 typedef struct bivae_output_config {

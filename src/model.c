@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "partition/dataset.h"
 
 /* ---- random streams ---------------------------------------------------------------- */
 /* Philox key = {lo32(seed), hi32(seed) ^ tag << 20}; tags name the stream. */
@@ -25,7 +26,9 @@ static uint32_t key1_of(uint64_t seed, uint32_t tag)
 
 /* ---- encoder layout and storage ------------------------------------------------------ */
 
-static void encoder_layout(encoder *e, int64_t d_in, const bivae_model_config *cfg)
+/* n_feat_local: the rows of Wt_1 this rank holds (d_in when the first layer is replicated) */
+static void encoder_layout(encoder *e, int64_t d_in, int64_t n_feat_local,
+                           const bivae_model_config *cfg)
 {
     e->n_layers = cfg->n_hidden;
     e->K = cfg->k;
@@ -33,15 +36,18 @@ static void encoder_layout(encoder *e, int64_t d_in, const bivae_model_config *c
     e->width[0] = d_in;
     for (int j = 0; j < e->n_layers; j++)
         e->width[j + 1] = cfg->hidden[j];
+    e->n_feat_local = n_feat_local;
     int64_t off = 0;
     for (int j = 0; j <= e->n_layers; j++) {
-        int64_t in = e->width[j], out = j < e->n_layers ? e->width[j + 1] : 2 * e->K;
+        int64_t in = j == 0 ? n_feat_local : e->width[j];
+        int64_t out = j < e->n_layers ? e->width[j + 1] : 2 * e->K;
         e->off_W[j] = off;
         off += in * out;
         e->off_b[j] = off;
         off += out;
     }
     e->n_params = off;
+    e->n_params_full = off + (d_in - n_feat_local) * e->width[1];
 }
 
 static int64_t encoder_max_width(const encoder *e)
@@ -54,12 +60,14 @@ static int64_t encoder_max_width(const encoder *e)
 
 static float *alloc_f(kern *k, int64_t n) { return kern_alloc(k, (size_t)n * sizeof(float)); }
 
-static void encoder_alloc(kern *k, encoder *e, int64_t max_rows)
+static void encoder_alloc(kern *k, encoder *e, int64_t max_rows, int64_t max_batch)
 {
-    int64_t R = max_rows > 0 ? max_rows : 1, K = e->K;
+    int64_t R = max_rows > 0 ? max_rows : 1, K = e->K, H1 = e->width[1];
     e->max_rows = R;
     e->params = alloc_f(k, e->n_params);
-    e->grad = alloc_f(k, e->n_params + 2);
+    e->grad = alloc_f(k, e->n_params + 2 + max_batch * H1);
+    e->G_a1_batch = e->grad + e->n_params + 2;
+    e->a1_batch = alloc_f(k, max_batch * H1);
     e->adam_m = alloc_f(k, e->n_params);
     e->adam_v = alloc_f(k, e->n_params);
     for (int j = 1; j <= e->n_layers; j++) {
@@ -79,7 +87,7 @@ static void encoder_alloc(kern *k, encoder *e, int64_t max_rows)
 
 static void encoder_free(kern *k, encoder *e)
 {
-    float *bufs[] = {e->params, e->grad, e->adam_m, e->adam_v, e->pre, e->G_pre, e->mu,
+    float *bufs[] = {e->params, e->grad, e->a1_batch, e->adam_m, e->adam_v, e->pre, e->G_pre, e->mu,
                      e->sigma, e->eps, e->z, e->G_z, e->G_h[0], e->G_h[1]};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         kern_free(k, bufs[i]);
@@ -90,15 +98,20 @@ static void encoder_free(kern *k, encoder *e)
 }
 
 /* PyTorch Linear init: weight and bias ~ U(−1/√in, 1/√in). Tensor t = 2j (W) or 2j+1 (b);
- * element (i, o) of Wt_j uses counter row i, column o. */
-static void encoder_init_params(kern *k, encoder *e, uint64_t seed, bivae_side side)
+ * element (i, o) of Wt_j uses counter row i (global), column o: a sharded Wt_1 holds rows
+ * rank, rank + P, ... of the same values. */
+static void encoder_init_params(kern *k, encoder *e, uint64_t seed, bivae_side side, int rank,
+                                int P)
 {
     for (int j = 0; j <= e->n_layers; j++) {
         int64_t in = e->width[j], out = j < e->n_layers ? e->width[j + 1] : 2 * e->K;
+        int sharded = j == 0 && e->n_feat_local != in;
+        int64_t rows = j == 0 ? e->n_feat_local : in;
         float bound = (float)(1.0 / sqrt((double)in));
         uint32_t tag_w = TAG_PARAM_INIT + 32u * side + 2u * (uint32_t)j;
-        kern_philox_uniform(k, e->params + e->off_W[j], in, out, key0_of(seed),
-                            key1_of(seed, tag_w), 0, 0, 1, -bound, bound);
+        kern_philox_uniform(k, e->params + e->off_W[j], rows, out, key0_of(seed),
+                            key1_of(seed, tag_w), 0, sharded ? rank : 0, sharded ? P : 1,
+                            -bound, bound);
         kern_philox_uniform(k, e->params + e->off_b[j], 1, out, key0_of(seed),
                             key1_of(seed, tag_w + 1), 0, 0, 1, -bound, bound);
     }
@@ -120,6 +133,35 @@ static kern_csr upload_csr(bivae_model *m, bivae_side s, const int64_t *rowptr,
     X.rowptr = m->X_owned[s][0];
     X.col = m->X_owned[s][1];
     return X;
+}
+
+/* Xc of side s: all rows of s × the features this rank owns, the transpose of the other
+ * side's own rows (o_rowptr/o_col: [n_own × n_rows], global column ids), built on the host
+ * by a counting sort (columns come out ascending) and copied to the backend. */
+static void build_Xc(bivae_model *m, bivae_side s, const int64_t *o_rowptr,
+                     const int32_t *o_col, int64_t n_own)
+{
+    int64_t n_rows = model_side_rows(m, s), nnz = o_rowptr[n_own] - o_rowptr[0];
+    int64_t *rowptr = xcalloc((size_t)n_rows + 1, sizeof(int64_t));
+    int32_t *col = xmalloc(sizeof(int32_t) * (size_t)(nnz > 0 ? nnz : 1));
+    for (int64_t p = o_rowptr[0]; p < o_rowptr[n_own]; p++)
+        rowptr[o_col[p] + 1]++;
+    for (int64_t r = 0; r < n_rows; r++)
+        rowptr[r + 1] += rowptr[r];
+    int64_t *next = xmalloc(sizeof(int64_t) * (size_t)(n_rows > 0 ? n_rows : 1));
+    memcpy(next, rowptr, sizeof(int64_t) * (size_t)n_rows);
+    for (int64_t f = 0; f < n_own; f++)
+        for (int64_t p = o_rowptr[f]; p < o_rowptr[f + 1]; p++)
+            col[next[o_col[p]]++] = (int32_t)f;
+    size_t rb = sizeof(int64_t) * (size_t)(n_rows + 1), cb = sizeof(int32_t) * (size_t)nnz;
+    m->Xc_owned[s][0] = kern_alloc(m->k, rb);
+    m->Xc_owned[s][1] = kern_alloc(m->k, cb > 0 ? cb : sizeof(int32_t));
+    kern_upload(m->k, m->Xc_owned[s][0], rowptr, rb);
+    kern_upload(m->k, m->Xc_owned[s][1], col, cb);
+    m->Xc[s] = (kern_csr){n_rows, n_own, m->Xc_owned[s][0], m->Xc_owned[s][1]};
+    free(rowptr);
+    free(col);
+    free(next);
 }
 
 static void tables_init(bivae_model *m)
@@ -154,8 +196,10 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
                 int rank, int nranks, int64_t n_users, int64_t n_items,
                 const int64_t *Ru_rowptr, const int32_t *Ru_col, int64_t n_local_users,
                 const int64_t *Ri_rowptr, const int32_t *Ri_col, int64_t n_local_items,
-                int64_t max_rows)
+                int64_t max_rows, comm *c, int shard_first_layer)
 {
+    if (nranks > 1 && !c)
+        FAIL_RUNTIME("model_init: %d ranks need a communicator", nranks);
     memset(m, 0, sizeof(*m));
     m->k = k;
     m->cfg = *cfg;
@@ -167,11 +211,15 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
     m->K = cfg->k;
     m->n_local[SIDE_USER] = n_local_users;
     m->n_local[SIDE_ITEM] = n_local_items;
-    encoder_layout(&m->enc[SIDE_USER], n_items, cfg);
-    encoder_layout(&m->enc[SIDE_ITEM], n_users, cfg);
+    m->c = c;
+    m->sharded = shard_first_layer;
+    m->max_batch = (max_rows > 0 ? max_rows : 1) * nranks;
+    /* the user encoder's features are items (owned like item rows), and vice versa */
+    encoder_layout(&m->enc[SIDE_USER], n_items, m->sharded ? n_local_items : n_items, cfg);
+    encoder_layout(&m->enc[SIDE_ITEM], n_users, m->sharded ? n_local_users : n_users, cfg);
     for (int s = 0; s < 2; s++) {
-        encoder_alloc(k, &m->enc[s], max_rows);
-        encoder_init_params(k, &m->enc[s], seed, (bivae_side)s);
+        encoder_alloc(k, &m->enc[s], max_rows, m->max_batch);
+        encoder_init_params(k, &m->enc[s], seed, (bivae_side)s, rank, nranks);
         m->table[s] = alloc_f(k, model_side_rows(m, s) * m->K);
         m->sample_local[s] = alloc_f(k, (m->n_local[s] > 0 ? m->n_local[s] : 1) * m->K);
         m->mu_local[s] = alloc_f(k, (m->n_local[s] > 0 ? m->n_local[s] : 1) * m->K);
@@ -182,6 +230,10 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
     m->Z = alloc_f(k, (max_rows > 0 ? max_rows : 1) * widest);
     m->X[SIDE_USER] = upload_csr(m, SIDE_USER, Ru_rowptr, Ru_col, n_local_users, n_items);
     m->X[SIDE_ITEM] = upload_csr(m, SIDE_ITEM, Ri_rowptr, Ri_col, n_local_items, n_users);
+    if (m->sharded) {
+        build_Xc(m, SIDE_USER, Ri_rowptr, Ri_col, n_local_items);
+        build_Xc(m, SIDE_ITEM, Ru_rowptr, Ru_col, n_local_users);
+    }
 }
 
 void model_free(bivae_model *m)
@@ -193,6 +245,8 @@ void model_free(bivae_model *m)
         kern_free(m->k, m->mu_local[s]);
         kern_free(m->k, m->X_owned[s][0]);
         kern_free(m->k, m->X_owned[s][1]);
+        kern_free(m->k, m->Xc_owned[s][0]);
+        kern_free(m->k, m->Xc_owned[s][1]);
     }
     kern_free(m->k, m->Z);
     memset(m, 0, sizeof(*m));
@@ -206,42 +260,87 @@ kern_csr model_rows(const bivae_model *m, bivae_side s, int64_t l0, int64_t l1)
     return X;
 }
 
+/* ---- the first layer ---------------------------------------------------------------- */
+
+/* Where a batch's own rows sit: the own rows of the global batch [g0, g1) are the local
+ * range [l0, l0 + nr); in a [B × ·] batch block they are rows o0, o0 + P, ... */
+typedef struct batch_rows {
+    int64_t g0, B, l0, nr, o0;
+} batch_rows;
+
+static batch_rows rows_of(const bivae_model *m, int64_t g0, int64_t g1)
+{
+    batch_rows b = {g0, g1 - g0, partition_local_begin(g0, m->rank, m->nranks), 0, 0};
+    b.nr = partition_local_begin(g1, m->rank, m->nranks) - b.l0;
+    b.o0 = partition_global(b.l0, m->rank, m->nranks) - g0;
+    return b;
+}
+
+static kern_csr csr_window(kern_csr X, int64_t r0, int64_t r1)
+{
+    X.rowptr += r0;
+    X.nrows = r1 - r0;
+    return X;
+}
+
+/* a_1 [nr × width[1]] of the own rows. Sharded: every rank's partial X[batch, own
+ * features]·Wt_1 (rank 0 adds b_1) [B × width[1]], all-reduced; own rows picked out.
+ * Collective when sharded and P > 1. */
+static void first_layer_forward(bivae_model *m, encoder *e, bivae_side s, batch_rows b)
+{
+    kern *k = m->k;
+    int64_t H = e->width[1], P = m->nranks;
+    const float *W = e->params + e->off_W[0], *bias = e->params + e->off_b[0];
+    if (!m->sharded) {
+        if (b.nr > 0)
+            kern_csr_matmul_bias(k, model_rows(m, s, b.l0, b.l0 + b.nr), W, bias, H, e->a[1]);
+        return;
+    }
+    kern_csr Xc = csr_window(m->Xc[s], b.g0, b.g0 + b.B);
+    kern_csr_matmul_bias(k, Xc, W, m->rank == 0 ? bias : NULL, H, e->a1_batch);   /* [B × H] */
+    if (P > 1)
+        comm_allreduce_sum_f32(m->c, e->a1_batch, (size_t)(b.B * H));
+    kern_copy_rows(k, e->a[1], H, e->a1_batch + b.o0 * H, P * H, b.nr, H);   /* [nr × H] */
+}
+
 /* ---- forward ------------------------------------------------------------------------ */
 
-/* h_L of rows X: a_1 = X·Wt_1 + b_1 (sparse), h = f(a), a_{j+1} = h_j·Wt_{j+1} + b_{j+1}. */
-static void encoder_hidden_forward(kern *k, encoder *e, kern_csr X)
+/* h_L of the own rows: a_1 (first_layer_forward), h = f(a), a_{j+1} = h_j·Wt_{j+1} + b_{j+1}. */
+static void encoder_hidden_forward(bivae_model *m, encoder *e, bivae_side s, batch_rows b)
 {
-    int64_t nr = X.nrows;
+    kern *k = m->k;
+    int64_t nr = b.nr;
+    first_layer_forward(m, e, s, b);
+    if (nr <= 0)
+        return;
     for (int j = 0; j < e->n_layers; j++) {
         int64_t in = e->width[j], out = e->width[j + 1];
-        const float *W = e->params + e->off_W[j], *b = e->params + e->off_b[j];
-        if (j == 0) {
-            kern_csr_matmul_bias(k, X, W, b, out, e->a[1]);          /* [nr × out] */
-        } else {
+        const float *W = e->params + e->off_W[j], *bias = e->params + e->off_b[j];
+        if (j > 0) {
             kern_gemm(k, KERN_NO_TRANS, KERN_NO_TRANS, nr, out, in, 1.0f, e->h[j], in, W, out,
                       0.0f, e->a[j + 1], out);                          /* [nr × out] */
-            kern_add_bias(k, e->a[j + 1], b, nr, out);
+            kern_add_bias(k, e->a[j + 1], bias, nr, out);
         }
         kern_act_forward(k, e->act, e->a[j + 1], e->h[j + 1], nr * out);
     }
 }
 
-void model_forward(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, int epoch,
+void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epoch,
                    bivae_pass pass, int sample)
 {
     kern *k = m->k;
     encoder *e = &m->enc[s];
-    kern_csr X = model_rows(m, s, l0, l1);
-    int64_t nr = X.nrows, K = e->K, L = e->n_layers, hL = e->width[L];
+    batch_rows b = rows_of(m, g0, g1);
+    int64_t nr = b.nr, K = e->K, L = e->n_layers, hL = e->width[L];
+    encoder_hidden_forward(m, e, s, b);
     if (nr <= 0)
         return;
-    encoder_hidden_forward(k, e, X);
     kern_gemm(k, KERN_NO_TRANS, KERN_NO_TRANS, nr, 2 * K, hL, 1.0f, e->h[L], hL,
               e->params + e->off_W[L], 2 * K, 0.0f, e->pre, 2 * K);     /* [nr × 2K] */
     kern_add_bias(k, e->pre, e->params + e->off_b[L], nr, 2 * K);
     if (sample) {
         uint32_t tag = TAG_EPS + 2u * s + (uint32_t)pass;
-        int64_t id0 = partition_global(l0, m->rank, m->nranks);
+        int64_t id0 = partition_global(b.l0, m->rank, m->nranks);
         kern_philox_normal(k, e->eps, nr, K, key0_of(m->seed), key1_of(m->seed, tag),
                            (uint32_t)epoch, id0, m->nranks);            /* [nr × K] */
     }
@@ -265,9 +364,22 @@ static void decoder_backward(bivae_model *m, bivae_side s, kern_csr X, float sca
               K);                                                       /* [nr × K] */
 }
 
-/* From G_pre [nr × 2K] down to the first layer, accumulating into e->grad. */
-static void encoder_backward(kern *k, encoder *e, kern_csr X)
+/* ∂loss/∂a_1 of the own rows, G_a [nr × width[1]]: replicated, straight into Wt_1's
+ * gradient; sharded, into the exchange block at the own rows' places. */
+static void first_layer_backward_local(bivae_model *m, encoder *e, kern_csr X, batch_rows b,
+                                       const float *G_a)
 {
+    int64_t H = e->width[1];
+    if (!m->sharded)
+        kern_csr_t_matmul_add(m->k, X, G_a, H, e->grad + e->off_W[0]);   /* [in × H] */
+    else
+        kern_copy_rows(m->k, e->G_a1_batch + b.o0 * H, m->nranks * H, G_a, H, b.nr, H);
+}
+
+/* From G_pre [nr × 2K] down to the first layer, accumulating into e->grad. */
+static void encoder_backward(bivae_model *m, encoder *e, kern_csr X, batch_rows b)
+{
+    kern *k = m->k;
     int64_t nr = X.nrows, L = e->n_layers, K2 = 2 * e->K;
     float *G = e->grad;
     int cur = 0;
@@ -282,7 +394,7 @@ static void encoder_backward(kern *k, encoder *e, kern_csr X)
         kern_act_backward(k, e->act, e->a[j + 1], e->h[j + 1], G_a, nr * out);
         kern_colsum_add(k, G_a, nr, out, G + e->off_b[j]);
         if (j == 0) {
-            kern_csr_t_matmul_add(k, X, G_a, out, G + e->off_W[0]);   /* [in × out] */
+            first_layer_backward_local(m, e, X, b, G_a);
             break;
         }
         kern_gemm(k, KERN_TRANS, KERN_NO_TRANS, in, out, nr, 1.0f, e->h[j], in, G_a, out, 1.0f,
@@ -293,18 +405,47 @@ static void encoder_backward(kern *k, encoder *e, kern_csr X)
     }
 }
 
-void model_backward(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, float scale)
+void model_backward_local(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, float scale)
 {
     kern *k = m->k;
     encoder *e = &m->enc[s];
-    kern_csr X = model_rows(m, s, l0, l1);
+    batch_rows b = rows_of(m, g0, g1);
+    kern_csr X = model_rows(m, s, b.l0, b.l0 + b.nr);
     float *loss_acc = e->grad + e->n_params;
     if (X.nrows <= 0)
         return;
     decoder_backward(m, s, X, scale, loss_acc);
     kern_gaussian_kl_backward(k, e->mu, e->sigma, e->eps, NULL, e->G_z, X.nrows, e->K,
                               (float)m->cfg.beta_kl, scale, e->G_pre, NULL, loss_acc);
-    encoder_backward(k, e, X);
+    encoder_backward(m, e, X, b);
+}
+
+void model_reduced_span(const bivae_model *m, bivae_side s, int64_t n_batch, float **buf,
+                        size_t *n)
+{
+    const encoder *e = &m->enc[s];
+    int64_t from = m->sharded ? e->off_b[0] : 0;
+    int64_t exchange = m->sharded ? n_batch * e->width[1] : 0;
+    *buf = e->grad + from;
+    *n = (size_t)(e->n_params - from + 2 + exchange);
+}
+
+void model_backward_first_layer(bivae_model *m, bivae_side s, int64_t g0, int64_t g1)
+{
+    encoder *e = &m->enc[s];
+    if (!m->sharded)
+        return;
+    kern_csr Xc = csr_window(m->Xc[s], g0, g1);                         /* [B × own features] */
+    kern_csr_t_matmul_add(m->k, Xc, e->G_a1_batch, e->width[1], e->grad + e->off_W[0]);
+}
+
+void model_backward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, float scale)
+{
+    if (m->nranks > 1)
+        FAIL_RUNTIME("model_backward is single-rank (%d ranks): all-reduce between "
+                     "model_backward_local and model_backward_first_layer", m->nranks);
+    model_backward_local(m, s, g0, g1, scale);
+    model_backward_first_layer(m, s, g0, g1);
 }
 
 void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows)
@@ -312,6 +453,8 @@ void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows)
     encoder *e = &m->enc[s];
     kern_zero(m->k, e->grad, (size_t)(e->n_params + 1) * sizeof(float));
     kern_fill(m->k, e->grad + e->n_params + 1, 1, (float)rows);   /* no host round trip */
+    if (m->sharded)
+        kern_zero(m->k, e->G_a1_batch, (size_t)(m->max_batch * e->width[1]) * sizeof(float));
 }
 
 /* ---- update, store, infer --------------------------------------------------------------- */
@@ -333,9 +476,10 @@ void model_store_rows(bivae_model *m, bivae_side s, int64_t l0, int64_t l1)
     kern_copy(m->k, m->mu_local[s] + l0 * K, m->enc[s].mu, bytes);
 }
 
-void model_infer_means(bivae_model *m, bivae_side s, int64_t l0, int64_t l1)
+void model_infer_means(bivae_model *m, bivae_side s, int64_t g0, int64_t g1)
 {
     int64_t K = m->K;
-    model_forward(m, s, l0, l1, 0, PASS_TRAIN, 0);
-    kern_copy(m->k, m->mu_local[s] + l0 * K, m->enc[s].mu, (size_t)((l1 - l0) * K) * sizeof(float));
+    batch_rows b = rows_of(m, g0, g1);
+    model_forward(m, s, g0, g1, 0, PASS_TRAIN, 0);
+    kern_copy(m->k, m->mu_local[s] + b.l0 * K, m->enc[s].mu, (size_t)(b.nr * K) * sizeof(float));
 }

@@ -1,18 +1,33 @@
 /* src/model.h — the BiVAE model of docs/bivae-model.md on one rank: two encoders (user,
  * item), the sampled tables θ̃ / β̃, the means μ_θ / μ_β, and the forward / backward of one
- * batch of one side, composed from kernels/ ops. All buffers live in backend memory.
+ * global batch of one side, composed from kernels/ ops. All buffers live in backend memory.
  *
- * Layout of an encoder's parameters, ONE buffer (so one all-reduce moves all gradients):
- *   for l = 1..L:  Wt_l [width[l−1] × width[l]]  (PyTorch's W_l transposed), b_l [width[l]]
+ * The first layer is row-sharded (design.md "Communication volume": the lever): input
+ * feature j (an item for the user encoder, a user for the item encoder) and its row of
+ * Wt_1 belong to rank j mod P, like every other id. For a global batch, each rank multiplies
+ * ALL batch rows' ones in ITS feature columns (Xc, below) by its rows of Wt_1; one
+ * all-reduce of the partial a_1 [B × width[1]] gives every rank the batch's a_1, and it
+ * keeps its own rows. Backward, each rank puts ∂loss/∂a_1 of its own rows into an exchange
+ * block [B × width[1]] that rides in the gradient all-reduce; every rank then computes the
+ * gradient of its own Wt_1 rows from the whole block. So the per-step all-reduce is
+ * O(B·width[1] + deeper layers), not O(input width · width[1]), and Adam on Wt_1 is split.
+ * Everything after the first layer is replicated, as before.
+ *
+ * Layout of an encoder's parameters on a rank, ONE buffer:
+ *   Wt_1 rows of own features [n_feat_local × width[1]], b_1 [width[1]],
+ *   for l = 2..L:  Wt_l [width[l−1] × width[l]]  (PyTorch's W_l transposed), b_l [width[l]]
  *   head:          Wt_h [width[L] × 2K],  b_h [2K]     (columns 0..K−1: μ, K..2K−1: σ logits)
  * width[0] is the input width: I (number of items) for the user encoder, U for the item one.
- * The gradient buffer has the same layout plus two floats at the end: the batch's loss sum
- * Σ_rows (λ·KL − ll) and its row count. */
+ * The full tensor (checkpoints) has all width[0] rows of Wt_1 in global order: n_params_full.
+ * The gradient buffer has the local layout, then the batch's loss sum Σ_rows (λ·KL − ll)
+ * and row count, then the exchange block [max_batch × width[1]]. Everything from b_1 on is
+ * what the step all-reduces (model_reduced_span). */
 #ifndef BIVAE_MODEL_H
 #define BIVAE_MODEL_H
 
 #include <stdint.h>
 
+#include "comm/comm.h"
 #include "kernels/kernels.h"
 #include "src/config.h"
 
@@ -26,11 +41,16 @@ typedef struct encoder {
     int64_t width[BIVAE_MAX_HIDDEN + 1];   /* width[0] = input width, width[1..L] hidden */
     int64_t K;
     kern_act act;
-    int64_t n_params;
+    int64_t n_feat_local;                  /* own rows of Wt_1: features j ≡ rank (mod P) */
+    int64_t n_params;                      /* on this rank (local layout) */
+    int64_t n_params_full;                 /* of the whole encoder (checkpoint layout) */
     int64_t off_W[BIVAE_MAX_HIDDEN + 1];   /* offsets; index L is the head */
     int64_t off_b[BIVAE_MAX_HIDDEN + 1];
     float *params;                         /* [n_params] */
-    float *grad;                           /* [n_params + 2]: gradients, loss sum, count */
+    float *grad;                           /* [n_params + 2 + max_batch × width[1]]:
+                                              gradients, loss sum, count, exchange block */
+    float *G_a1_batch;                     /* = grad + n_params + 2, the exchange block */
+    float *a1_batch;                       /* [max_batch × width[1]] partial / summed a_1 */
     float *adam_m, *adam_v;                /* [n_params] */
     int64_t adam_step;                     /* Adam's t (steps taken) */
     /* workspace for up to max_rows rows of a batch */
@@ -49,6 +69,9 @@ typedef struct bivae_model {
     bivae_model_config cfg;
     uint64_t seed;
     int rank, nranks;
+    comm *c;                   /* for the first layer's all-reduce; NULL only when P = 1 */
+    int64_t max_batch;         /* largest global batch: max_rows · P */
+    int sharded;               /* first layer row-sharded (else replicated, Xc unused) */
     int64_t n_users, n_items, K;
     int64_t n_local[2];        /* rows this rank owns per side (users, items) */
     encoder enc[2];            /* [SIDE_USER], [SIDE_ITEM] */
@@ -57,7 +80,10 @@ typedef struct bivae_model {
     float *mu_local[2];        /* [n_local × K]  μ_θ / μ_β of own rows */
     float *Z;                  /* [max_rows × max(n_users, n_items)] decoder logits / G_z */
     kern_csr X[2];             /* own training rows in backend memory: Ru (users), Ri (items) */
+    kern_csr Xc[2];            /* ALL rows of the side × own features (local column index):
+                                  [U × own items] for users, [I × own users] for items */
     void *X_owned[2][2];       /* device copies of rowptr/col (NULL when aliasing host) */
+    void *Xc_owned[2][2];      /* Xc's rowptr/col (always owned) */
 } bivae_model;
 
 /* Number of rows of `side` (users or items). */
@@ -67,33 +93,56 @@ static inline int64_t model_side_rows(const bivae_model *m, bivae_side s)
 }
 
 /* Allocates and initializes everything (PyTorch-style init from Philox keyed by the seed,
- * identical on every rank). Ru: [n_local_users × n_items], Ri: [n_local_items × n_users]
- * in host memory (copied to the backend when it is not the host). max_rows: the largest
- * number of rows of one batch on this rank. */
+ * the same values for the same global ids on every rank and any P). Ru: [n_local_users ×
+ * n_items], Ri: [n_local_items × n_users] in host memory (copied to the backend when it is
+ * not the host; Xc is built from them). max_rows: the largest number of own rows in one
+ * global batch (a global batch has at most max_rows · P rows). c: the ranks' communicator
+ * (may be NULL when nranks == 1). shard_first_layer: 1 for the row-sharded first layer
+ * above, 0 for a replicated one (every rank all of Wt_1, its whole gradient all-reduced:
+ * design.md's first plan, kept to compare). */
 void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t seed,
                 int rank, int nranks, int64_t n_users, int64_t n_items,
                 const int64_t *Ru_rowptr, const int32_t *Ru_col, int64_t n_local_users,
                 const int64_t *Ri_rowptr, const int32_t *Ri_col, int64_t n_local_items,
-                int64_t max_rows);
+                int64_t max_rows, comm *c, int shard_first_layer);
 void model_free(bivae_model *m);
 
 /* The own rows [l0, l1) of `side` as a window of X. */
 kern_csr model_rows(const bivae_model *m, bivae_side s, int64_t l0, int64_t l1);
 
-/* Forward of own rows [l0, l1): encoder, then (sample != 0) ε from Philox keyed by
- * (seed, epoch, side, pass, global id) and z = μ + σ ⊙ ε. Results in the encoder's
- * workspace (mu, sigma, eps, z). */
-void model_forward(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, int epoch,
+/* The functions below that take a GLOBAL batch [g0, g1) (at most max_batch rows) are
+ * collective when P > 1: every rank calls them with the same batch, in the same order, even
+ * when it owns none of its rows. Their own rows are the local range
+ * [partition_local_begin(g0), partition_local_begin(g1)). With P = 1 global = local. */
+
+/* Forward of the own rows of [g0, g1): encoder (one all-reduce of the first layer), then
+ * (sample != 0) ε from Philox keyed by (seed, epoch, side, pass, global id) and
+ * z = μ + σ ⊙ ε. Results in the encoder's workspace (mu, sigma, eps, z). */
+void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epoch,
                    bivae_pass pass, int sample);
 
-/* Zeroes the gradient buffer of side s and sets its count float to `rows` (this rank's
- * rows in the coming step), before the step's backward. */
+/* Zeroes the gradient buffer of side s (exchange block included) and sets its count float
+ * to `rows` (this rank's rows in the coming step), before the step's backward. */
 void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows);
 
-/* After model_forward(PASS_TRAIN) of rows [l0, l1): decoder against the other side's
- * table, loss and backward; gradients ACCUMULATE into enc[s].grad (scaled by `scale`, i.e.
- * 1 / global batch size), the loss sum into the float after them. */
-void model_backward(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, float scale);
+/* After model_forward(PASS_TRAIN) of [g0, g1): decoder against the other side's table,
+ * loss and backward of the own rows down to ∂loss/∂a_1, which goes into the exchange
+ * block; gradients ACCUMULATE into enc[s].grad (scaled by `scale`, i.e. 1 / global batch
+ * size), the loss sum into the float after them. Not collective. */
+void model_backward_local(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, float scale);
+
+/* The part of enc[s].grad a step all-reduces for a batch of n_batch rows: from b_1 to the
+ * end of the used exchange block. */
+void model_reduced_span(const bivae_model *m, bivae_side s, int64_t n_batch, float **buf,
+                        size_t *n);
+
+/* After the all-reduce of model_reduced_span: gradient of the own rows of Wt_1 from the
+ * whole batch's exchange block. Every rank, even one without rows in the batch. */
+void model_backward_first_layer(bivae_model *m, bivae_side s, int64_t g0, int64_t g1);
+
+/* Single-rank convenience (tests, benchmarks): model_backward_local, then
+ * model_backward_first_layer without any all-reduce. Fails when P > 1. */
+void model_backward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, float scale);
 
 /* One Adam step of side s with its (all-reduced) gradient; a non-finite gradient element
  * sets *nonfinite_flag = tag when it is still −1 (NULL: no check). */
@@ -103,7 +152,23 @@ void model_adam_step(bivae_model *m, bivae_side s, double lr, int32_t *nonfinite
 /* Copies the workspace's z and μ of rows [l0, l1) into sample_local / mu_local. */
 void model_store_rows(bivae_model *m, bivae_side s, int64_t l0, int64_t l1);
 
-/* Writes encoder means of own rows [l0, l1) into mu_local (no sampling). */
-void model_infer_means(bivae_model *m, bivae_side s, int64_t l0, int64_t l1);
+/* Writes encoder means of the own rows of the global batch [g0, g1) into mu_local (no
+ * sampling). Collective like model_forward. */
+void model_infer_means(bivae_model *m, bivae_side s, int64_t g0, int64_t g1);
+
+/* ---- whole tensors (checkpoints, replica checks) ---- src/model_shard.c ---------------- */
+typedef enum { ENC_PARAMS = 0, ENC_ADAM_M = 1, ENC_ADAM_V = 2 } encoder_tensor;
+
+/* The whole tensor `which` of encoder s in the checkpoint layout, gathered from all ranks
+ * into a new backend buffer [n_params_full] (free with kern_free). Collective. */
+float *model_full_tensor(bivae_model *m, bivae_side s, encoder_tensor which);
+
+/* Elements [offset, offset + n) of the whole tensor `which` (host memory, checkpoint
+ * layout): this rank keeps the Wt_1 rows it owns and everything after Wt_1. */
+void model_set_from_full(bivae_model *m, bivae_side s, encoder_tensor which, int64_t offset,
+                         const float *data, int64_t n);
+
+/* The buffer of tensor `which` of encoder s on this rank (local layout, n_params). */
+float *model_tensor(bivae_model *m, bivae_side s, encoder_tensor which);
 
 #endif

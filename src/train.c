@@ -86,19 +86,20 @@ static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_
     encoder *e = &m->enc[s];
     int64_t l0 = partition_local_begin(g0, m->rank, m->nranks);
     int64_t l1 = partition_local_begin(g1, m->rank, m->nranks);
+    float *reduced;
+    size_t n_reduced;
     model_zero_grad(m, s, l1 - l0);
-    if (l1 > l0) {
-        model_forward(m, s, l0, l1, epoch, PASS_TRAIN, 1);
-        model_backward(m, s, l0, l1, (float)(1.0 / (double)(g1 - g0)));
-    }
-    comm_allreduce_sum_f32(t->c, e->grad, (size_t)e->n_params + 2);
+    model_forward(m, s, g0, g1, epoch, PASS_TRAIN, 1);          /* collective (first layer) */
+    model_backward_local(m, s, g0, g1, (float)(1.0 / (double)(g1 - g0)));
+    model_reduced_span(m, s, g1 - g0, &reduced, &n_reduced);
+    comm_allreduce_sum_f32(t->c, reduced, n_reduced);
+    model_backward_first_layer(m, s, g0, g1);
     kern_find_nonfinite(m->k, e->grad + e->n_params, 2, t->nonfinite, (int32_t)step);
     model_adam_step(m, s, t->cfg->train.lr, t->nonfinite, (int32_t)step);
     kern_accumulate(m->k, t->loss_acc, e->grad + e->n_params, 2);
-    if (l1 > l0) {
-        model_forward(m, s, l0, l1, epoch, PASS_REFRESH, 1);
+    model_forward(m, s, g0, g1, epoch, PASS_REFRESH, 1);
+    if (l1 > l0)
         model_store_rows(m, s, l0, l1);
-    }
 }
 
 /* Numerical guard, at the end of a phase (or before a stop checkpoint): a NaN or Inf in a
@@ -190,12 +191,13 @@ double trainer_phase(trainer *t, bivae_side s, int epoch)
 
 /* ---- inference and evaluation ----------------------------------------------------------- */
 
+/* global batches of max_batch rows (at most max_rows own rows each), on every rank */
 static void infer_side(trainer *t, bivae_side s)
 {
     bivae_model *m = t->m;
-    int64_t n = m->n_local[s], R = m->enc[s].max_rows;
-    for (int64_t l0 = 0; l0 < n; l0 += R)
-        model_infer_means(m, s, l0, l0 + R < n ? l0 + R : n);
+    int64_t n = model_side_rows(m, s), B = m->max_batch;
+    for (int64_t g0 = 0; g0 < n; g0 += B)
+        model_infer_means(m, s, g0, g0 + B < n ? g0 + B : n);
 }
 
 void trainer_infer(trainer *t)
@@ -222,16 +224,19 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+/* Of the replicated part of both encoders (parameters and Adam state): everything but a
+ * sharded Wt_1, whose rows exist on one rank only. */
 uint64_t trainer_checksum(trainer *t)
 {
     uint64_t h = 1469598103934665603ull;
     for (int s = 0; s < 2; s++) {
         encoder *e = &t->m->enc[s];
         const float *bufs[3] = {e->params, e->adam_m, e->adam_v};
-        size_t bytes = (size_t)e->n_params * sizeof(float);
+        int64_t from = t->m->sharded ? e->off_b[0] : 0;
+        size_t bytes = (size_t)(e->n_params - from) * sizeof(float);
         float *host = xmalloc(bytes);
         for (int b = 0; b < 3; b++) {
-            kern_download(t->m->k, host, bufs[b], bytes);
+            kern_download(t->m->k, host, bufs[b] + from, bytes);
             h = fnv1a(h, host, bytes);
         }
         free(host);
@@ -246,11 +251,10 @@ static void test_perturb(trainer *t, int epoch)
     const char *r = getenv("BIVAE_TEST_PERTURB_RANK");
     if (!r || epoch != 1 || atoi(r) != t->m->rank)
         return;
-    float p;
-    encoder *e = &t->m->enc[SIDE_USER];
-    kern_download(t->m->k, &p, e->params, sizeof(p));
+    float p, *b1 = t->m->enc[SIDE_USER].params + t->m->enc[SIDE_USER].off_b[0];  /* replicated */
+    kern_download(t->m->k, &p, b1, sizeof(p));
     p += 1e-3f;
-    kern_upload(t->m->k, e->params, &p, sizeof(p));
+    kern_upload(t->m->k, b1, &p, sizeof(p));
 }
 
 static void check_replicas(trainer *t, int epoch)

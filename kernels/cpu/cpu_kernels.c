@@ -107,6 +107,14 @@ static void cpu_fill(kern *k, float *x, int64_t n, float value)
         x[i] = value;
 }
 
+static void cpu_copy_rows(kern *k, float *dst, int64_t dst_stride, const float *src,
+                          int64_t src_stride, int64_t rows, int64_t width)
+{
+    (void)k;
+    for (int64_t i = 0; i < rows; i++)
+        memcpy(dst + i * dst_stride, src + i * src_stride, sizeof(float) * (size_t)width);
+}
+
 static void cpu_rows_cyclic_from_blocked(kern *k, float *dst, const float *src, int64_t n_rows,
                                          int64_t width, int P)
 {
@@ -381,6 +389,7 @@ static const kern_ops cpu_ops = {
     .scale = cpu_scale,
     .fill = cpu_fill,
     .rows_cyclic_from_blocked = cpu_rows_cyclic_from_blocked,
+    .copy_rows = cpu_copy_rows,
     .colsum_add = cpu_colsum_add,
     .csr_matmul_bias = cpu_csr_matmul_bias,
     .csr_t_matmul_add = cpu_csr_t_matmul_add,

@@ -136,6 +136,19 @@ static void cu_copy(kern *k, void *dst, const void *src, size_t bytes)
     cu_prof_end(k, CU_PROF_MEMORY);
 }
 
+/* strided rows, device to device: one 2-D copy */
+static void cu_copy_rows(kern *k, float *dst, int64_t dst_stride, const float *src,
+                         int64_t src_stride, int64_t rows, int64_t width)
+{
+    cuda_state *st = cu_st(k);
+    cu_prof_begin(k, CU_PROF_MEMORY);
+    CUDA_CHECK(cudaMemcpy2DAsync(dst, sizeof(float) * (size_t)dst_stride, src,
+                                 sizeof(float) * (size_t)src_stride,
+                                 sizeof(float) * (size_t)width, (size_t)rows,
+                                 cudaMemcpyDeviceToDevice, st->stream));
+    cu_prof_end(k, CU_PROF_MEMORY);
+}
+
 /* Complete on return: the caller may reuse host_src at once. Ordered after queued work. */
 static void cu_upload(kern *k, void *dst, const void *host_src, size_t bytes)
 {
@@ -229,6 +242,7 @@ static const kern_ops cuda_ops = {
     /* .scale = */ cu_scale,
     /* .fill = */ cu_fill,
     /* .rows_cyclic_from_blocked = */ cu_rows_cyclic_from_blocked,
+    /* .copy_rows = */ cu_copy_rows,
     /* .colsum_add = */ cu_colsum_add,
     /* .csr_matmul_bias = */ cu_csr_matmul_bias,
     /* .csr_t_matmul_add = */ cu_csr_t_matmul_add,

@@ -70,7 +70,7 @@ static void dump_case(FILE *f, int first, int R[U][I], kern_lik lik, kern_act ac
                               .likelihood = lik, .beta_kl = 0.8};
     bivae_model m;
     uint64_t seed = 1000u + 100u * (unsigned)lik + 10u * (unsigned)act + (unsigned)layers;
-    model_init(&m, k, &cfg, seed, 0, 1, U, I, Ru_ptr, Ru_col, U, Ri_ptr, Ri_col, I, 16);
+    model_init(&m, k, &cfg, seed, 0, 1, U, I, Ru_ptr, Ru_col, U, Ri_ptr, Ri_col, I, 16, NULL, 1);
     /* decoder tables of useful size (the initial β̃ ~ N(0, 0.01²) would make z ≈ 0) */
     rng r = {seed * 7919u + (uint64_t)s};
     for (int64_t j = 0; j < U * K; j++)

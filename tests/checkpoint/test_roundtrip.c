@@ -82,7 +82,8 @@ static void make_model(bivae_model *m, uint64_t seed)
     int P = comm_size(F.c);
     model_init(m, F.k, &F.cfg.model, seed, comm_rank(F.c), P, d->n_users, d->n_items,
                d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
-               d->n_local_items, (F.cfg.train.batch_size + P - 1) / P);
+               d->n_local_items, (F.cfg.train.batch_size + P - 1) / P, F.c,
+               F.cfg.system.first_layer == FIRST_LAYER_SHARDED);
 }
 
 /* host copy of n floats of backend memory (caller frees) */

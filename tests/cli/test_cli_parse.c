@@ -233,8 +233,9 @@ static void test_system_flags(void **state)
 {
     bivae_config c = parse_ok("train --synthetic ml-100k --device cuda --comm nccl "
                               "--precision bf16 --threads 4 --check-replicas "
-                              "--comm-timeout 12.5");
+                              "--comm-timeout 12.5 --first-layer replicated");
     assert_true(c.system.comm_timeout == 12.5);
+    assert_int_equal(c.system.first_layer, FIRST_LAYER_REPLICATED);
     assert_int_equal(c.system.device, DEVICE_CUDA);
     assert_int_equal(c.system.comm, COMM_NCCL);
     assert_int_equal(c.system.precision, PRECISION_BF16);
@@ -242,7 +243,8 @@ static void test_system_flags(void **state)
     assert_int_equal(c.system.check_replicas, 1);
 
     c = parse_ok("train --synthetic ml-100k --device=cpu --comm=mpi --precision=fp32 "
-                 "--threads=0");
+                 "--threads=0 --first-layer=sharded");
+    assert_int_equal(c.system.first_layer, FIRST_LAYER_SHARDED);
     assert_int_equal(c.system.device, DEVICE_CPU);
     assert_int_equal(c.system.comm, COMM_MPI);
     assert_int_equal(c.system.precision, PRECISION_FP32);

@@ -167,9 +167,9 @@ static void run_case(const model_case *c)
     kern *kc = kern_cpu_create(1), *kg = cuda_test_backend(KERN_GEMM_FP32);
     bivae_model mc, mg;
     model_init(&mc, kc, &cfg, 42, 0, 1, U, I, d.Ru_rowptr, d.Ru_col, U, d.Ri_rowptr, d.Ri_col,
-               I, B);
+               I, B, NULL, 1);
     model_init(&mg, kg, &cfg, 42, 0, 1, U, I, d.Ru_rowptr, d.Ru_col, U, d.Ri_rowptr, d.Ri_col,
-               I, B);
+               I, B, NULL, 1);
     compare_models(&mc, &mg, NULL);                  /* initialization (Philox) */
     float *init[2];
     for (int s = 0; s < 2; s++) {

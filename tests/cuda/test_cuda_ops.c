@@ -211,6 +211,32 @@ static void test_rows_cyclic_from_blocked(void **state)
         }
 }
 
+static void test_copy_rows(void **state)
+{
+    trng r = {14};
+    enum { ROWS = 13, W = 5 };
+    for (int P = 1; P <= 4; P++)
+        for (int o = 0; o < P; o++) {
+            int64_t n = (ROWS - o + P - 1) / P;
+            float src[ROWS * W], want[ROWS * W] = {0}, got[ROWS * W];
+            fill_unif(&r, src, ROWS * W, -1, 1);
+            float *ds = dev_dup(kg, src, sizeof src);
+            float *dd = kern_alloc(kg, sizeof want);
+            kern_copy_rows(kc, want, W, src + o * W, P * W, n, W);        /* pick */
+            kern_copy_rows(kg, dd, W, ds + o * W, P * W, n, W);
+            kern_download(kg, got, dd, sizeof(float) * (size_t)(n * W));
+            assert_memory_equal(got, want, sizeof(float) * (size_t)(n * W));
+            kern_zero(kg, ds, sizeof src);                                  /* scatter back */
+            memset(src, 0, sizeof src);
+            kern_copy_rows(kc, src + o * W, P * W, want, W, n, W);
+            kern_copy_rows(kg, ds + o * W, P * W, dd, W, n, W);
+            kern_download(kg, got, ds, sizeof got);
+            assert_memory_equal(got, src, sizeof got);
+            kern_free(kg, ds);
+            kern_free(kg, dd);
+        }
+}
+
 /* ---- sparse × dense ------------------------------------------------------------------ */
 
 /* Rows 3 .. 3+m of an (m+5)-row CSR with every 7th row empty, ~75 ones per row. */
@@ -656,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_gemm_bf16),
         cmocka_unit_test(test_bias_scale_colsum_accumulate),
         cmocka_unit_test(test_rows_cyclic_from_blocked),
+        cmocka_unit_test(test_copy_rows),
         cmocka_unit_test(test_csr_products),
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_gaussian_sample),

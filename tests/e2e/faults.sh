@@ -17,7 +17,7 @@ BIVAE_TEST_STALL_RANK=1 BIVAE_TEST_FAULT_AFTER=30 expect_exit 3 "not complete af
 
 ck="$TMP/ck"
 got=0
-BIVAE_TEST_KILL_RANK=2 BIVAE_TEST_FAULT_AFTER=60 timeout 120 "$MPIRUN" -np 3 --oversubscribe \
+BIVAE_TEST_KILL_RANK=2 BIVAE_TEST_FAULT_AFTER=200 timeout 120 "$MPIRUN" -np 3 --oversubscribe \
     -x BIVAE_TEST_KILL_RANK -x BIVAE_TEST_FAULT_AFTER "$BIVAE" "${args[@]}" \
     --checkpoint-dir "$ck" --checkpoint-every 1 >"$TMP/out" 2>"$TMP/err" || got=$?
 [[ $got -ne 0 && $got -ne 124 ]] || { cat "$TMP/err"; fail "killed rank: exit $got (want != 0, no timeout)"; }

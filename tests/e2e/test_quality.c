@@ -33,7 +33,7 @@ static void test_beats_most_popular(void **state)
     trainer t;
     model_init(&m, k, &cfg.model, cfg.train.seed, 0, 1, d.n_users, d.n_items, d.Ru.rowptr,
                d.Ru.col, d.n_local_users, d.Ri.rowptr, d.Ri.col, d.n_local_items,
-               cfg.train.batch_size);
+               cfg.train.batch_size, c, 1);
     trainer_init(&t, &m, c, &d, &cfg, log);
     double first_item = trainer_phase(&t, SIDE_ITEM, 1);
     double first_user = trainer_phase(&t, SIDE_USER, 1);

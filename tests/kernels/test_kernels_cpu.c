@@ -117,6 +117,28 @@ static void test_rows_cyclic_from_blocked(void **state)
         }
 }
 
+/* every P-th row out of a batch, and back into a zeroed batch: the first layer's exchange */
+static void test_copy_rows(void **state)
+{
+    enum { ROWS = 7, W = 3 };
+    float batch[ROWS * W], picked[ROWS * W], back[ROWS * W];
+    for (int i = 0; i < ROWS * W; i++)
+        batch[i] = (float)i;
+    for (int P = 1; P <= 3; P++)
+        for (int o = 0; o < P; o++) {
+            int64_t n = (ROWS - o + P - 1) / P;
+            kern_copy_rows(k1, picked, W, batch + o * W, P * W, n, W);
+            for (int64_t i = 0; i < n; i++)
+                for (int c = 0; c < W; c++)
+                    assert_true(picked[i * W + c] == batch[(o + i * P) * W + c]);
+            memset(back, 0, sizeof back);
+            kern_copy_rows(k1, back + o * W, P * W, picked, W, n, W);
+            for (int g = 0; g < ROWS; g++)
+                for (int c = 0; c < W; c++)
+                    assert_true(back[g * W + c] == ((g - o) % P == 0 && g >= o ? batch[g * W + c] : 0.0f));
+        }
+}
+
 /* ---- sparse × dense ------------------------------------------------------------------ */
 
 static void test_csr_products_match_dense(void **state)
@@ -488,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_gemm_all_transpositions),
         cmocka_unit_test(test_bias_colsum_scale_accumulate),
         cmocka_unit_test(test_rows_cyclic_from_blocked),
+        cmocka_unit_test(test_copy_rows),
         cmocka_unit_test(test_csr_products_match_dense),
         cmocka_unit_test(test_activations_forward_and_fd),
         cmocka_unit_test(test_activation_kinks),

@@ -116,7 +116,7 @@ static void run_case(kern_lik lik, kern_act act, int layers)
     bivae_model_config cfg = {.k = 3, .n_hidden = layers, .hidden = {5, 4}, .act = act,
                               .likelihood = lik, .beta_kl = 0.8};
     bivae_model m;
-    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8);
+    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8, NULL, 1);
     trng r = {(uint64_t)(lik * 100 + act * 10 + layers)};
     fill_unif(&r, m.table[SIDE_USER], U * 3, -1, 1);   /* decoder tables of useful size */
     fill_unif(&r, m.table[SIDE_ITEM], I * 3, -1, 1);
@@ -148,7 +148,7 @@ static void test_loss_value_matches_formula(void **state)
     bivae_model_config cfg = {.k = 3, .n_hidden = 1, .hidden = {5}, .act = KERN_ACT_TANH,
                               .likelihood = KERN_LIK_POIS, .beta_kl = 0.8};
     bivae_model m;
-    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8);
+    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8, NULL, 1);
     double got = batch_loss(&m, SIDE_USER, U);
     encoder *e = &m.enc[SIDE_USER];
     const float *W1 = e->params + e->off_W[0], *b1 = e->params + e->off_b[0];

@@ -2,7 +2,7 @@
 # benchmarks/scaling.sh — strong and weak scaling of bivae-dist over MPI ranks.
 #
 #   benchmarks/scaling.sh [-d cpu|cuda] [-s ml-1m[,ml-20m]] [-n "1 2 4 8"] [-m strong|weak|both]
-#                         [-e EPOCHS] [-o OUTDIR] [-r]
+#                         [-e EPOCHS] [-f sharded|replicated] [-o OUTDIR] [-r]
 #
 # Strong scaling: the same synthetic shape for every rank count. Weak scaling: the shape
 # grows with the rank count (users and ratings × np, items fixed). Every run: k 50, encoder
@@ -12,18 +12,21 @@
 # all-reduced and all-gathered. Writes OUTDIR/scaling.csv and, with gnuplot, PNG plots
 # (speed-up with the ideal line; compute/communication split; bytes per epoch). Runs with
 # more ranks than cores are marked "oversubscribed": they show that the code works, not how
-# it scales. -r appends a summary to benchmarks/RESULTS.md.
+# it scales. -f: the first encoder layer mode (--first-layer, default sharded). -r appends a
+# summary to benchmarks/RESULTS.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 device=cpu shapes=ml-1m nps="1 2 4 8" mode=both epochs=6 out="$root/benchmarks/out/scaling" record=0
-while getopts "d:s:n:m:e:o:r" opt; do
+first=sharded
+while getopts "d:s:n:m:e:f:o:r" opt; do
     case $opt in
     d) device=$OPTARG ;; s) shapes=$OPTARG ;; n) nps=$OPTARG ;; m) mode=$OPTARG ;;
-    e) epochs=$OPTARG ;; o) out=$OPTARG ;; r) record=1 ;;
-    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+    e) epochs=$OPTARG ;; f) first=$OPTARG ;; o) out=$OPTARG ;; r) record=1 ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
     esac
 done
 [[ $mode == strong || $mode == weak || $mode == both ]] || { echo "scaling: -m strong|weak|both" >&2; exit 2; }
+[[ $first == sharded || $first == replicated ]] || { echo "scaling: -f sharded|replicated" >&2; exit 2; }
 [[ $epochs -ge 2 ]] || { echo "scaling: -e needs at least 2 epochs (the first is warm-up)" >&2; exit 2; }
 bin="$root/build/bivae-dist"
 [[ -x $bin ]] || { echo "scaling: $bin not built (run launch/build.sh)" >&2; exit 3; }
@@ -42,10 +45,12 @@ run_one() {  # mode shape-label synthetic-spec np
     local bind=(--bind-to core)
     [[ $over == yes ]] && bind=(--bind-to none)
     local json="$out/$m-$label-np$np.jsonl"
-    echo "scaling: $m $label np=$np${over/yes/ (oversubscribed: $np ranks on $cores cores)}" >&2
+    local note=""
+    [[ $over == yes ]] && note=" (oversubscribed: $np ranks on $cores cores)"
+    echo "scaling: $m $label np=$np, first layer $first$note" >&2
     mpirun -np "$np" --oversubscribe "${bind[@]}" "$bin" train --synthetic "$spec" --k 50 \
         --encoder 100 --batch-size 128 --epochs "$epochs" --threads 1 --device "$device" \
-        --test-ratio 0 --quiet --metrics-out "$json" >/dev/null
+        --test-ratio 0 --first-layer "$first" --quiet --metrics-out "$json" >/dev/null
     python3 "$root/benchmarks/scaling_summary.py" row "$json" "$m" "$label" "$np" "$over" \
         "$device" >>"$csv"
 }

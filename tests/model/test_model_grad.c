@@ -108,7 +108,9 @@ static int check_side(bivae_model *m, bivae_side s, const char *label)
     return bad;
 }
 
-static void run_case(kern_lik lik, kern_act act, int layers)
+/* sharded: the row-sharded first layer's code path (Xc, exchange block), which on one rank
+ * is the same model as the replicated one. */
+static void run_case(kern_lik lik, kern_act act, int layers, int sharded)
 {
     static fixture f;
     make_data(&f);
@@ -116,12 +118,13 @@ static void run_case(kern_lik lik, kern_act act, int layers)
     bivae_model_config cfg = {.k = 3, .n_hidden = layers, .hidden = {5, 4}, .act = act,
                               .likelihood = lik, .beta_kl = 0.8};
     bivae_model m;
-    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8, NULL, 1);
+    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8, NULL, sharded);
     trng r = {(uint64_t)(lik * 100 + act * 10 + layers)};
     fill_unif(&r, m.table[SIDE_USER], U * 3, -1, 1);   /* decoder tables of useful size */
     fill_unif(&r, m.table[SIDE_ITEM], I * 3, -1, 1);
     char label[64];
-    snprintf(label, sizeof(label), "lik %d act %d layers %d", lik, act, layers);
+    snprintf(label, sizeof(label), "lik %d act %d layers %d %s", lik, act, layers,
+             sharded ? "sharded" : "replicated");
     int bad = check_side(&m, SIDE_USER, label) + check_side(&m, SIDE_ITEM, label);
     if (bad)
         fprintf(stderr, "%s: %d mismatches\n", label, bad);
@@ -135,7 +138,8 @@ static void test_gradients_all_combinations(void **state)
     for (int lik = KERN_LIK_POIS; lik <= KERN_LIK_GAUS; lik++)
         for (int act = KERN_ACT_SIGMOID; act <= KERN_ACT_RELU6; act++)
             for (int layers = 1; layers <= 2; layers++)
-                run_case(lik, act, layers);
+                for (int sharded = 0; sharded <= 1; sharded++)
+                    run_case(lik, act, layers, sharded);
 }
 
 /* The loss itself against a direct double-precision evaluation of the formula

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The communication volume each epoch reports (JSON lines: allreduce_bytes, allgather_bytes)
+# equals the formula, to the byte, for both first-layer modes and several rank counts.
+# Per side s with N_s rows, S_s = ceil(N_s / B) steps, first hidden width H, encoder
+# parameters n_s (whole) and r_s (everything after Wt_1: b_1, deeper layers, head):
+#   replicated:  S_s · (n_s + 2) floats                     (design.md's formula)
+#   sharded:     S_s · (r_s + 2) + N_s · H   (+ 2 · N_s · H forward all-reduces when P > 1)
+# all-gathered: (U + I) · K floats. Floats are 4 bytes.
+source "$(dirname "$0")/lib.sh"
+U=97 I=61 K=4 H=8 B=3
+for mode in sharded replicated; do
+    for np in 1 2 3; do
+        run_np "$np" "$TMP/v.jsonl" --synthetic ${U}x${I}x2400 --epochs 2 --k $K --encoder $H \
+            --batch-size $B --test-ratio 0 --first-layer $mode
+        python3 - "$TMP/v.jsonl" "$mode" "$np" $U $I $K $H $B <<'PY' || fail "volume: $mode np $2"
+import json, sys
+path, mode, P = sys.argv[1], sys.argv[2], int(sys.argv[3])
+U, I, K, H, B = map(int, sys.argv[4:])
+rest = H + H * 2 * K + 2 * K                     # b_1, Wt_h, b_h (one hidden layer)
+floats = 0
+for N, d_in in ((U, I), (I, U)):                 # user encoder reads items, and vice versa
+    steps = (N + B - 1) // B
+    if mode == "replicated":
+        floats += steps * (d_in * H + rest + 2)
+    else:
+        floats += steps * (rest + 2) + N * H + (2 * N * H if P > 1 else 0)
+want_ar, want_ag = 4 * floats, 4 * (U + I) * K
+for line in open(path):
+    r = json.loads(line)
+    if "allreduce_bytes" not in r:
+        continue
+    got = (r["allreduce_bytes"], r["allgather_bytes"])
+    if got != (want_ar, want_ag):
+        sys.exit(f"epoch {r['epoch']}: all-reduced/all-gathered {got}, formula {(want_ar, want_ag)}")
+print(f"volume: {mode} np {P}: {want_ar} B all-reduced, {want_ag} B all-gathered per epoch")
+PY
+    done
+done
+echo "volume: OK"

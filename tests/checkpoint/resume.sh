@@ -4,7 +4,7 @@
 # checkpoint is at an epoch end or inside a phase (stopped through the real SIGUSR1 path
 # by the test switch BIVAE_TEST_SIGNAL_AT=epoch:step:rank); resuming on another rank count
 # continues within the rank-count tolerance (tests/e2e/ranks.sh: 1e-4 on losses, 2e-3 on
-# metrics).
+# metrics), also with the other --first-layer mode.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
@@ -37,6 +37,7 @@ cmp full1/ckpt-000006.bvck b/ckpt-000006.bvck || fail "np 1: final checkpoints d
 BIVAE_TEST_SIGNAL_AT=3:4:1 train 3 c.jsonl --epochs 6 --checkpoint-dir c
 [[ -f c/ckpt-000002-000004.bvck ]] || fail "no mid-epoch checkpoint: $(ls c)"
 cp -r c c_np1
+cp -r c c_rep                                      # for np 3 sharded -> np 2 replicated
 train 3 c2.jsonl --epochs 6 --checkpoint-dir c --resume
 $TAIL full3.jsonl c2.jsonl --exact || fail "np 3: resumed inside an item phase, losses differ"
 cmp full3/ckpt-000006.bvck c/ckpt-000006.bvck || fail "np 3: final checkpoints differ"
@@ -47,6 +48,10 @@ grep -q "resuming from a_np3/ckpt-000003.bvck" "$TMP/train.err" || fail "np 3 di
 $TAIL full1.jsonl d.jsonl --loss-rtol 1e-4 --metric-atol 2e-3 || fail "np 1 -> 3 outside the tolerance"
 train 1 e.jsonl --epochs 6 --checkpoint-dir c_np1 --resume
 $TAIL full3.jsonl e.jsonl --loss-rtol 1e-4 --metric-atol 2e-3 || fail "np 3 -> 1 outside the tolerance"
+# and another first-layer mode: the checkpoint holds the whole layer either way
+train 2 r.jsonl --epochs 6 --checkpoint-dir c_rep --resume --first-layer replicated
+$TAIL full3.jsonl r.jsonl --loss-rtol 1e-4 --metric-atol 2e-3 \
+    || fail "np 3 sharded -> np 2 replicated outside the tolerance"
 
 # --keep 2 (a/ holds epochs 3 and 6 now)
 train 1 f.jsonl --epochs 8 --checkpoint-dir a --resume --checkpoint-every 1 --keep 2

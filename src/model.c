@@ -67,7 +67,7 @@ static void encoder_alloc(kern *k, encoder *e, int64_t max_rows, int64_t max_bat
     e->params = alloc_f(k, e->n_params);
     e->grad = alloc_f(k, e->n_params + 2 + max_batch * H1);
     e->G_a1_batch = e->grad + e->n_params + 2;
-    e->a1_batch = alloc_f(k, max_batch * H1);
+    e->a1_batch = alloc_f(k, 2 * max_batch * H1);
     e->adam_m = alloc_f(k, e->n_params);
     e->adam_v = alloc_f(k, e->n_params);
     for (int j = 1; j <= e->n_layers; j++) {
@@ -283,58 +283,59 @@ static kern_csr csr_window(kern_csr X, int64_t r0, int64_t r1)
     return X;
 }
 
-/* a_1 [nr × width[1]] of the own rows. Sharded: every rank's partial X[batch, own
- * features]·Wt_1 (rank 0 adds b_1) [B × width[1]], all-reduced; own rows picked out.
- * Collective when sharded and P > 1. */
+/* Sharded: this rank's partial X[batch, own features]·Wt_1 of the whole batch b (rank 0
+ * adds b_1) into dst [B × width[1]]; the all-reduced sum is the batch's a_1. */
+static void first_layer_partial(bivae_model *m, encoder *e, bivae_side s, batch_rows b,
+                                float *dst)
+{
+    const float *W = e->params + e->off_W[0], *bias = e->params + e->off_b[0];
+    kern_csr Xc = csr_window(m->Xc[s], b.g0, b.g0 + b.B);
+    kern_csr_matmul_bias(m->k, Xc, W, m->rank == 0 ? bias : NULL, e->width[1], dst);
+}
+
+/* The own rows of a summed batch block src [B × width[1]] into a[1] [nr × width[1]]. */
+static void first_layer_pick(bivae_model *m, encoder *e, batch_rows b, const float *src)
+{
+    int64_t H = e->width[1], P = m->nranks;
+    kern_copy_rows(m->k, e->a[1], H, src + b.o0 * H, P * H, b.nr, H);
+}
+
+/* a_1 [nr × width[1]] of the own rows of one batch. Collective when sharded and P > 1. */
 static void first_layer_forward(bivae_model *m, encoder *e, bivae_side s, batch_rows b)
 {
-    kern *k = m->k;
-    int64_t H = e->width[1], P = m->nranks;
-    const float *W = e->params + e->off_W[0], *bias = e->params + e->off_b[0];
+    int64_t H = e->width[1];
     if (!m->sharded) {
         if (b.nr > 0)
-            kern_csr_matmul_bias(k, model_rows(m, s, b.l0, b.l0 + b.nr), W, bias, H, e->a[1]);
+            kern_csr_matmul_bias(m->k, model_rows(m, s, b.l0, b.l0 + b.nr),
+                                 e->params + e->off_W[0], e->params + e->off_b[0], H, e->a[1]);
         return;
     }
-    kern_csr Xc = csr_window(m->Xc[s], b.g0, b.g0 + b.B);
-    kern_csr_matmul_bias(k, Xc, W, m->rank == 0 ? bias : NULL, H, e->a1_batch);   /* [B × H] */
-    if (P > 1)
+    first_layer_partial(m, e, s, b, e->a1_batch);                     /* [B × H] */
+    if (m->nranks > 1)
         comm_allreduce_sum_f32(m->c, e->a1_batch, (size_t)(b.B * H));
-    kern_copy_rows(k, e->a[1], H, e->a1_batch + b.o0 * H, P * H, b.nr, H);   /* [nr × H] */
+    first_layer_pick(m, e, b, e->a1_batch);
 }
 
 /* ---- forward ------------------------------------------------------------------------ */
 
-/* h_L of the own rows: a_1 (first_layer_forward), h = f(a), a_{j+1} = h_j·Wt_{j+1} + b_{j+1}. */
-static void encoder_hidden_forward(bivae_model *m, encoder *e, bivae_side s, batch_rows b)
+/* From a[1] of the own rows: h = f(a), a_{j+1} = h_j·Wt_{j+1} + b_{j+1}, the head, and
+ * (sample != 0) ε from Philox keyed by (seed, epoch, side, pass, global id), z = μ + σ ⊙ ε. */
+static void forward_rest(bivae_model *m, encoder *e, bivae_side s, batch_rows b, int epoch,
+                         bivae_pass pass, int sample)
 {
     kern *k = m->k;
-    int64_t nr = b.nr;
-    first_layer_forward(m, e, s, b);
+    int64_t nr = b.nr, K = e->K, L = e->n_layers, hL = e->width[L];
     if (nr <= 0)
         return;
-    for (int j = 0; j < e->n_layers; j++) {
+    for (int j = 0; j < L; j++) {
         int64_t in = e->width[j], out = e->width[j + 1];
-        const float *W = e->params + e->off_W[j], *bias = e->params + e->off_b[j];
         if (j > 0) {
-            kern_gemm(k, KERN_NO_TRANS, KERN_NO_TRANS, nr, out, in, 1.0f, e->h[j], in, W, out,
-                      0.0f, e->a[j + 1], out);                          /* [nr × out] */
-            kern_add_bias(k, e->a[j + 1], bias, nr, out);
+            kern_gemm(k, KERN_NO_TRANS, KERN_NO_TRANS, nr, out, in, 1.0f, e->h[j], in,
+                      e->params + e->off_W[j], out, 0.0f, e->a[j + 1], out); /* [nr × out] */
+            kern_add_bias(k, e->a[j + 1], e->params + e->off_b[j], nr, out);
         }
         kern_act_forward(k, e->act, e->a[j + 1], e->h[j + 1], nr * out);
     }
-}
-
-void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epoch,
-                   bivae_pass pass, int sample)
-{
-    kern *k = m->k;
-    encoder *e = &m->enc[s];
-    batch_rows b = rows_of(m, g0, g1);
-    int64_t nr = b.nr, K = e->K, L = e->n_layers, hL = e->width[L];
-    encoder_hidden_forward(m, e, s, b);
-    if (nr <= 0)
-        return;
     kern_gemm(k, KERN_NO_TRANS, KERN_NO_TRANS, nr, 2 * K, hL, 1.0f, e->h[L], hL,
               e->params + e->off_W[L], 2 * K, 0.0f, e->pre, 2 * K);     /* [nr × 2K] */
     kern_add_bias(k, e->pre, e->params + e->off_b[L], nr, 2 * K);
@@ -345,6 +346,51 @@ void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epo
                            (uint32_t)epoch, id0, m->nranks);            /* [nr × K] */
     }
     kern_gaussian_sample(k, e->pre, e->eps, nr, K, e->mu, e->sigma, sample ? e->z : NULL);
+}
+
+void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epoch,
+                   bivae_pass pass, int sample)
+{
+    encoder *e = &m->enc[s];
+    batch_rows b = rows_of(m, g0, g1);
+    first_layer_forward(m, e, s, b);
+    forward_rest(m, e, s, b, epoch, pass, sample);
+}
+
+void model_forward_pair(bivae_model *m, bivae_side s, int64_t r0, int64_t r1, int64_t g0,
+                        int64_t g1, int epoch)
+{
+    encoder *e = &m->enc[s];
+    if (r0 == r1 && g0 == g1)
+        return;
+    if (!m->sharded || m->nranks == 1) {   /* nothing to fuse: no first-layer all-reduce */
+        if (r1 > r0) {
+            model_forward(m, s, r0, r1, epoch, PASS_REFRESH, 1);
+            batch_rows rb = rows_of(m, r0, r1);
+            model_store_rows(m, s, rb.l0, rb.l0 + rb.nr);
+        }
+        if (g1 > g0)
+            model_forward(m, s, g0, g1, epoch, PASS_TRAIN, 1);
+        return;
+    }
+    int64_t H = e->width[1], half = m->max_batch * H;
+    float *blk_r = e->a1_batch, *blk_g = e->a1_batch + half;             /* [max_batch × H] each */
+    batch_rows rb = rows_of(m, r0, r1), gb = rows_of(m, g0, g1);
+    kern_zero(m->k, e->a1_batch, sizeof(float) * (size_t)(2 * half));
+    if (r1 > r0)
+        first_layer_partial(m, e, s, rb, blk_r);
+    if (g1 > g0)
+        first_layer_partial(m, e, s, gb, blk_g);
+    comm_allreduce_sum_f32(m->c, e->a1_batch, (size_t)(2 * half));
+    if (r1 > r0) {
+        first_layer_pick(m, e, rb, blk_r);
+        forward_rest(m, e, s, rb, epoch, PASS_REFRESH, 1);
+        model_store_rows(m, s, rb.l0, rb.l0 + rb.nr);
+    }
+    if (g1 > g0) {
+        first_layer_pick(m, e, gb, blk_g);
+        forward_rest(m, e, s, gb, epoch, PASS_TRAIN, 1);
+    }
 }
 
 /* ---- backward -------------------------------------------------------------------------- */

@@ -7,7 +7,8 @@
  * Wt_1 belong to rank j mod P, like every other id. For a global batch, each rank multiplies
  * ALL batch rows' ones in ITS feature columns (Xc, below) by its rows of Wt_1; one
  * all-reduce of the partial a_1 [B × width[1]] gives every rank the batch's a_1, and it
- * keeps its own rows. Backward, each rank puts ∂loss/∂a_1 of its own rows into an exchange
+ * keeps its own rows (the refresh forward of a step and the training forward of the next
+ * share that all-reduce: model_forward_pair). Backward, each rank puts ∂loss/∂a_1 of its own rows into an exchange
  * block [B × width[1]] that rides in the gradient all-reduce; every rank then computes the
  * gradient of its own Wt_1 rows from the whole block. So the per-step all-reduce is
  * O(B·width[1] + deeper layers), not O(input width · width[1]), and Adam on Wt_1 is split.
@@ -50,7 +51,8 @@ typedef struct encoder {
     float *grad;                           /* [n_params + 2 + max_batch × width[1]]:
                                               gradients, loss sum, count, exchange block */
     float *G_a1_batch;                     /* = grad + n_params + 2, the exchange block */
-    float *a1_batch;                       /* [max_batch × width[1]] partial / summed a_1 */
+    float *a1_batch;                       /* [2 × max_batch × width[1]] partial / summed
+                                              a_1 of up to two batches (model_forward_pair) */
     float *adam_m, *adam_v;                /* [n_params] */
     int64_t adam_step;                     /* Adam's t (steps taken) */
     /* workspace for up to max_rows rows of a batch */
@@ -120,6 +122,17 @@ kern_csr model_rows(const bivae_model *m, bivae_side s, int64_t l0, int64_t l1);
  * z = μ + σ ⊙ ε. Results in the encoder's workspace (mu, sigma, eps, z). */
 void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epoch,
                    bivae_pass pass, int sample);
+
+/* The two forwards of a training loop that share parameters, with ONE first-layer
+ * all-reduce: the refresh forward of the previous step's batch [r0, r1) (PASS_REFRESH, its
+ * own rows then stored by model_store_rows) and the training forward of this step's batch
+ * [g0, g1) (PASS_TRAIN, left in the workspace). Either range may be empty (r0 == r1: the
+ * first step of a phase; g0 == g1: the flush after the last step or before a stop). The
+ * all-reduce always has the size of two full batches, each batch at a fixed place, so a
+ * batch's sums do not depend on its partner (resuming mid-phase stays bit-identical).
+ * Collective like model_forward. */
+void model_forward_pair(bivae_model *m, bivae_side s, int64_t r0, int64_t r1, int64_t g0,
+                        int64_t g1, int epoch);
 
 /* Zeroes the gradient buffer of side s (exchange block included) and sets its count float
  * to `rows` (this rank's rows in the coming step), before the step's backward. */

@@ -79,8 +79,10 @@ static void gather_table(trainer *t, bivae_side s, const float *local, float *ds
     free(displs);
 }
 
-/* One step (index `step`): the global batch [g0, g1) of side s. */
-static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_t g0, int64_t g1)
+/* One step (index `step`): the global batch [g0, g1) of side s; the refresh forward of the
+ * previous step's batch [p0, p1) (empty at a phase's first step) rides along. */
+static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_t g0, int64_t g1,
+                       int64_t p0, int64_t p1)
 {
     bivae_model *m = t->m;
     encoder *e = &m->enc[s];
@@ -89,7 +91,7 @@ static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_
     float *reduced;
     size_t n_reduced;
     model_zero_grad(m, s, l1 - l0);
-    model_forward(m, s, g0, g1, epoch, PASS_TRAIN, 1);          /* collective (first layer) */
+    model_forward_pair(m, s, p0, p1, g0, g1, epoch);            /* collective (first layer) */
     model_backward_local(m, s, g0, g1, (float)(1.0 / (double)(g1 - g0)));
     model_reduced_span(m, s, g1 - g0, &reduced, &n_reduced);
     comm_allreduce_sum_f32(t->c, reduced, n_reduced);
@@ -97,9 +99,6 @@ static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_
     kern_find_nonfinite(m->k, e->grad + e->n_params, 2, t->nonfinite, (int32_t)step);
     model_adam_step(m, s, t->cfg->train.lr, t->nonfinite, (int32_t)step);
     kern_accumulate(m->k, t->loss_acc, e->grad + e->n_params, 2);
-    model_forward(m, s, g0, g1, epoch, PASS_REFRESH, 1);
-    if (l1 > l0)
-        model_store_rows(m, s, l0, l1);
 }
 
 /* Numerical guard, at the end of a phase (or before a stop checkpoint): a NaN or Inf in a
@@ -155,18 +154,23 @@ static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const d
     const int32_t none = -1;
     kern_upload(m->k, t->loss_acc, acc0, 2 * sizeof(double));
     kern_upload(m->k, t->nonfinite, &none, sizeof(none));
+    int64_t p0 = 0, p1 = 0;   /* the previous step's batch: its refresh forward is pending */
     for (int64_t step = first; step < n_steps; step++) {
         if (can_stop) {
             test_raise(t, s, epoch, step);
             if (stop_agreed(t)) {
+                model_forward_pair(m, s, p0, p1, 0, 0, epoch);   /* flush */
                 check_finite(t, s, epoch, n_steps);
                 *at = step;
                 return 1;
             }
         }
-        int64_t g0 = step * B;
-        phase_step(t, s, epoch, step, g0, g0 + B < N ? g0 + B : N);
+        int64_t g0 = step * B, g1 = g0 + B < N ? g0 + B : N;
+        phase_step(t, s, epoch, step, g0, g1, p0, p1);
+        p0 = g0;
+        p1 = g1;
     }
+    model_forward_pair(m, s, p0, p1, 0, 0, epoch);   /* flush the last refresh */
     check_finite(t, s, epoch, n_steps);
     gather_table(t, s, m->sample_local[s], m->table[s]);
     double acc[2];

@@ -4,7 +4,10 @@
 # Per side s with N_s rows, S_s = ceil(N_s / B) steps, first hidden width H, encoder
 # parameters n_s (whole) and r_s (everything after Wt_1: b_1, deeper layers, head):
 #   replicated:  S_s · (n_s + 2) floats                     (design.md's formula)
-#   sharded:     S_s · (r_s + 2) + N_s · H   (+ 2 · N_s · H forward all-reduces when P > 1)
+#   sharded:     S_s · (r_s + 2) + N_s · H, and when P > 1 the forward all-reduces:
+#                (S_s + 1) · 2 · B' · H with B' = ceil(B / P) · P (model_forward_pair: the
+#                refresh of step i and the training forward of step i+1 in one, two fixed
+#                blocks of B' rows; one more for the last refresh)
 # all-gathered: (U + I) · K floats. Floats are 4 bytes.
 source "$(dirname "$0")/lib.sh"
 U=97 I=61 K=4 H=8 B=3
@@ -17,13 +20,16 @@ import json, sys
 path, mode, P = sys.argv[1], sys.argv[2], int(sys.argv[3])
 U, I, K, H, B = map(int, sys.argv[4:])
 rest = H + H * 2 * K + 2 * K                     # b_1, Wt_h, b_h (one hidden layer)
+Bmax = -(-B // P) * P                            # a batch's block in the forward all-reduce
 floats = 0
 for N, d_in in ((U, I), (I, U)):                 # user encoder reads items, and vice versa
     steps = (N + B - 1) // B
     if mode == "replicated":
         floats += steps * (d_in * H + rest + 2)
     else:
-        floats += steps * (rest + 2) + N * H + (2 * N * H if P > 1 else 0)
+        floats += steps * (rest + 2) + N * H
+        if P > 1:                                # forward pairs, + the flush after the last step
+            floats += (steps + 1) * 2 * Bmax * H
 want_ar, want_ag = 4 * floats, 4 * (U + I) * K
 for line in open(path):
     r = json.loads(line)

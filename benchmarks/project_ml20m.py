@@ -13,8 +13,10 @@ Model of one epoch on P GPUs (data parallel, design.md "One phase"):
                                 a sharded Wt_1 (src/model.h) only 1/P of its rows
        + V_ar / algbw_ar(P)     all-reduce volume (tests/e2e/volume.sh checks the formulas):
                                   replicated: Σ_steps (all params + 2)·4 B
-                                  sharded:    Σ_steps (params after Wt_1 + 2)·4 B + 3·N·H·4 B
-       + n_ar · alpha           all-reduce latency: replicated 1, sharded 3 per step
+                                  sharded:    Σ_steps (params after Wt_1 + 2)·4 B + N·H·4 B
+                                              + (steps + 1)·2·B'·H·4 B, B' = ceil(B/P)·P
+       + n_ar · alpha           all-reduce latency: replicated 1 per step, sharded 2 per step
+                                (+1 per phase)
        + V_ag / algbw_ag(P)     θ̃/β̃ all-gather
   NCCL all-reduce: algbw = busbw · P / (2(P−1));  all-gather: algbw = busbw · P / (P−1).
 Bus bandwidths (issue 3): ≈475 GB/s NVLink inside an 8×H200 node; ≈46 GB/s per NDR NIC
@@ -37,13 +39,15 @@ def encoder_params(d_in, h, k):
     return d_in * h + h + h * 2 * k + 2 * k
 
 
-def model(k, h, B, sharded):
+def model(k, h, B, sharded, P=8):
     p_item, p_user = encoder_params(U, h, k), encoder_params(I, h, k)
     rest = h + h * 2 * k + 2 * k                  # b_1, head: everything after Wt_1
     s_item, s_user = math.ceil(I / B), math.ceil(U / B)
-    if sharded:
-        v_ar = (s_item * (rest + 2) + s_user * (rest + 2) + 3 * (U + I) * h) * 4
-        n_ar = 3 * (s_item + s_user)
+    if sharded:   # P only rounds the forward blocks up (B' = ceil(B/P)·P; = B for P | B)
+        Bp = -(-B // P) * P
+        v_ar = ((s_item + s_user) * (rest + 2) + (U + I) * h
+                + (s_item + s_user + 2) * 2 * Bp * h) * 4
+        n_ar = 2 * (s_item + s_user) + 2
     else:
         v_ar = (s_item * (p_item + 2) + s_user * (p_user + 2)) * 4
         n_ar = s_item + s_user

@@ -29,7 +29,6 @@
 #include "src/app.h"
 #include "src/checkpoint.h"
 #include "src/ckpt_io.h"
-#include "src/cli.h"
 #include "src/eval.h"
 #include "src/log.h"
 #include "src/npy.h"
@@ -40,15 +39,14 @@
 /* eval                                                                                       */
 
 /* The data to evaluate on: the data flags when a source is given, else the checkpoint's
- * options. Options left at their defaults take the checkpoint's value (a different split,
- * rating filter or id order would not reproduce its training data); the seed is always
- * the checkpoint's (eval has no --seed). Strings point into cfg or info. */
+ * options. Options not on the command line take the checkpoint's value (a different split,
+ * rating filter or id order would not reproduce its training data: given ones are used,
+ * and a mismatch is then reported); the seed is always the checkpoint's (eval has no
+ * --seed). Strings point into cfg or info. */
 static data_options eval_data_options(const bivae_config *cfg, const ckpt_info *info)
 {
     const data_options *u = &cfg->data;
     data_options o = info->data;
-    bivae_config def;
-    cli_defaults(&def);
     if (u->data_path || u->train_path || u->synthetic) {
         o.data_path = u->data_path;
         o.train_path = u->train_path;
@@ -56,13 +54,13 @@ static data_options eval_data_options(const bivae_config *cfg, const ckpt_info *
         o.synthetic = u->synthetic;
         o.format = u->format;
     }
-    if (u->test_ratio != def.data.test_ratio)
+    if (cfg->test_ratio_given)
         o.test_ratio = u->test_ratio;
     if (u->has_min_rating) {
         o.has_min_rating = 1;
         o.min_rating = u->min_rating;
     }
-    if (u->permute_ids != def.data.permute_ids)
+    if (cfg->id_order_given)
         o.permute_ids = u->permute_ids;
     o.seed = info->data.seed;
     return o;

@@ -128,13 +128,14 @@ static const cli_option cli_options[] = {
     {"synthetic", TRAIN | EVAL | GEN, GRP_DATA, OPT_STRING, "PRESET", NULL, 0, 0, 0, 0,
      NULL, "built-in data: ml-100k, ml-1m, ml-20m or UxIxNNZ", AT(data.synthetic), 0},
     {"test-ratio", TRAIN | EVAL, GRP_DATA, OPT_DOUBLE, "R", NULL, 0, 1, 0, 1,
-     "0.25", "test share of --data / --synthetic (hash split)", AT(data.test_ratio), 0},
+     "0.25", "test share of --data / --synthetic (hash split)", AT(data.test_ratio),
+     AT(test_ratio_given)},
     {"min-rating", TRAIN | EVAL, GRP_DATA, OPT_DOUBLE, "R", NULL, ANY_DOUBLE, 0, 0,
      NULL, "keep only ratings >= R before binarizing (none: keep all ratings)", AT(data.min_rating),
      AT(data.has_min_rating)},
     {"id-order", TRAIN | EVAL, GRP_DATA, OPT_ENUM, NULL, id_order_words, 0, 0, 0, 0,
      "permuted", "dense id order: seeded permutation or sorted raw ids", AT(data.permute_ids),
-     0},
+     AT(id_order_given)},
 
     /* ---- model ---- */
     {"k", TRAIN, GRP_MODEL, OPT_INT, "K", NULL, INT_RANGE(1), 0, 0,

@@ -69,6 +69,7 @@ typedef struct bivae_config {
     const char *user;                   /* --user RAWID (recommend) */
     const char *users_file;             /* --users FILE (recommend) */
     const char *user_features, *item_features;   /* --user-features/--item-features */
+    int test_ratio_given, id_order_given;        /* set when the flag is on the command line */
 } bivae_config;
 
 #endif

@@ -8,11 +8,12 @@
  * ALL batch rows' ones in ITS feature columns (Xc, below) by its rows of Wt_1; one
  * all-reduce of the partial a_1 [B × width[1]] gives every rank the batch's a_1, and it
  * keeps its own rows (the refresh forward of a step and the training forward of the next
- * share that all-reduce: model_forward_pair). Backward, each rank puts ∂loss/∂a_1 of its own rows into an exchange
- * block [B × width[1]] that rides in the gradient all-reduce; every rank then computes the
- * gradient of its own Wt_1 rows from the whole block. So the per-step all-reduce is
- * O(B·width[1] + deeper layers), not O(input width · width[1]), and Adam on Wt_1 is split.
- * Everything after the first layer is replicated, as before.
+ * share that all-reduce: model_forward_pair). Backward, each rank puts ∂loss/∂a_1 of its
+ * own rows into an exchange block [B × width[1]] that rides in the gradient all-reduce;
+ * every rank then computes the gradient of its own Wt_1 rows from the whole block. So the
+ * per-step all-reduces are O(B·width[1] + deeper layers), not O(input width · width[1]),
+ * and Adam on Wt_1 is split. Everything after the first layer is replicated, as before.
+ * (shard_first_layer = 0 in model_init keeps the whole Wt_1 on every rank instead.)
  *
  * Layout of an encoder's parameters on a rank, ONE buffer:
  *   Wt_1 rows of own features [n_feat_local × width[1]], b_1 [width[1]],

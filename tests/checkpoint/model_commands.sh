@@ -26,6 +26,14 @@ diff train_table.txt "$TMP/out" || fail "eval with the data flags differs"
 expect_exit 0 "eval:" "$BIVAE" eval --model "$CK" --top-k 5
 grep -q "^metric *@5" "$TMP/out" || fail "eval --top-k 5"
 
+# options not given take the checkpoint's; given ones are used even at their default value
+train 1 r3.jsonl --epochs 1 --checkpoint-dir r3 --test-ratio 0.3 --id-order sorted
+expect_exit 0 "eval:" "$BIVAE" eval --model r3/ckpt-000001.bvck
+expect_exit 2 "data do not match the checkpoint" "$BIVAE" eval --model r3/ckpt-000001.bvck \
+    --test-ratio 0.25
+expect_exit 2 "data do not match the checkpoint" "$BIVAE" eval --model r3/ckpt-000001.bvck \
+    --id-order permuted
+
 # a file given by a relative path is found again from another directory
 mkdir sub
 (cd sub && "$BIVAE" train --data ../ratings.tsv --epochs 2 --k 4 --encoder 8 --threads 1 \

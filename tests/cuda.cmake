@@ -41,3 +41,8 @@ if(BIVAE_HAVE_CUDA)
   add_test(NAME cuda_philox COMMAND cuda_philox)
   set_tests_properties(cuda_philox PROPERTIES SKIP_RETURN_CODE 77 LABELS "unit;cuda")
 endif()
+
+# the trainer end to end on the GPU against the CPU: np=1, np=2 sharing one GPU (--comm mpi,
+# both first-layer modes), np=2 with NCCL when there are two GPUs
+bivae_add_script_test(cuda_train cuda/train_gpu.sh)
+set_tests_properties(cuda_train PROPERTIES LABELS "script;cuda" TIMEOUT 600)

@@ -91,7 +91,8 @@ set xlabel 'ranks'; set ylabel '{ylabel}'; set key left top
 set xrange [0.5:{maxnp + 0.5}]; set yrange [0:*]
 plot x title 'ideal' with lines dt 2 lc rgb 'gray', \\
 """ + ", \\\n".join(
-            f"  '{dat}' index {i} using 1:2 title '{s}' with linespoints pt 7"
+            f"  '{dat}' index {i} using 1:2:($6 > 0 ? 6 : 7) title '{s}' with linespoints "
+            f"pt variable ps 1.5"
             for i, s in enumerate(shapes)) + f"""
 set output '{outdir}/{mode}_split.png'
 set title '{mode} scaling: seconds per epoch, compute and communication (incl. waiting)'

@@ -29,6 +29,7 @@
 #include "src/app.h"
 #include "src/checkpoint.h"
 #include "src/ckpt_io.h"
+#include "src/cyclic_rows.h"
 #include "src/eval.h"
 #include "src/log.h"
 #include "src/npy.h"
@@ -83,7 +84,7 @@ static int eval_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
     if (t == CKPT_USER_RAW || t == CKPT_ITEM_RAW)
         return ckpt_compare_ids(x->d, x->path, t, offset, data, n, err, err_len);
     if (t == CKPT_MU_THETA)
-        ckpt_scatter_own_rows(x->k, x->mu_theta_local, x->K, x->rank, x->P, offset, data, n);
+        cyclic_rows_scatter(x->k, x->mu_theta_local, x->K, x->rank, x->P, offset, data, n);
     else if (t == CKPT_MU_BETA)
         kern_upload(x->k, x->mu_beta + offset, data, (size_t)n * sizeof(float));
     return 0;

@@ -212,10 +212,6 @@ int ckpt_check_data(const ckpt_info *info, const char *path, const dataset *d, c
  * with "data do not match the checkpoint PATH: ..." in err. */
 int ckpt_compare_ids(const dataset *d, const char *path, ckpt_tensor t, int64_t offset,
                      const int64_t *raw, int64_t n, char *err, size_t err_len);
-/* Values [offset, offset + n) of a row-major [N × K] table whose row g is owned by rank
- * g mod P: this rank's rows are uploaded into local [n_local × K] (backend memory). */
-void ckpt_scatter_own_rows(kern *k, float *local, int64_t K, int rank, int P, int64_t offset,
-                           const float *data, int64_t n);
 
 /* ---- the checkpoint directory ---------------------------------------------------------- */
 /* The file name (no directory) of a position; item_steps: steps of an item phase. */

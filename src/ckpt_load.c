@@ -8,6 +8,7 @@
 #include "common/check.h"
 #include "src/checkpoint.h"
 #include "src/ckpt_internal.h"
+#include "src/cyclic_rows.h"
 
 /* ---- settings ------------------------------------------------------------------------------ */
 
@@ -127,42 +128,6 @@ int ckpt_compare_ids(const dataset *d, const char *path, ckpt_tensor t, int64_t 
     return 0;
 }
 
-/* ---- rows of a table ------------------------------------------------------------------------ */
-
-/* Part [c0, c1) of row g (global) of a chunk starting at element `offset`, if owned. */
-static void scatter_part_row(kern *k, float *local, int64_t K, int rank, int P, int64_t g,
-                             int64_t offset, const float *data, int64_t n)
-{
-    int64_t c0 = offset > g * K ? offset - g * K : 0;
-    int64_t c1 = offset + n < (g + 1) * K ? offset + n - g * K : K;
-    if (partition_owner(g, P) != rank || c1 <= c0)
-        return;
-    kern_upload(k, local + partition_local(g, P) * K + c0, data + (g * K + c0 - offset),
-                (size_t)(c1 - c0) * sizeof(float));
-}
-
-void ckpt_scatter_own_rows(kern *k, float *local, int64_t K, int rank, int P, int64_t offset,
-                           const float *data, int64_t n)
-{
-    int64_t first = offset / K, last = (offset + n - 1) / K;   /* rows touched */
-    int64_t full0 = (offset + K - 1) / K, full1 = (offset + n) / K;   /* whole rows */
-    if (first < full0)
-        scatter_part_row(k, local, K, rank, P, first, offset, data, n);
-    if (last >= full1 && (last != first || first >= full0))
-        scatter_part_row(k, local, K, rank, P, last, offset, data, n);
-    if (full1 <= full0)
-        return;
-    int64_t l0 = partition_local_begin(full0, rank, P), l1 = partition_local_begin(full1, rank, P);
-    if (l1 <= l0)
-        return;
-    float *stage = xmalloc(sizeof(float) * (size_t)((l1 - l0) * K));   /* [own rows × K] */
-    for (int64_t l = l0; l < l1; l++)
-        memcpy(stage + (l - l0) * K, data + (partition_global(l, rank, P) * K - offset),
-               sizeof(float) * (size_t)K);
-    kern_upload(k, local + l0 * K, stage, sizeof(float) * (size_t)((l1 - l0) * K));
-    free(stage);
-}
-
 /* ---- loading ------------------------------------------------------------------------------ */
 
 typedef struct load_ctx {
@@ -188,12 +153,12 @@ static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
     case CKPT_BETA: {
         bivae_side s = t == CKPT_THETA ? SIDE_USER : SIDE_ITEM;
         kern_upload(m->k, m->table[s] + offset, data, bytes);
-        ckpt_scatter_own_rows(m->k, m->sample_local[s], m->K, m->rank, m->nranks, offset, data, n);
+        cyclic_rows_scatter(m->k, m->sample_local[s], m->K, m->rank, m->nranks, offset, data, n);
         return 0;
     }
     case CKPT_MU_THETA:
     case CKPT_MU_BETA:
-        ckpt_scatter_own_rows(m->k, m->mu_local[t == CKPT_MU_THETA ? SIDE_USER : SIDE_ITEM], m->K,
+        cyclic_rows_scatter(m->k, m->mu_local[t == CKPT_MU_THETA ? SIDE_USER : SIDE_ITEM], m->K,
                               m->rank, m->nranks, offset, data, n);
         return 0;
     default:   /* encoder tensors, in file order user/item × params/adam_m/adam_v */

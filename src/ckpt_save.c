@@ -351,7 +351,7 @@ static void put_tensors(saver *s, const bivae_model *m, const dataset *d, int64_
     put_cols(s, d);
     for (int side = 0; side < 2; side++)
         for (int b = 0; b < 3; b++) {   /* gathered: a sharded Wt_1 lives on all ranks */
-            float *full = model_full_tensor((bivae_model *)m, (bivae_side)side, (encoder_tensor)b);
+            float *full = model_full_tensor(m, (bivae_side)side, (encoder_tensor)b);
             put_backend(s, enc_tensors[side][b], full, m->enc[side].n_params_full);
             kern_free(m->k, full);
         }

@@ -357,6 +357,16 @@ void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epo
     forward_rest(m, e, s, b, epoch, pass, sample);
 }
 
+/* One block [max_batch × width[1]] of the pair all-reduce: the batch's partial a_1, zeros
+ * after it (an empty batch: all zeros). */
+static void pair_block(bivae_model *m, encoder *e, bivae_side s, batch_rows b, float *blk)
+{
+    int64_t H = e->width[1];
+    if (b.B > 0)
+        first_layer_partial(m, e, s, b, blk);
+    kern_zero(m->k, blk + b.B * H, sizeof(float) * (size_t)((m->max_batch - b.B) * H));
+}
+
 void model_forward_pair(bivae_model *m, bivae_side s, int64_t r0, int64_t r1, int64_t g0,
                         int64_t g1, int epoch)
 {
@@ -376,11 +386,8 @@ void model_forward_pair(bivae_model *m, bivae_side s, int64_t r0, int64_t r1, in
     int64_t H = e->width[1], half = m->max_batch * H;
     float *blk_r = e->a1_batch, *blk_g = e->a1_batch + half;             /* [max_batch × H] each */
     batch_rows rb = rows_of(m, r0, r1), gb = rows_of(m, g0, g1);
-    kern_zero(m->k, e->a1_batch, sizeof(float) * (size_t)(2 * half));
-    if (r1 > r0)
-        first_layer_partial(m, e, s, rb, blk_r);
-    if (g1 > g0)
-        first_layer_partial(m, e, s, gb, blk_g);
+    pair_block(m, e, s, rb, blk_r);
+    pair_block(m, e, s, gb, blk_g);
     comm_allreduce_sum_f32(m->c, e->a1_batch, (size_t)(2 * half));
     if (r1 > r0) {
         first_layer_pick(m, e, rb, blk_r);

@@ -175,7 +175,7 @@ typedef enum { ENC_PARAMS = 0, ENC_ADAM_M = 1, ENC_ADAM_V = 2 } encoder_tensor;
 
 /* The whole tensor `which` of encoder s in the checkpoint layout, gathered from all ranks
  * into a new backend buffer [n_params_full] (free with kern_free). Collective. */
-float *model_full_tensor(bivae_model *m, bivae_side s, encoder_tensor which);
+float *model_full_tensor(const bivae_model *m, bivae_side s, encoder_tensor which);
 
 /* Elements [offset, offset + n) of the whole tensor `which` (host memory, checkpoint
  * layout): this rank keeps the Wt_1 rows it owns and everything after Wt_1. */
@@ -183,6 +183,6 @@ void model_set_from_full(bivae_model *m, bivae_side s, encoder_tensor which, int
                          const float *data, int64_t n);
 
 /* The buffer of tensor `which` of encoder s on this rank (local layout, n_params). */
-float *model_tensor(bivae_model *m, bivae_side s, encoder_tensor which);
+float *model_tensor(const bivae_model *m, bivae_side s, encoder_tensor which);
 
 #endif

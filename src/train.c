@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "src/cyclic_rows.h"
 #include "src/signals.h"
 
 static double now(void) { return MPI_Wtime(); }
@@ -63,20 +64,8 @@ static void quiet_unless_rank0(trainer *t)
 /* all-gather the rows every rank owns (local [n_local × K]) into dst [N × K], global order */
 static void gather_table(trainer *t, bivae_side s, const float *local, float *dst)
 {
-    bivae_model *m = t->m;
-    int P = m->nranks;
-    int64_t N = model_side_rows(m, s), K = m->K;
-    size_t *counts = xmalloc(sizeof(size_t) * (size_t)P), *displs = xmalloc(sizeof(size_t) * (size_t)P);
-    size_t off = 0;
-    for (int r = 0; r < P; r++) {
-        counts[r] = (size_t)(partition_owned_count(N, r, P) * K);
-        displs[r] = off;
-        off += counts[r];
-    }
-    comm_allgatherv_f32(t->c, local, counts[m->rank], t->staging[s], counts, displs);
-    kern_rows_cyclic_from_blocked(m->k, dst, t->staging[s], N, K, P);
-    free(counts);
-    free(displs);
+    cyclic_rows_allgather(t->m->k, t->c, local, model_side_rows(t->m, s), t->m->K,
+                          t->staging[s], dst);
 }
 
 /* One step (index `step`): the global batch [g0, g1) of side s; the refresh forward of the

@@ -3,7 +3,7 @@
 # $1 of the calling script: the ckpt_tool binary.
 source "$BIVAE_SOURCE_DIR/tests/e2e/lib.sh"
 TOOL=${1:?ckpt_tool path}
-TAIL="python3 $BIVAE_SOURCE_DIR/tests/checkpoint/compare_tail.py"
+TAIL="python3 $BIVAE_SOURCE_DIR/tests/tools/compare_runs.py --tail"
 # a small model: 10 item steps and 13 user steps per epoch
 SMALL=(--synthetic 200x150x5000 --k 4 --encoder 8 --batch-size 16 --threads 1)
 

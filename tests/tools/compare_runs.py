@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Compare two --metrics-out JSON-lines files of bivae-dist runs.
 
-Usage: compare_runs.py A.jsonl B.jsonl [--loss-rtol R] [--metric-atol A] [--exact]
+Usage: compare_runs.py A.jsonl B.jsonl [--loss-rtol R] [--metric-atol A] [--exact] [--tail]
 Epoch losses must agree within the relative tolerance, the final metrics within the
-absolute tolerance (--exact: bit-identical losses and metrics). Prints the largest
+absolute tolerance (--exact: bit-identical losses and metrics). --tail: B is a resumed run,
+each of its epochs is compared with the same epoch of A (A may have more). Prints the largest
 differences; exits 1 on a mismatch, 2 on unusable input."""
 import argparse
 import json
@@ -28,6 +29,21 @@ def load(path):
     return epochs, final
 
 
+def epoch_pairs(ea, eb, tail, a_path):
+    """(A epoch, B epoch) pairs: all, in order; with tail, B's epochs by number."""
+    if not tail:
+        if len(ea) != len(eb):
+            print(f"epoch count differs: {len(ea)} vs {len(eb)}")
+            return None
+        return list(zip(ea, eb))
+    by_epoch = {x["epoch"]: x for x in ea}
+    missing = [y["epoch"] for y in eb if y["epoch"] not in by_epoch]
+    if missing:
+        print(f"epoch {missing[0]} is not in {a_path}")
+        return None
+    return [(by_epoch[y["epoch"]], y) for y in eb]
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("a")
@@ -35,15 +51,16 @@ def main(argv):
     p.add_argument("--loss-rtol", type=float, default=1e-4)
     p.add_argument("--metric-atol", type=float, default=1e-3)
     p.add_argument("--exact", action="store_true")
+    p.add_argument("--tail", action="store_true")
     o = p.parse_args(argv)
     loss_rtol, metric_atol, exact = o.loss_rtol, o.metric_atol, o.exact
     a_path, b_path = o.a, o.b
     (ea, fa), (eb, fb) = load(a_path), load(b_path)
-    if len(ea) != len(eb):
-        print(f"epoch count differs: {len(ea)} vs {len(eb)}")
+    pairs = epoch_pairs(ea, eb, o.tail, a_path)
+    if pairs is None:
         return 1
     worst = 0.0
-    for x, y in zip(ea, eb):
+    for x, y in pairs:
         for key in ("loss_item", "loss_user"):
             u, v = x[key], y[key]
             if exact and u != v:
@@ -54,7 +71,7 @@ def main(argv):
             if not rel <= loss_rtol:
                 print(f"epoch {x['epoch']} {key}: {u} vs {v} (relative {rel:.3g} > {loss_rtol})")
                 return 1
-    print(f"losses: {len(ea)} epochs, largest relative difference {worst:.3g}")
+    print(f"losses: {len(pairs)} epochs, largest relative difference {worst:.3g}")
     if (fa is None) != (fb is None):
         print("only one run has final metrics")
         return 1

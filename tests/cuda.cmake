@@ -32,7 +32,14 @@ set_tests_properties(cuda_comm_nccl_timeout_np2 PROPERTIES SKIP_RETURN_CODE 77
                      PASS_REGULAR_EXPRESSION "ncclAllReduce on rank 0: did not complete within"
                      LABELS "mpi;cuda" TIMEOUT 120)
 
-if(BIVAE_HAVE_CUDA)
+if(BIVAE_CUDA_EMU)
+  cuemu_translate(${CMAKE_CURRENT_SOURCE_DIR}/cuda/test_cuda_philox.cu philox_cpp)
+  add_executable(cuda_philox ${philox_cpp})
+  target_include_directories(cuda_philox PRIVATE ${CMAKE_SOURCE_DIR} ${RANDOM123_INCLUDE_DIR})
+  target_link_libraries(cuda_philox PRIVATE cuemu)
+  add_test(NAME cuda_philox COMMAND cuda_philox)
+  set_tests_properties(cuda_philox PROPERTIES SKIP_RETURN_CODE 77 LABELS "unit;cuda")
+elseif(BIVAE_HAVE_CUDA)
   # Philox outputs in device code vs host, word for word
   add_executable(cuda_philox cuda/test_cuda_philox.cu)
   set_property(TARGET cuda_philox PROPERTY COMPILE_OPTIONS "")   # gcc flags are not nvcc's
@@ -46,3 +53,18 @@ endif()
 # both first-layer modes), np=2 with NCCL when there are two GPUs
 bivae_add_script_test(cuda_train cuda/train_gpu.sh)
 set_tests_properties(cuda_train PROPERTIES LABELS "script;cuda" TIMEOUT 600)
+
+# Under cuemu (BIVAE_CUDA_EMU, tests/cuemu): two emulated devices, so that the NCCL tests
+# with one GPU per rank run too; cuemu's own checks; and the op and model tests again with
+# the threads of every block run in reverse order (a missing barrier changes results).
+if(BIVAE_CUDA_EMU)
+  include(${CMAKE_SOURCE_DIR}/tests/cuemu/selftest.cmake)
+  foreach(t cuda_ops cuda_model)
+    add_test(NAME ${t}_reverse COMMAND ${t})
+    set_tests_properties(${t}_reverse PROPERTIES ENVIRONMENT CUEMU_ORDER=reverse
+                         SKIP_RETURN_CODE 77 LABELS "unit;cuda;cuemu")
+  endforeach()
+  set_property(TEST cuda_ops cuda_model cuda_comm_staged_np1 cuda_comm_staged_np2
+               cuda_comm_nccl_np1 cuda_comm_nccl_np2 cuda_comm_nccl_timeout_np2 cuda_train
+               APPEND PROPERTY ENVIRONMENT CUEMU_DEVICES=2)
+endif()

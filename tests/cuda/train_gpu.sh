@@ -12,7 +12,7 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 args=(--synthetic ml-100k --epochs 3 --k 10 --encoder 20 --batch-size 100)
 probe=0
-"$BIVAE" train --synthetic 50x40x500 --epochs 1 --k 2 --encoder 4 --device cuda --quiet >"$TMP/probe.out" 2>"$TMP/probe.err" \
+"$BIVAE" train --synthetic 60x50x1300 --epochs 1 --k 2 --encoder 4 --device cuda --quiet >"$TMP/probe.out" 2>"$TMP/probe.err" \
     || probe=$?
 if [[ $probe -eq 3 ]] && grep -q "no CUDA device" "$TMP/probe.err"; then
     echo "SKIP: $(grep -m1 "no CUDA device" "$TMP/probe.err")"
@@ -32,7 +32,12 @@ cmp_cpu "$TMP/gpu2s.jsonl" "np=2 on one GPU, --comm mpi"
 CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-0} run_np 2 "$TMP/gpu2r.jsonl" "${args[@]}" \
     --device cuda --comm mpi --first-layer replicated
 cmp_cpu "$TMP/gpu2r.jsonl" "np=2 on one GPU, --comm mpi, replicated first layer"
-gpus=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU" || true)
+# GPUs on this node (under cuemu, tests/cuemu, the emulated devices)
+if [[ -n ${CUEMU_DEVICES:-} ]]; then
+    gpus=$CUEMU_DEVICES
+else
+    gpus=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU" || true)
+fi
 if [[ $gpus -ge 2 ]]; then
     run_np 2 "$TMP/gpu2n.jsonl" "${args[@]}" --device cuda --comm nccl
     cmp_cpu "$TMP/gpu2n.jsonl" "np=2 with NCCL, one GPU per rank"

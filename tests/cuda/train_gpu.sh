@@ -3,7 +3,11 @@
 #   a) np=1 --device cuda (NCCL communicator on one rank);
 #   b) np=2 sharing ONE GPU with --comm mpi (device buffers staged through host memory),
 #      with the sharded first layer (the default) and with --first-layer replicated;
-#   c) np=2 with NCCL, one GPU per rank, when this node has two GPUs.
+#   c) np=2 with NCCL, one GPU per rank, when this node has two GPUs;
+#   d) checkpoints on the GPU: resuming on the GPU (at an epoch end, and inside a phase
+#      through the SIGUSR1 path) continues bit-identically and ends in a byte-identical
+#      checkpoint; a GPU checkpoint resumed on the CPU and a CPU checkpoint resumed on the
+#      GPU continue within the CPU-vs-GPU tolerance below.
 # Tolerance, stated: per-epoch losses within 1e-3 relative and final metrics within 5e-3
 # absolute of the CPU run (the CUDA ops equal the CPU's to ~1e-5 relative per op,
 # tests/cuda/test_cuda_ops.c; over 3 epochs these differences grow through the training
@@ -44,4 +48,30 @@ if [[ $gpus -ge 2 ]]; then
 else
     echo "train_gpu: np=2 with NCCL not run: $gpus GPU(s) on this node, it needs 2"
 fi
+
+# d) checkpoints: a small model, 10 item steps and 13 user steps per epoch
+small=(--synthetic 200x150x5000 --k 4 --encoder 8 --batch-size 16)
+tail_cmp() { $COMPARE --tail "$@"; }
+run_np 1 "$TMP/g_full.jsonl" "${small[@]}" --epochs 4 --device cuda --checkpoint-dir "$TMP/g_full"
+run_np 1 "$TMP/g_a.jsonl" "${small[@]}" --epochs 2 --device cuda --checkpoint-dir "$TMP/g_a"
+cp -r "$TMP/g_a" "$TMP/g_cpu"
+run_np 1 "$TMP/g_a2.jsonl" "${small[@]}" --epochs 4 --device cuda --checkpoint-dir "$TMP/g_a" --resume
+tail_cmp "$TMP/g_full.jsonl" "$TMP/g_a2.jsonl" --exact || fail "GPU resume at an epoch end differs"
+cmp "$TMP/g_full/ckpt-000004.bvck" "$TMP/g_a/ckpt-000004.bvck" || fail "GPU resume: final checkpoints differ"
+echo "train_gpu: GPU resume at an epoch end is bit-identical"
+BIVAE_TEST_SIGNAL_AT=2:12:0 run_np 1 "$TMP/g_b.jsonl" "${small[@]}" --epochs 4 --device cuda \
+    --checkpoint-dir "$TMP/g_b"
+[[ -f $TMP/g_b/ckpt-000001-000012.bvck ]] || fail "no mid-epoch GPU checkpoint: $(ls "$TMP/g_b")"
+run_np 1 "$TMP/g_b2.jsonl" "${small[@]}" --epochs 4 --device cuda --checkpoint-dir "$TMP/g_b" --resume
+tail_cmp "$TMP/g_full.jsonl" "$TMP/g_b2.jsonl" --exact || fail "GPU resume inside a phase differs"
+cmp "$TMP/g_full/ckpt-000004.bvck" "$TMP/g_b/ckpt-000004.bvck" || fail "GPU resume inside a phase: final checkpoints differ"
+echo "train_gpu: GPU resume inside a phase is bit-identical"
+run_np 1 "$TMP/g_c.jsonl" "${small[@]}" --epochs 4 --device cpu --checkpoint-dir "$TMP/g_cpu" --resume
+tail_cmp "$TMP/g_full.jsonl" "$TMP/g_c.jsonl" --loss-rtol 1e-3 --metric-atol 5e-3 \
+    || fail "a GPU checkpoint resumed on the CPU is outside the tolerance"
+run_np 1 "$TMP/c_a.jsonl" "${small[@]}" --epochs 2 --device cpu --checkpoint-dir "$TMP/c_a"
+run_np 1 "$TMP/c_g.jsonl" "${small[@]}" --epochs 4 --device cuda --checkpoint-dir "$TMP/c_a" --resume
+tail_cmp "$TMP/g_full.jsonl" "$TMP/c_g.jsonl" --loss-rtol 1e-3 --metric-atol 5e-3 \
+    || fail "a CPU checkpoint resumed on the GPU is outside the tolerance"
+echo "train_gpu: GPU -> CPU and CPU -> GPU resume within the tolerance"
 echo "train_gpu: OK"

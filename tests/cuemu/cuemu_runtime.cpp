@@ -413,6 +413,18 @@ static cudaError_t check_side(const void *p, size_t bytes, int device, const cha
     return cudaSuccess;
 }
 
+/* open / close the allocations of one copy (the others stay closed) */
+static void open_pair(const void *a, const void *b, size_t bytes, int prot)
+{
+    if (!g_protect || g_open_depth > 0 || bytes == 0)
+        return;
+    const allocation *x = find_alloc(a, bytes), *y = b ? find_alloc(b, bytes) : NULL;
+    if (x)
+        protect_one(*x, prot);
+    if (y && y != x)
+        protect_one(*y, prot);
+}
+
 static cudaError_t copy_checked(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
 {
     int dd, sd;
@@ -434,9 +446,9 @@ static cudaError_t copy_checked(void *dst, const void *src, size_t bytes, cudaMe
         fprintf(stderr, "cuemu: cudaMemcpy with overlapping ranges (undefined)\n");
         return set_error(cudaErrorInvalidValue);
     }
-    open_all();
+    open_pair(dst, src, bytes, PROT_READ | PROT_WRITE);
     memcpy(dst, src, bytes);
-    close_all();
+    open_pair(dst, src, bytes, PROT_NONE);
     return cudaSuccess;
 }
 
@@ -476,9 +488,9 @@ extern "C" cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStr
     cudaError_t e = check_side(p, bytes, 1, "cudaMemset destination");
     if (e != cudaSuccess)
         return e;
-    open_all();
+    open_pair(p, NULL, bytes, PROT_READ | PROT_WRITE);
     memset(p, value, bytes);
-    close_all();
+    open_pair(p, NULL, bytes, PROT_NONE);
     return cudaSuccess;
 }
 

@@ -5,11 +5,15 @@
  * Design:
  * - Device: `device_ordinal` indexes the visible devices (CUDA_VISIBLE_DEVICES applies by
  *   itself); a negative ordinal means node-local rank mod visible count. Every rank checks
- *   its device first and the ranks agree (MPI) before any NCCL call, so either all ranks
- *   get a communicator or all get NULL with the first failing rank's reason.
+ *   its device first, then the ranks of a node compare their GPUs' PCI bus ids (NCCL does
+ *   not support two ranks on one GPU: it fails or may hang), and the ranks agree (MPI)
+ *   before any NCCL call, so either all ranks get a communicator or all get NULL with the
+ *   first failing rank's reason.
  * - Bootstrap: rank 0 ncclGetUniqueId, MPI_Bcast on the control-plane communicator, then
  *   ncclCommInitRankConfig in NON-BLOCKING mode, so initialization and every collective can
  *   be watched with ncclCommGetAsyncError and abandoned (ncclCommAbort) after the timeout.
+ *   Initialization (topology detection, connection setup) gets at least NCCL_INIT_TIMEOUT
+ *   seconds, so a short collective timeout does not fail a healthy start.
  * - Stream ordering: the communicator has its own stream and does not know the compute
  *   stream, so a data-plane call first synchronizes the device (everything queued by the
  *   compute backend has produced its inputs), runs the collective on its stream and waits
@@ -30,6 +34,9 @@
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
+
+/* seconds: the least time initialization gets, whatever the collective timeout */
+#define NCCL_INIT_TIMEOUT 120.0
 
 typedef struct nccl_state {
     int device;              /* visible-device ordinal */
@@ -83,11 +90,15 @@ static void nccl_abort_and_fail(comm *c, const char *op, const char *why)
 
 /* Until the communicator has nothing in progress and (with_stream) its stream is idle.
  * A failure reported asynchronously, or the deadline, aborts and fails naming op. */
-static void nccl_wait(comm *c, const char *op, int with_stream)
+static void nccl_wait_for(comm *c, const char *op, int with_stream, double timeout)
 {
     nccl_state *st = nccl_st(c);
     double t0 = mono_seconds();
-    for (;;) {
+    for (long polls = 0;; polls++) {
+        if (polls >= 1000) {   /* a long wait: leave the core to NCCL's proxy thread */
+            struct timespec pause = {0, 20000};
+            nanosleep(&pause, NULL);
+        }
         ncclResult_t async = ncclSuccess;
         NCCL_OK(c, ncclCommGetAsyncError(st->nc, &async), "ncclCommGetAsyncError");
         if (async != ncclSuccess && async != ncclInProgress) {
@@ -106,13 +117,18 @@ static void nccl_wait(comm *c, const char *op, int with_stream)
             if (q != cudaErrorNotReady)
                 CUDA_OK(c, q, op);
         }
-        if (st->timeout > 0 && mono_seconds() - t0 > st->timeout) {
+        if (timeout > 0 && mono_seconds() - t0 > timeout) {
             char why[160];
             snprintf(why, sizeof(why), "did not complete within %.3g s (a rank failed, or did "
-                     "not join the collective)", st->timeout);
+                     "not join the collective)", timeout);
             nccl_abort_and_fail(c, op, why);
         }
     }
+}
+
+static void nccl_wait(comm *c, const char *op, int with_stream)
+{
+    nccl_wait_for(c, op, with_stream, nccl_st(c)->timeout);
 }
 
 /* Before a collective: this device's queued work (any stream) has finished. */
@@ -205,6 +221,30 @@ static int nccl_device_setup(comm *c, int ordinal, char *err, size_t err_len)
     return 0;
 }
 
+/* Collective over the node. -1 with the reason when another rank of this node chose the
+ * same GPU (by PCI bus id); ok = 0 (this rank has no device) takes part without one. */
+enum { BUS_ID_LEN = 32 };
+static int nccl_check_shared_gpu(comm *c, int ok, char *err, size_t err_len)
+{
+    char mine[BUS_ID_LEN] = "";
+    if (ok && cudaDeviceGetPCIBusId(mine, BUS_ID_LEN, nccl_st(c)->device) != cudaSuccess)
+        mine[0] = '\0';   /* no id: nothing to compare */
+    char *all = xcalloc((size_t)c->local_size, BUS_ID_LEN);
+    MPI_CHECK(c, MPI_Allgather(mine, BUS_ID_LEN, MPI_CHAR, all, BUS_ID_LEN, MPI_CHAR, c->node),
+              "MPI_Allgather(GPU bus ids)");
+    int clash = -1;
+    for (int r = 0; r < c->local_size && clash < 0; r++)
+        if (r != c->local_rank && mine[0] && !strcmp(all + (size_t)r * BUS_ID_LEN, mine))
+            clash = r;
+    free(all);
+    if (clash < 0)
+        return 0;
+    snprintf(err, err_len, "node-local ranks %d and %d share GPU %s: NCCL needs one GPU per "
+             "rank (--comm mpi lets ranks share a GPU)", clash < c->local_rank ? clash :
+             c->local_rank, clash < c->local_rank ? c->local_rank : clash, mine);
+    return -1;
+}
+
 /* Every rank learns whether all ranks are ready; if not, err gets the first failing rank's
  * reason on every rank. Returns 1 when all are ready. */
 static int nccl_agree(comm *c, int ok, char *err, size_t err_len)
@@ -235,7 +275,10 @@ static void nccl_init_rank(comm *c)
     config.blocking = 0;    /* calls return ncclInProgress; nccl_wait watches them */
     NCCL_OK(c, ncclCommInitRankConfig(&st->nc, c->size, id, c->rank, &config),
             "ncclCommInitRankConfig");
-    nccl_wait(c, "ncclCommInitRankConfig", 0);
+    double init_timeout = st->timeout;
+    if (init_timeout > 0 && init_timeout < NCCL_INIT_TIMEOUT)
+        init_timeout = NCCL_INIT_TIMEOUT;
+    nccl_wait_for(c, "ncclCommInitRankConfig", 0, init_timeout);
 }
 
 comm *comm_nccl_create(int device_ordinal, double timeout_seconds, char *err, size_t err_len)
@@ -250,6 +293,8 @@ comm *comm_nccl_create(int device_ordinal, double timeout_seconds, char *err, si
     c->impl = st;
     comm_init_common(c);
     int ok = nccl_device_setup(c, device_ordinal, reason, sizeof(reason)) == 0;
+    if (nccl_check_shared_gpu(c, ok, reason, sizeof(reason)) != 0)
+        ok = 0;
     if (!nccl_agree(c, ok, reason, sizeof(reason))) {
         if (err && err_len)
             snprintf(err, err_len, "%s", reason);

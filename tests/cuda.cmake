@@ -25,6 +25,11 @@ foreach(np 1 2)
   set_tests_properties(cuda_comm_staged_np${np} cuda_comm_nccl_np${np} PROPERTIES
                        SKIP_RETURN_CODE 77 LABELS "mpi;cuda" TIMEOUT 300)
 endforeach()
+# NCCL with one visible GPU per rank (each rank's device 0 is a different GPU): 2 GPUs
+bivae_add_mpi_test(cuda_comm_nccl_bound_np2 2 bash ${CMAKE_CURRENT_SOURCE_DIR}/cuda/bind_local_gpu.sh
+                   $<TARGET_FILE:cuda_comm> nccl)
+set_tests_properties(cuda_comm_nccl_bound_np2 PROPERTIES SKIP_RETURN_CODE 77
+                     LABELS "mpi;cuda" TIMEOUT 300)
 # fail-fast: an all-reduce one rank never joins aborts within the 2 s timeout (2 GPUs)
 bivae_add_mpi_test(cuda_comm_nccl_timeout_np2 2 $<TARGET_FILE:cuda_comm> nccl-timeout)
 set_tests_properties(cuda_comm_nccl_timeout_np2 PROPERTIES SKIP_RETURN_CODE 77
@@ -65,6 +70,7 @@ if(BIVAE_CUDA_EMU)
                          SKIP_RETURN_CODE 77 LABELS "unit;cuda;cuemu")
   endforeach()
   set_property(TEST cuda_ops cuda_model cuda_comm_staged_np1 cuda_comm_staged_np2
-               cuda_comm_nccl_np1 cuda_comm_nccl_np2 cuda_comm_nccl_timeout_np2 cuda_train
+               cuda_comm_nccl_np1 cuda_comm_nccl_np2 cuda_comm_nccl_bound_np2
+               cuda_comm_nccl_timeout_np2 cuda_train
                APPEND PROPERTY ENVIRONMENT CUEMU_DEVICES=2)
 endif()

@@ -27,10 +27,21 @@ const char *cu_blas_status_name(cublasStatus_t s)
     }
 }
 
+int cu_sync_check(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("BIVAE_CUDA_SYNC_CHECK");
+        on = e && !strcmp(e, "1");
+    }
+    return on;
+}
+
 void *cu_scratch_get(kern *k, cu_scratch *s, size_t bytes)
 {
     if (s->bytes >= bytes && s->p)
         return s->p;
+    CUDA_CHECK(cudaSetDevice(cu_st(k)->device));   /* allocations go to the current device */
     if (s->p) {
         CUDA_CHECK(cudaStreamSynchronize(cu_st(k)->stream));
         CUDA_CHECK(cudaFree(s->p));
@@ -96,6 +107,7 @@ static void *cu_alloc(kern *k, size_t bytes)
     cuda_state *st = cu_st(k);
     void *p = NULL;
     size_t rounded = bytes ? (bytes + 255) / 256 * 256 : 256;
+    CUDA_CHECK(cudaSetDevice(st->device));   /* allocations go to the current device */
     cudaError_t err = cudaMalloc(&p, rounded);
     if (err != cudaSuccess)
         FAIL_RUNTIME("cudaMalloc of %zu bytes on device %d failed: %s", bytes, st->device,
@@ -108,6 +120,7 @@ static void *cu_alloc(kern *k, size_t bytes)
 /* Waits for the stream first: queued ops may still use p. Not on the per-step path. */
 static void cu_free(kern *k, void *p)
 {
+    CUDA_CHECK(cudaSetDevice(cu_st(k)->device));
     CUDA_CHECK(cudaStreamSynchronize(cu_st(k)->stream));
     CUDA_CHECK(cudaFree(p));
 }
@@ -221,6 +234,8 @@ static void cu_gemm(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N,
                               CUDA_R_32F, blas_int(lda, "lda"), &beta, C, CUDA_R_32F,
                               blas_int(ldc, "ldc"), compute_type(st->math),
                               CUBLAS_GEMM_DEFAULT));
+    if (cu_sync_check())
+        CUDA_CHECK(cudaDeviceSynchronize());
     cu_prof_end(k, CU_PROF_GEMM);
 }
 

@@ -262,11 +262,19 @@ typedef struct adam_consts {
     float step, inv_bc2_sqrt, b1, c1, b2, c2, eps;
 } adam_consts;
 
-/* *flag = tag (first writer wins) when `bad`: the non-finite record of find_nonfinite. */
+/* *flag = tag when `bad` and *flag is still negative (first writer wins): the non-finite
+ * record of find_nonfinite. */
 __device__ __forceinline__ void flag_nonfinite(int bad, int32_t *flag, int32_t tag)
 {
-    if (flag && __syncthreads_or(bad) && threadIdx.x == 0)
-        atomicCAS(flag, -1, tag);
+    if (flag && __syncthreads_or(bad) && threadIdx.x == 0) {
+        int32_t cur = *(volatile int32_t *)flag;
+        while (cur < 0) {
+            int32_t seen = atomicCAS(flag, cur, tag);
+            if (seen == cur)
+                break;
+            cur = seen;
+        }
+    }
 }
 
 __global__ void find_nonfinite_kernel(const float *x, int64_t n, int32_t *flag, int32_t tag)

@@ -42,10 +42,17 @@ const char *cu_blas_status_name(cublasStatus_t s);
             FAIL_RUNTIME("%s failed: %s", #call, cu_blas_status_name(cu_st_));             \
     } while (0)
 
-/* After every kernel launch: a bad configuration is reported here, with the kernel name. */
+/* 1 when BIVAE_CUDA_SYNC_CHECK=1: every kernel launch and GEMM is waited for at once, so a
+ * fault is reported against the kernel that caused it (debugging; slow). */
+int cu_sync_check(void);
+
+/* After every kernel launch: a bad configuration is reported here, with the kernel name
+ * (and with BIVAE_CUDA_SYNC_CHECK=1, a fault during the kernel too). */
 #define CUDA_LAUNCH_CHECK(kernel_name)                                                     \
     do {                                                                                   \
         cudaError_t cu_err_ = cudaGetLastError();                                          \
+        if (cu_err_ == cudaSuccess && cu_sync_check())                                     \
+            cu_err_ = cudaDeviceSynchronize();                                             \
         if (cu_err_ != cudaSuccess)                                                        \
             FAIL_RUNTIME("launch of %s failed: %s (%s)", kernel_name,                      \
                          cudaGetErrorString(cu_err_), cudaGetErrorName(cu_err_));          \

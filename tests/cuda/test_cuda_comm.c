@@ -1,11 +1,13 @@
 /* tests/cuda/test_cuda_comm.c — the device-memory communicators against host MPI, under
  * mpirun:
  *   test_cuda_comm staged         MPI staged through host memory (ranks may share a GPU)
- *   test_cuda_comm nccl           NCCL (one GPU per rank on a node: needs local_size GPUs)
+ *   test_cuda_comm nccl           NCCL (one GPU per rank: skipped when ranks of a node would
+ *                                 share one, which comm_nccl_create refuses)
  *   test_cuda_comm nccl-timeout   rank 0 enters an all-reduce the others never join: it must
  *                                 fail within the timeout naming the op (exit 3)
  * all-reduce (sum) of device buffers equals MPI_Allreduce of the same host data (exactly for
- * 2 ranks, where a + b is the only order; to 1e-6 relative beyond); all-gatherv with
+ * 2 ranks, where a + b is the only order; to 1e-6 relative beyond) and is bitwise the same
+ * on every rank (what --check-replicas assumes); all-gatherv with
  * unequal and zero counts, a gap between blocks that must stay untouched, out of place and
  * in place, equals the expected blocks exactly. Every rank skips (77) together when some
  * rank lacks the devices the mode needs, or the build has no NCCL. */
@@ -67,6 +69,13 @@ static void check_allreduce(comm *host, comm *dc, kern *k, size_t n)
             fprintf(stderr, "rank %d: allreduce[%zu] = %.9g, MPI %.9g\n", g_rank, i, h[i],
                     ref[i]);
     EXPECT(bad == 0, "allreduce of %zu floats: %zu differ from MPI", n, bad);
+    /* every rank must hold the same bits: --check-replicas relies on it */
+    uint64_t hash = 1469598103934665603ull;
+    for (size_t i = 0; i < n * sizeof(float); i++)
+        hash = (hash ^ ((const unsigned char *)h)[i]) * 1099511628211ull;
+    int64_t lo = (int64_t)(hash >> 1), lo_min = comm_allreduce_min_i64(host, lo),
+            lo_max = -comm_allreduce_min_i64(host, -lo);
+    EXPECT(lo_min == lo_max, "allreduce of %zu floats: the ranks' results differ bitwise", n);
     kern_free(k, d);
     free(h);
     free(ref);
@@ -128,20 +137,31 @@ static int all_ranks_ready(comm *host, int need, const char *why)
     return 0;
 }
 
-static comm *open_device_comm(const char *mode, comm *host, kern *k, int ordinal)
+/* NULL with *skip = 1 (the same on every rank, since comm_nccl_create agrees) when this
+ * build has no NCCL or ranks of a node share a GPU; NULL with *skip = 0 on a failure. */
+static comm *open_device_comm(const char *mode, comm *host, kern *k, int ordinal,
+                              double timeout, int *skip)
 {
+    *skip = 0;
     if (!strcmp(mode, "staged"))
         return comm_mpi_create_staged(to_host, to_device, k);
     char err[256] = "";
-    comm *dc = comm_nccl_create(ordinal, 60.0, err, sizeof(err));
-    if (!dc && comm_rank(host) == 0) {
+    comm *dc = comm_nccl_create(ordinal, timeout, err, sizeof(err));
+    if (dc)
+        return dc;
 #ifdef BIVAE_HAVE_NCCL
-        fprintf(stderr, "comm_nccl_create failed: %s\n", err);
+    *skip = strstr(err, "share GPU") != NULL;
 #else
-        printf("SKIP: %s\n", err);
+    *skip = 1;
 #endif
+    if (comm_rank(host) == 0) {
+        if (*skip)
+            printf("SKIP: %s\n", err);
+        else
+            fprintf(stderr, "comm_nccl_create failed: %s\n", err);
+        fflush(stdout);
     }
-    return dc;
+    return NULL;
 }
 
 static int finish(comm *host, int code)
@@ -152,14 +172,12 @@ static int finish(comm *host, int code)
 }
 
 /* rank 0 waits in an all-reduce nobody else joins; it must fail (exit 3) in ~2 s. */
-static void run_timeout(comm *host, kern *k, int ordinal)
+static int run_timeout(comm *host, kern *k, int ordinal)
 {
-    char err[256] = "";
-    comm *dc = comm_nccl_create(ordinal, 2.0, err, sizeof(err));
-    if (!dc) {
-        fprintf(stderr, "comm_nccl_create failed: %s\n", err);
-        exit(1);
-    }
+    int skip = 0;
+    comm *dc = open_device_comm("nccl", host, k, ordinal, 2.0, &skip);
+    if (!dc)
+        return skip ? CUDA_TEST_SKIP : 1;
     float *d = kern_alloc(k, sizeof(float) * 1024);
     if (comm_rank(dc) == 0) {
         comm_allreduce_sum_f32(dc, d, 1024);
@@ -176,9 +194,7 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "staged";
     comm *host = comm_mpi_create();
     g_rank = comm_rank(host);
-    int nccl = strncmp(mode, "nccl", 4) == 0;
-    int need = nccl ? comm_local_size(host) : 1;
-    if (!all_ranks_ready(host, need, "NCCL needs one GPU per rank"))
+    if (!all_ranks_ready(host, 1, "a GPU per rank"))
         return finish(host, CUDA_TEST_SKIP);
     int ordinal = comm_local_rank(host) % kern_cuda_device_count(NULL, 0);
     char err[256] = "";
@@ -188,15 +204,11 @@ int main(int argc, char **argv)
         return finish(host, 1);
     }
     if (!strcmp(mode, "nccl-timeout"))
-        run_timeout(host, k, ordinal);
-    comm *dc = open_device_comm(mode, host, k, ordinal);
-    if (!dc) {
-#ifdef BIVAE_HAVE_NCCL
-        return finish(host, 1);
-#else
-        return finish(host, CUDA_TEST_SKIP);
-#endif
-    }
+        return finish(host, run_timeout(host, k, ordinal));
+    int skip = 0;
+    comm *dc = open_device_comm(mode, host, k, ordinal, 60.0, &skip);
+    if (!dc)
+        return finish(host, skip ? CUDA_TEST_SKIP : 1);
     EXPECT(comm_memory(dc) == COMM_MEM_DEVICE, "comm_memory is not DEVICE");
     EXPECT(comm_size(dc) == comm_size(host) && comm_rank(dc) == g_rank, "size/rank differ");
     check_allreduce(host, dc, k, 100003);

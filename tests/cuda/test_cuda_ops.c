@@ -440,6 +440,21 @@ static void test_sigmoid_lik(void **state)
     free(z0);
 }
 
+/* More rows than a grid's y dimension holds (65,535): the kernel's rows grid-stride. */
+static void test_sigmoid_lik_tall(void **state)
+{
+    trng r = {19};
+    int64_t m = 65600, n = 8;
+    int64_t *rowptr;
+    int32_t *col;
+    rand_csr(&r, m, n, 0.3, 7, &rowptr, &col);
+    test_csr X = test_csr_make(kg, rowptr, col, m, n);
+    float *z0 = rand_floats(&r, m * n, -8, 8);
+    lik_case(&X, 0, m, KERN_LIK_POIS, z0, 1e-6, 1e-4);
+    test_csr_free(kg, &X);
+    free(z0);
+}
+
 /* Saturated logits: finite on the GPU too, and equal to the CPU's to 1e-5. */
 static void test_sigmoid_lik_extreme(void **state)
 {
@@ -549,6 +564,11 @@ static void test_nonfinite_flags(void **state)
     kern_find_nonfinite(kg, dx, N, dflag, 6);
     kern_download(kg, &flag, dflag, sizeof(flag));
     assert_int_equal(flag, 6);
+    int32_t other_negative = -7;   /* the contract: any negative value means "none yet" */
+    kern_upload(kg, dflag, &other_negative, sizeof(other_negative));
+    kern_find_nonfinite(kg, dx, N, dflag, 8);
+    kern_download(kg, &flag, dflag, sizeof(flag));
+    assert_int_equal(flag, 8);
     kern_free(kg, dx); kern_free(kg, dp); kern_free(kg, dm); kern_free(kg, dv); kern_free(kg, dflag);
     free(x);
 }
@@ -688,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_gaussian_sample),
         cmocka_unit_test(test_gaussian_kl_backward),
         cmocka_unit_test(test_sigmoid_lik),
+        cmocka_unit_test(test_sigmoid_lik_tall),
         cmocka_unit_test(test_sigmoid_lik_extreme),
         cmocka_unit_test(test_philox),
         cmocka_unit_test(test_adam),

@@ -192,6 +192,18 @@ extern "C" cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int ordinal
     return cudaSuccess;
 }
 
+/* the emulated device's "PCI bus id": its physical index */
+extern "C" cudaError_t cudaDeviceGetPCIBusId(char *bus_id, int len, int ordinal)
+{
+    config_once();
+    if (!bus_id || len < 13)
+        return set_error(cudaErrorInvalidValue);
+    if (ordinal < 0 || ordinal >= (int)g_visible.size())
+        return set_error(cudaErrorInvalidDevice);
+    snprintf(bus_id, (size_t)len, "0000:%02x:00.0", g_visible[(size_t)ordinal] & 0xff);
+    return cudaSuccess;
+}
+
 /* ---- device memory ------------------------------------------------------------------- */
 
 struct allocation {

@@ -62,6 +62,7 @@ cudaError_t cudaGetDeviceCount(int *n);
 cudaError_t cudaSetDevice(int ordinal);
 cudaError_t cudaGetDevice(int *ordinal);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int ordinal);
+cudaError_t cudaDeviceGetPCIBusId(char *bus_id, int len, int ordinal);
 cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
 

@@ -5,7 +5,8 @@
 #      a scratch prefix (never into /) and point CMake, pkg-config, the compiler, the loader
 #      and Open MPI (OPAL_PREFIX) at it;
 #   2. configure (Release, CUDA on) and build;
-#   3. the CUDA tests (ctest -L cuda), log in the output folder;
+#   3. the CUDA tests (ctest -L cuda), log in the output folder; with BIVAE_CUDA_SYNC_CHECK=1
+#      (every launch waited for), so a kernel fault on a first run names its kernel;
 #   4. bench_gpu (synthetic ml-20m, k=50, encoder 100, batches 128 and 1024, fp32 and tf32)
 #      writing bench_gpu.csv / bench_gpu.md.
 #
@@ -171,7 +172,8 @@ log "built in $BUILD"
 
 status=0
 if [[ $RUN_TESTS == 1 ]]; then
-  (cd "$BUILD" && ctest -L cuda --output-on-failure --timeout 600) 2>&1 |
+  (cd "$BUILD" && BIVAE_CUDA_SYNC_CHECK=${BIVAE_CUDA_SYNC_CHECK:-1} \
+    ctest -L cuda --output-on-failure --timeout 600) 2>&1 |
     tee "$OUT_DIR/ctest_cuda.log"
   trc=${PIPESTATUS[0]}
   if grep -q "(Skipped)" "$OUT_DIR/ctest_cuda.log" && ! grep -q " Passed " "$OUT_DIR/ctest_cuda.log"

@@ -49,6 +49,11 @@ typedef struct kern_ops {
     void (*adam)(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
                  double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
                  int32_t tag);
+    /* kern_adam_rows; here = kern_adam_constants of step t */
+    void (*adam_rows)(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
+                      int64_t width, kern_csr sel, int64_t *last, float *tab, int64_t t0,
+                      int64_t t, int with_grad, const float here[2], double beta1,
+                      double beta2, double eps, int32_t *nonfinite_flag, int32_t tag);
     void (*find_nonfinite)(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);
     void (*accumulate)(kern *k, double *acc, const float *x, int64_t n);
     void (*topk_excluding)(kern *k, const float *S, int64_t m, int64_t n, kern_csr exclude,

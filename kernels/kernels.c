@@ -1,4 +1,7 @@
 /* kernels/kernels.c — dispatch of the public ops to the backend's table. */
+#include <math.h>
+
+#include "common/check.h"
 #include "kernels/kern_impl.h"
 
 void kern_destroy(kern *k)
@@ -153,6 +156,31 @@ void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
 {
     if (n > 0)
         k->ops->adam(k, p, g, m, v, n, lr, beta1, beta2, eps, t, nonfinite_flag, tag);
+}
+
+void kern_adam_constants(double lr, double beta1, double beta2, int64_t t, float out[2])
+{
+    out[0] = (float)(lr / (1.0 - pow(beta1, (double)t)));
+    out[1] = (float)(1.0 / sqrt(1.0 - pow(beta2, (double)t)));
+}
+
+void kern_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
+                    int64_t width, kern_csr sel, int64_t *last, float *tab, int64_t cap,
+                    int64_t t0, int64_t t, int with_grad, double lr, double beta1,
+                    double beta2, double eps, int32_t *nonfinite_flag, int32_t tag)
+{
+    if (t0 < 0 || t < t0 || t - t0 > cap || (with_grad && t == t0))
+        FAIL_RUNTIME("adam_rows: step %lld outside the constants table (t0 %lld, %lld "
+                     "entries)", (long long)t, (long long)t0, (long long)cap);
+    if (sel.nrows >= 0 && sel.ncols != n_rows)
+        FAIL_RUNTIME("adam_rows: the selection has %lld columns for %lld rows",
+                     (long long)sel.ncols, (long long)n_rows);
+    if (n_rows <= 0 || width <= 0)   /* no rows here: nobody reads the table either */
+        return;
+    float here[2];
+    kern_adam_constants(lr, beta1, beta2, t, here);
+    k->ops->adam_rows(k, p, g, m, v, n_rows, width, sel, last, tab, t0, t, with_grad, here,
+                      beta1, beta2, eps, nonfinite_flag, tag);
 }
 
 void kern_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag)

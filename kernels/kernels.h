@@ -156,6 +156,29 @@ void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
                double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
                int32_t tag);
 
+/* Adam, lazily, on the rows of a row-major P [n_rows × width] (g, m, v alike) whose rows
+ * get an exactly +0 gradient at every step that does not select them (the first layer of a
+ * sparse input: a row's gradient is 0 unless a one of the batch names it).
+ *   sel:  the rows named by the column indices of this CSR window (sel.ncols == n_rows), or
+ *         every row when sel.nrows < 0.
+ *   Each selected row j goes from step last[j] to step t: the steps before t with a zero
+ *   gradient, step t with its row of g when with_grad (a zero one otherwise); then
+ *   last[j] = t. Each step is kern_adam's arithmetic, so every row ends bitwise as under
+ *   kern_adam at every step.
+ *   tab [2 × cap] holds the bias-correction constants of steps t0 + 1 .. t0 + cap: a
+ *   with_grad call writes step t's (index t − t0 − 1), replayed steps read theirs. So every
+ *   replayed step must lie in (t0, t] and be the step of an earlier with_grad call, i.e.
+ *   t0 <= last[j] for every row, and t − t0 <= cap.
+ * last [n_rows] and tab in backend memory; nonfinite_flag as kern_adam (selected rows). */
+void kern_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
+                    int64_t width, kern_csr sel, int64_t *last, float *tab, int64_t cap,
+                    int64_t t0, int64_t t, int with_grad, double lr, double beta1,
+                    double beta2, double eps, int32_t *nonfinite_flag, int32_t tag);
+
+/* The float constants of Adam's step t, as kern_adam and kern_adam_rows form them (in
+ * double, rounded once): lr / (1 − β1^t) and 1 / sqrt(1 − β2^t). */
+void kern_adam_constants(double lr, double beta1, double beta2, int64_t t, float out[2]);
+
 /* *flag = tag when any of x[n] is NaN or ±Inf and *flag < 0 (flag in backend memory):
  * a cheap record of the first step whose loss or gradient went bad. */
 void kern_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);

@@ -11,6 +11,8 @@ typedef struct cpu_state {
     size_t scratch_len;     /* bytes */
     double *row_sums;       /* grow-only per-row partial sums (deterministic reductions) */
     size_t row_sums_len;    /* bytes */
+    uint8_t *sel;           /* grow-only row selection flags (adam_rows) */
+    int64_t sel_len;
 } cpu_state;
 
 static inline cpu_state *cpu_st(kern *k) { return (cpu_state *)k->impl; }

@@ -45,6 +45,7 @@ static void cpu_destroy(kern *k)
     cpu_state *st = cpu_st(k);
     free(st->scratch);
     free(st->row_sums);
+    free(st->sel);
     free(st);
     free(k);
 }
@@ -348,8 +349,9 @@ static void cpu_adam(kern *k, float *p, const float *g, float *m, float *v, int6
                      int32_t *nonfinite_flag, int32_t tag)
 {
     int bad = 0;
-    float step = (float)(lr / (1.0 - pow(beta1, (double)t)));
-    float inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(beta2, (double)t)));
+    float here[2];
+    kern_adam_constants(lr, beta1, beta2, t, here);
+    float step = here[0], inv_bc2_sqrt = here[1];
     float b1 = (float)beta1, c1 = (float)(1.0 - beta1), b2 = (float)beta2,
           c2 = (float)(1.0 - beta2), eps = (float)eps_d;
 #pragma omp parallel for simd num_threads(cpu_st(k)->threads) schedule(static) reduction(| : bad)
@@ -360,6 +362,70 @@ static void cpu_adam(kern *k, float *p, const float *g, float *m, float *v, int6
         m[i] = mi;
         v[i] = vi;
         p[i] -= step * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
+    }
+    if (nonfinite_flag && bad && *nonfinite_flag < 0)
+        *nonfinite_flag = tag;
+}
+
+/* One Adam step of a row [width] with constants c = {step, 1/sqrt(1−β2^t)}; g NULL: a zero
+ * gradient (the same arithmetic with g = +0). Returns 1 when g has a non-finite value. */
+static int adam_row_step(float *p, const float *g, float *m, float *v, int64_t width,
+                         const float c[2], float b1, float c1, float b2, float c2, float eps)
+{
+    int bad = 0;
+    const float step = c[0], inv_bc2_sqrt = c[1], zero = 0.0f;
+#pragma omp simd reduction(| : bad)
+    for (int64_t i = 0; i < width; i++) {
+        float gi = g ? g[i] : zero;
+        bad |= !isfinite(gi);
+        float mi = b1 * m[i] + c1 * gi;
+        float vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
+    }
+    return bad;
+}
+
+/* rows named by the selection: sel[j] = 1 (every row when X.nrows < 0) */
+static uint8_t *cpu_selected_rows(kern *k, kern_csr X, int64_t n_rows)
+{
+    cpu_state *st = cpu_st(k);
+    if (st->sel_len < n_rows) {
+        free(st->sel);
+        st->sel = xmalloc((size_t)n_rows);
+        st->sel_len = n_rows;
+    }
+    memset(st->sel, X.nrows < 0 ? 1 : 0, (size_t)n_rows);
+    if (X.nrows > 0)
+        for (int64_t e = X.rowptr[0]; e < X.rowptr[X.nrows]; e++)
+            st->sel[X.col[e]] = 1;
+    return st->sel;
+}
+
+static void cpu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
+                          int64_t width, kern_csr X, int64_t *last, float *tab, int64_t t0,
+                          int64_t t, int with_grad, const float here[2], double beta1,
+                          double beta2, double eps_d, int32_t *nonfinite_flag, int32_t tag)
+{
+    if (with_grad)
+        memcpy(tab + 2 * (t - t0 - 1), here, 2 * sizeof(float));
+    const uint8_t *sel = cpu_selected_rows(k, X, n_rows);
+    float b1 = (float)beta1, c1 = (float)(1.0 - beta1), b2 = (float)beta2,
+          c2 = (float)(1.0 - beta2), eps = (float)eps_d;
+    int bad = 0;
+#pragma omp parallel for num_threads(cpu_st(k)->threads) schedule(dynamic, 64) reduction(| : bad)
+    for (int64_t j = 0; j < n_rows; j++) {
+        if (!sel[j])
+            continue;
+        int64_t o = j * width;
+        for (int64_t tau = last[j] + 1; tau <= t; tau++) {
+            int real = with_grad && tau == t;
+            const float *c = tau == t ? here : tab + 2 * (tau - t0 - 1);
+            bad |= adam_row_step(p + o, real ? g + o : NULL, m + o, v + o, width, c, b1, c1,
+                                 b2, c2, eps);
+        }
+        last[j] = t;
     }
     if (nonfinite_flag && bad && *nonfinite_flag < 0)
         *nonfinite_flag = tag;
@@ -401,6 +467,7 @@ static const kern_ops cpu_ops = {
     .philox_normal = cpu_philox_normal,
     .philox_uniform = cpu_philox_uniform,
     .adam = cpu_adam,
+    .adam_rows = cpu_adam_rows,
     .find_nonfinite = cpu_find_nonfinite,
     .accumulate = cpu_accumulate,
     .topk_excluding = cpu_topk_excluding,

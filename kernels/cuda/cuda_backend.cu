@@ -269,6 +269,7 @@ static const kern_ops cuda_ops = {
     /* .philox_normal = */ cu_philox_normal,
     /* .philox_uniform = */ cu_philox_uniform,
     /* .adam = */ cu_adam,
+    /* .adam_rows = */ cu_adam_rows,
     /* .find_nonfinite = */ cu_find_nonfinite,
     /* .accumulate = */ cu_accumulate,
     /* .topk_excluding = */ cu_topk_excluding,

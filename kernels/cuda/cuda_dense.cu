@@ -320,8 +320,10 @@ void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, d
     if (t < 1)
         FAIL_RUNTIME("adam: step t = %lld must be >= 1", (long long)t);
     adam_consts a;
-    a.step = (float)(lr / (1.0 - pow(beta1, (double)t)));
-    a.inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(beta2, (double)t)));
+    float here[2];
+    kern_adam_constants(lr, beta1, beta2, t, here);
+    a.step = here[0];
+    a.inv_bc2_sqrt = here[1];
     a.b1 = (float)beta1;
     a.c1 = (float)(1.0 - beta1);
     a.b2 = (float)beta2;
@@ -331,6 +333,113 @@ void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, d
     adam_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(p, g, m, v, n,
                                                                                   a, nonfinite_flag, tag);
     CUDA_LAUNCH_CHECK("adam_kernel");
+    cu_prof_end(k, CU_PROF_ADAM);
+}
+
+/* ---- lazy Adam on selected rows (kern_adam_rows) ------------------------------------ */
+
+/* bit j of sel: row j selected by a one in column j of the window X */
+__global__ void select_rows_kernel(kern_csr X, uint32_t *sel)
+{
+    int64_t e0 = X.rowptr[0], n = X.rowptr[X.nrows] - e0;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int32_t c = X.col[e0 + e];
+        atomicOr(&sel[c >> 5], 1u << (c & 31));
+    }
+}
+
+typedef struct adam_rows_args {
+    float *p, *m, *v;
+    const float *g;               /* NULL: no step-t gradient */
+    int64_t n_rows, width;
+    const uint32_t *sel;          /* NULL: every row */
+    const int64_t *last;          /* [n_rows] */
+    float *tab;                   /* constants of steps t0 + 1 .. */
+    int64_t t0, t;
+    float here[2];                /* constants of step t */
+    float b1, c1, b2, c2, eps;
+} adam_rows_args;
+
+/* element i of a selected row: its steps last + 1 .. t, kern_adam's arithmetic per step */
+__global__ void adam_rows_kernel(adam_rows_args a, int32_t *flag, int32_t tag)
+{
+    int bad = 0;
+    if (a.g && blockIdx.x == 0 && threadIdx.x == 0) {   /* step t's entry, read by later calls */
+        a.tab[2 * (a.t - a.t0 - 1)] = a.here[0];
+        a.tab[2 * (a.t - a.t0 - 1) + 1] = a.here[1];
+    }
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < a.n_rows * a.width;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t j = i / a.width;
+        if (a.sel && !((a.sel[j >> 5] >> (j & 31)) & 1u))
+            continue;
+        float pi = a.p[i], mi = a.m[i], vi = a.v[i];
+        for (int64_t tau = a.last[j] + 1; tau <= a.t; tau++) {
+            float gi = 0.0f, step = a.here[0], inv = a.here[1];
+            if (tau == a.t) {
+                if (a.g)
+                    gi = a.g[i];
+            } else {
+                step = a.tab[2 * (tau - a.t0 - 1)];
+                inv = a.tab[2 * (tau - a.t0 - 1) + 1];
+            }
+            bad |= !isfinite(gi);
+            mi = a.b1 * mi + a.c1 * gi;
+            vi = a.b2 * vi + a.c2 * gi * gi;
+            pi -= step * mi / (sqrtf(vi) * inv + a.eps);
+        }
+        a.p[i] = pi;
+        a.m[i] = mi;
+        a.v[i] = vi;
+    }
+    flag_nonfinite(bad, flag, tag);
+}
+
+/* last[j] = t for the selected rows (after adam_rows_kernel has read them) */
+__global__ void adam_rows_last_kernel(int64_t *last, int64_t n_rows, const uint32_t *sel,
+                                      int64_t t)
+{
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < n_rows;
+         j += (int64_t)gridDim.x * blockDim.x)
+        if (!sel || ((sel[j >> 5] >> (j & 31)) & 1u))
+            last[j] = t;
+}
+
+void cu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
+                  int64_t width, kern_csr X, int64_t *last, float *tab, int64_t t0, int64_t t,
+                  int with_grad, const float here[2], double beta1, double beta2, double eps,
+                  int32_t *nonfinite_flag, int32_t tag)
+{
+    cuda_state *st = cu_st(k);
+    cu_prof_begin(k, CU_PROF_ADAM);
+    uint32_t *sel = NULL;
+    if (X.nrows >= 0) {
+        int64_t words = (n_rows + 31) / 32;
+        sel = (uint32_t *)cu_scratch_get(k, &st->bitmap, (size_t)words * sizeof(uint32_t));
+        CUDA_CHECK(cudaMemsetAsync(sel, 0, (size_t)words * sizeof(uint32_t), st->stream));
+        if (X.nrows > 0) {
+            select_rows_kernel<<<cu_blocks(X.nrows * 8, CU_MAX_BLOCKS), CU_THREADS, 0,
+                                 st->stream>>>(X, sel);
+            CUDA_LAUNCH_CHECK("select_rows_kernel");
+        }
+    }
+    adam_rows_args a;
+    a.p = p; a.m = m; a.v = v;
+    a.g = with_grad ? g : NULL;
+    a.n_rows = n_rows; a.width = width;
+    a.sel = sel; a.last = last; a.tab = tab;
+    a.t0 = t0; a.t = t;
+    a.here[0] = here[0]; a.here[1] = here[1];
+    a.b1 = (float)beta1; a.c1 = (float)(1.0 - beta1);
+    a.b2 = (float)beta2; a.c2 = (float)(1.0 - beta2);
+    a.eps = (float)eps;
+    adam_rows_kernel<<<cu_blocks(n_rows * width, CU_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(
+        a, nonfinite_flag, tag);
+    CUDA_LAUNCH_CHECK("adam_rows_kernel");
+    adam_rows_last_kernel<<<cu_blocks(n_rows, CU_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(
+        last, n_rows, sel, t);
+    CUDA_LAUNCH_CHECK("adam_rows_last_kernel");
     cu_prof_end(k, CU_PROF_ADAM);
 }
 

@@ -158,6 +158,10 @@ void cu_gaussian_kl_backward(kern *k, const float *mu, const float *sigma, const
 void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
              double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
              int32_t tag);
+void cu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
+                  int64_t width, kern_csr X, int64_t *last, float *tab, int64_t t0, int64_t t,
+                  int with_grad, const float here[2], double beta1, double beta2, double eps,
+                  int32_t *nonfinite_flag, int32_t tag);
 void cu_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);
 void cu_accumulate(kern *k, double *acc, const float *x, int64_t n);
 /* cuda_sparse.cu */

@@ -539,6 +539,85 @@ static void test_adam(void **state)
     free(p); free(m); free(v);
 }
 
+/* Lazy Adam on selected rows: the same sequence of catch-ups, steps (some with an empty
+ * selection) and flushes on both backends; the device-written constants table is read back
+ * by later calls. A non-finite gradient in a selected row sets the flag. */
+static void test_adam_rows(void **state)
+{
+    enum { R = 3000, W = 24, N = R * W, STEPS = 12, CAP = 8 };
+    trng r = {23};
+    float *p = rand_floats(&r, N, -1, 1), *m = calloc(N, sizeof(float));
+    float *v = calloc(N, sizeof(float)), *g = calloc(N, sizeof(float));
+    float *tab = calloc(2 * CAP, sizeof(float));
+    int64_t *last = calloc(R, sizeof(int64_t)), t0 = 0;
+    float *dp = dev_dup(kg, p, sizeof(float) * N), *dm = dev_dup(kg, m, sizeof(float) * N);
+    float *dv = dev_dup(kg, v, sizeof(float) * N), *dg = kern_alloc(kg, sizeof(float) * N);
+    float *dtab = kern_alloc(kg, sizeof(float) * 2 * CAP);
+    int64_t *dlast = dev_dup(kg, last, sizeof(int64_t) * R);
+    kern_csr all = {-1, R, NULL, NULL};
+    for (int t = 1; t <= STEPS; t++) {
+        int64_t *rowptr;
+        int32_t *col;
+        rand_csr(&r, 6, R, t % 5 == 0 ? 0.0 : 0.01, 0, &rowptr, &col);   /* some steps: none */
+        test_csr X = test_csr_make(kg, rowptr, col, 6, R);
+        for (int64_t i = 0; i < N; i++)
+            g[i] = 0.0f;
+        for (int64_t e = 0; e < rowptr[6]; e++)
+            for (int c = 0; c < W; c++)
+                g[(int64_t)col[e] * W + c] = trng_unif(&r, -0.5f, 0.5f);
+        kern_upload(kg, dg, g, sizeof(float) * N);
+        kern_csr hx = test_csr_window(&X, 0, 6, 0), dx = test_csr_window(&X, 0, 6, 1);
+        kern_adam_rows(kc, p, g, m, v, R, W, hx, last, tab, CAP, t0, t - 1, 0, 1e-2, 0.9,
+                       0.999, 1e-8, NULL, 0);
+        kern_adam_rows(kg, dp, dg, dm, dv, R, W, dx, dlast, dtab, CAP, t0, t - 1, 0, 1e-2,
+                       0.9, 0.999, 1e-8, NULL, 0);
+        kern_adam_rows(kc, p, g, m, v, R, W, hx, last, tab, CAP, t0, t, 1, 1e-2, 0.9, 0.999,
+                       1e-8, NULL, 0);
+        kern_adam_rows(kg, dp, dg, dm, dv, R, W, dx, dlast, dtab, CAP, t0, t, 1, 1e-2, 0.9,
+                       0.999, 1e-8, NULL, 0);
+        if (t % 7 == 0) {   /* flush: every row to step t, a new table origin */
+            kern_adam_rows(kc, p, g, m, v, R, W, all, last, tab, CAP, t0, t, 0, 1e-2, 0.9,
+                           0.999, 1e-8, NULL, 0);
+            kern_adam_rows(kg, dp, dg, dm, dv, R, W, all, dlast, dtab, CAP, t0, t, 0, 1e-2,
+                           0.9, 0.999, 1e-8, NULL, 0);
+            t0 = t;
+        }
+        test_csr_free(kg, &X);
+    }
+    kern_adam_rows(kc, p, g, m, v, R, W, all, last, tab, CAP, t0, STEPS, 0, 1e-2, 0.9, 0.999,
+                   1e-8, NULL, 0);
+    kern_adam_rows(kg, dp, dg, dm, dv, R, W, all, dlast, dtab, CAP, t0, STEPS, 0, 1e-2, 0.9,
+                   0.999, 1e-8, NULL, 0);
+    float *got = host_dup(kg, dp, sizeof(float) * N);
+    assert_true(cuda_close("adam_rows p", got, p, N, 1e-7, 1e-6));
+    free(got);
+    got = host_dup(kg, dm, sizeof(float) * N);
+    assert_true(cuda_close("adam_rows m", got, m, N, 1e-9, 1e-6));
+    free(got);
+    got = host_dup(kg, dv, sizeof(float) * N);
+    assert_true(cuda_close("adam_rows v", got, v, N, 1e-12, 1e-6));
+    free(got);
+    int64_t *glast = host_dup(kg, dlast, sizeof(int64_t) * R);
+    for (int j = 0; j < R; j++)
+        assert_int_equal(glast[j], STEPS);
+    free(glast);
+    /* a NaN in a selected row's gradient is flagged */
+    int64_t rp[2] = {0, 1};
+    int32_t c1[1] = {5};
+    test_csr one = test_csr_make(kg, rp, c1, 1, R);
+    g[5 * W + 3] = NAN;
+    kern_upload(kg, dg, g, sizeof(float) * N);
+    int32_t none = -1, flag = 0, *dflag = dev_dup(kg, &none, sizeof(none));
+    kern_adam_rows(kg, dp, dg, dm, dv, R, W, test_csr_window(&one, 0, 1, 1), dlast, dtab,
+                   CAP, STEPS, STEPS + 1, 1, 1e-2, 0.9, 0.999, 1e-8, dflag, 9);
+    kern_download(kg, &flag, dflag, sizeof(flag));
+    assert_int_equal(flag, 9);
+    kern_free(kg, one.d_rowptr); kern_free(kg, one.d_col);
+    kern_free(kg, dp); kern_free(kg, dm); kern_free(kg, dv); kern_free(kg, dg);
+    kern_free(kg, dtab); kern_free(kg, dlast); kern_free(kg, dflag);
+    free(p); free(m); free(v); free(g); free(tab); free(last);
+}
+
 /* The numerical guard on the device: same tags as the CPU, the first one kept. */
 static void test_nonfinite_flags(void **state)
 {
@@ -712,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_lik_extreme),
         cmocka_unit_test(test_philox),
         cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_adam_rows),
         cmocka_unit_test(test_nonfinite_flags),
         cmocka_unit_test(test_topk_distinct),
         cmocka_unit_test(test_topk_ties),

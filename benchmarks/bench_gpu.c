@@ -127,7 +127,7 @@ static void phase_step(bivae_model *m, bivae_side s, int epoch, int64_t l0, int6
     model_zero_grad(m, s, l1 - l0);
     model_forward(m, s, l0, l1, epoch, PASS_TRAIN, 1);
     model_backward(m, s, l0, l1, (float)(1.0 / (double)(l1 - l0)));
-    model_adam_step(m, s, 1e-3, NULL, 0);
+    model_adam_step(m, s, l0, l1, 1e-3, NULL, 0);
     model_forward(m, s, l0, l1, epoch, PASS_REFRESH, 1);
     model_store_rows(m, s, l0, l1);
 }

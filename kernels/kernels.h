@@ -166,9 +166,10 @@ void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
  *   last[j] = t. Each step is kern_adam's arithmetic, so every row ends bitwise as under
  *   kern_adam at every step.
  *   tab [2 × cap] holds the bias-correction constants of steps t0 + 1 .. t0 + cap: a
- *   with_grad call writes step t's (index t − t0 − 1), replayed steps read theirs. So every
- *   replayed step must lie in (t0, t] and be the step of an earlier with_grad call, i.e.
- *   t0 <= last[j] for every row, and t − t0 <= cap.
+ *   with_grad call writes step t's (index t − t0 − 1, from lr), replayed zero-gradient
+ *   steps read theirs (lr is then unused). So every replayed step must lie in (t0, t] and
+ *   be the step of an earlier (or this) with_grad call, i.e. t0 <= last[j] for every row,
+ *   and t − t0 <= cap.
  * last [n_rows] and tab in backend memory; nonfinite_flag as kern_adam (selected rows). */
 void kern_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
                     int64_t width, kern_csr sel, int64_t *last, float *tab, int64_t cap,

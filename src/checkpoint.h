@@ -185,8 +185,9 @@ uint64_t ckpt_train_hash(const dataset *d, comm *c);
 /* Collective. Writes the state of m at pos into cfg->output.checkpoint_dir (μ_θ / μ_β must
  * be current in m->mu_local: trainer_infer) and keeps the newest cfg->output.keep. Returns
  * 0 with the file's path in path[path_len], or BIVAE_EXIT_RUNTIME on every rank after one
- * rank printed the one line. */
-int ckpt_save(const bivae_model *m, const dataset *d, const bivae_config *cfg, comm *c,
+ * rank printed the one line. Brings lazily updated parameters up to date first
+ * (model_adam_flush). */
+int ckpt_save(bivae_model *m, const dataset *d, const bivae_config *cfg, comm *c,
               const ckpt_position *pos, char *path, size_t path_len);
 
 /* For resume: the model and training settings of cfg against the checkpoint's. Returns 0,

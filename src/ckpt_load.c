@@ -196,6 +196,7 @@ int ckpt_load(const char *path, bivae_model *m, const dataset *d, comm *c, ckpt_
         return rc;
     m->enc[SIDE_USER].adam_step = info.adam_step[SIDE_USER];
     m->enc[SIDE_ITEM].adam_step = info.adam_step[SIDE_ITEM];
+    model_adam_restart(m);
     *pos = info.pos;
     ckpt_info_free(&info);
     return 0;

@@ -369,12 +369,14 @@ static void put_tensors(saver *s, const bivae_model *m, const dataset *d, int64_
 
 /* ---- ckpt_save -------------------------------------------------------------------------------- */
 
-int ckpt_save(const bivae_model *m, const dataset *d, const bivae_config *cfg, comm *c,
+int ckpt_save(bivae_model *m, const dataset *d, const bivae_config *cfg, comm *c,
               const ckpt_position *pos, char *path, size_t path_len)
 {
     const char *dir = cfg->output.checkpoint_dir;
     int64_t B = cfg->train.batch_size, item_steps = (d->n_items + B - 1) / B;
     char name[96], paths[3][PATH_MAX];
+    model_adam_flush(m, SIDE_USER);   /* the file holds every row as dense Adam has it */
+    model_adam_flush(m, SIDE_ITEM);
     ckpt_file_name(pos, item_steps, name, sizeof name);
     snprintf(path, path_len, "%s/%s", dir, name);
     ckpt_info info;

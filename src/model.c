@@ -234,10 +234,12 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
         build_Xc(m, SIDE_USER, Ri_rowptr, Ri_col, n_local_items);
         build_Xc(m, SIDE_ITEM, Ru_rowptr, Ru_col, n_local_users);
     }
+    model_adam_init(m);
 }
 
 void model_free(bivae_model *m)
 {
+    model_adam_free(m);
     for (int s = 0; s < 2; s++) {
         encoder_free(m->k, &m->enc[s]);
         kern_free(m->k, m->table[s]);
@@ -283,6 +285,11 @@ static kern_csr csr_window(kern_csr X, int64_t r0, int64_t r1)
     return X;
 }
 
+kern_csr model_xc_batch(const bivae_model *m, bivae_side s, int64_t g0, int64_t g1)
+{
+    return csr_window(m->Xc[s], g0, g1);
+}
+
 /* Sharded: this rank's partial X[batch, own features]·Wt_1 of the whole batch b (rank 0
  * adds b_1) into dst [B × width[1]]; the all-reduced sum is the batch's a_1. */
 static void first_layer_partial(bivae_model *m, encoder *e, bivae_side s, batch_rows b,
@@ -290,6 +297,7 @@ static void first_layer_partial(bivae_model *m, encoder *e, bivae_side s, batch_
 {
     const float *W = e->params + e->off_W[0], *bias = e->params + e->off_b[0];
     kern_csr Xc = csr_window(m->Xc[s], b.g0, b.g0 + b.B);
+    model_adam_catch_up(m, s, Xc);                     /* the rows it reads, up to date */
     kern_csr_matmul_bias(m->k, Xc, W, m->rank == 0 ? bias : NULL, e->width[1], dst);
 }
 
@@ -511,15 +519,6 @@ void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows)
 }
 
 /* ---- update, store, infer --------------------------------------------------------------- */
-
-void model_adam_step(bivae_model *m, bivae_side s, double lr, int32_t *nonfinite_flag,
-                     int32_t tag)
-{
-    encoder *e = &m->enc[s];
-    e->adam_step++;
-    kern_adam(m->k, e->params, e->grad, e->adam_m, e->adam_v, e->n_params, lr, 0.9, 0.999,
-              1e-8, e->adam_step, nonfinite_flag, tag);
-}
 
 void model_store_rows(bivae_model *m, bivae_side s, int64_t l0, int64_t l1)
 {

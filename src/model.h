@@ -56,6 +56,11 @@ typedef struct encoder {
                                               a_1 of up to two batches (model_forward_pair) */
     float *adam_m, *adam_v;                /* [n_params] */
     int64_t adam_step;                     /* Adam's t (steps taken) */
+    /* lazy Adam on the own Wt_1 rows (sharded first layer; src/model_adam.c) */
+    int lazy_adam;
+    int64_t *adam_last;                    /* [n_feat_local] the step each row is at */
+    float *adam_tab;                       /* [2 × adam_tab_cap] constants of steps t0+1.. */
+    int64_t adam_tab_cap, adam_t0;         /* t0: the last flush (every row at >= t0) */
     /* workspace for up to max_rows rows of a batch */
     int64_t max_rows;
     float *a[BIVAE_MAX_HIDDEN + 1];        /* a[l] [max_rows × width[l]], l = 1..L */
@@ -158,10 +163,25 @@ void model_backward_first_layer(bivae_model *m, bivae_side s, int64_t g0, int64_
  * model_backward_first_layer without any all-reduce. Fails when P > 1. */
 void model_backward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, float scale);
 
-/* One Adam step of side s with its (all-reduced) gradient; a non-finite gradient element
- * sets *nonfinite_flag = tag when it is still −1 (NULL: no check). */
-void model_adam_step(bivae_model *m, bivae_side s, double lr, int32_t *nonfinite_flag,
-                     int32_t tag);
+/* ---- Adam (src/model_adam.c) ---- */
+/* One Adam step of side s with its (all-reduced) gradient of the global batch [g0, g1); a
+ * non-finite gradient element sets *nonfinite_flag = tag when it is still −1 (NULL: no
+ * check). With the sharded first layer the own Wt_1 rows the batch does not touch are
+ * updated lazily, bitwise as dense Adam would: forwards and model_adam_flush bring them up
+ * to date before anything reads them. */
+void model_adam_step(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, double lr,
+                     int32_t *nonfinite_flag, int32_t tag);
+/* Every own Wt_1 row of side s up to date (before reading the whole parameter tensors:
+ * checkpoints; at a phase's end). Not collective. */
+void model_adam_flush(bivae_model *m, bivae_side s);
+/* After adam_step was set from a checkpoint: every row is at that step. */
+void model_adam_restart(bivae_model *m);
+/* model.c's part: the rows Xc_batch selects up to date before a forward reads them. */
+void model_adam_catch_up(bivae_model *m, bivae_side s, kern_csr Xc_batch);
+void model_adam_init(bivae_model *m);
+void model_adam_free(bivae_model *m);
+/* Rows [g0, g1) of Xc[s] (the global batch × own features). */
+kern_csr model_xc_batch(const bivae_model *m, bivae_side s, int64_t g0, int64_t g1);
 
 /* Copies the workspace's z and μ of rows [l0, l1) into sample_local / mu_local. */
 void model_store_rows(bivae_model *m, bivae_side s, int64_t l0, int64_t l1);

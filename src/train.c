@@ -86,7 +86,7 @@ static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_
     comm_allreduce_sum_f32(t->c, reduced, n_reduced);
     model_backward_first_layer(m, s, g0, g1);
     kern_find_nonfinite(m->k, e->grad + e->n_params, 2, t->nonfinite, (int32_t)step);
-    model_adam_step(m, s, t->cfg->train.lr, t->nonfinite, (int32_t)step);
+    model_adam_step(m, s, g0, g1, t->cfg->train.lr, t->nonfinite, (int32_t)step);
     kern_accumulate(m->k, t->loss_acc, e->grad + e->n_params, 2);
 }
 
@@ -160,6 +160,7 @@ static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const d
         p1 = g1;
     }
     model_forward_pair(m, s, p0, p1, 0, 0, epoch);   /* flush the last refresh */
+    model_adam_flush(m, s);                          /* and Adam's pending rows */
     check_finite(t, s, epoch, n_steps);
     gather_table(t, s, m->sample_local[s], m->table[s]);
     double acc[2];

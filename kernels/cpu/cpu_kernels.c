@@ -421,7 +421,7 @@ static void cpu_adam_rows(kern *k, float *p, const float *g, float *m, float *v,
         int64_t o = j * width;
         for (int64_t tau = last[j] + 1; tau <= t; tau++) {
             int real = with_grad && tau == t;
-            const float *c = tau == t ? here : tab + 2 * (tau - t0 - 1);
+            const float *c = real ? here : tab + 2 * (tau - t0 - 1);
             bad |= adam_row_step(p + o, real ? g + o : NULL, m + o, v + o, width, c, b1, c1,
                                  b2, c2, eps);
         }

@@ -377,9 +377,8 @@ __global__ void adam_rows_kernel(adam_rows_args a, int32_t *flag, int32_t tag)
         float pi = a.p[i], mi = a.m[i], vi = a.v[i];
         for (int64_t tau = a.last[j] + 1; tau <= a.t; tau++) {
             float gi = 0.0f, step = a.here[0], inv = a.here[1];
-            if (tau == a.t) {
-                if (a.g)
-                    gi = a.g[i];
+            if (tau == a.t && a.g) {
+                gi = a.g[i];
             } else {
                 step = a.tab[2 * (tau - a.t0 - 1)];
                 inv = a.tab[2 * (tau - a.t0 - 1) + 1];

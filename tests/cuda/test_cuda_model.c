@@ -108,7 +108,7 @@ static void step_both(bivae_model *mc, bivae_model *mg, bivae_side s, int step)
         assert_true(same(what, mg->k, eg->grad, ec->grad, ec->n_params, 1e-5, 0, 1e-4));
     }
     for (int b = 0; b < 2; b++) {
-        model_adam_step(ms[b], s, LR, NULL, 0);
+        model_adam_step(ms[b], s, l0, l1, LR, NULL, 0);
         model_forward(ms[b], s, l0, l1, 1, PASS_REFRESH, 1);
         model_store_rows(ms[b], s, l0, l1);
     }

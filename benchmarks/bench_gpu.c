@@ -142,6 +142,7 @@ static double run_phase(bivae_model *m, bivae_side s, int epoch, int B, int64_t 
     double t0 = now();
     for (int64_t l0 = 0; l0 < N && (max_steps <= 0 || n < max_steps); l0 += B, n++)
         phase_step(m, s, epoch, l0, l0 + B < N ? l0 + B : N);
+    model_adam_flush(m, s);   /* lazy Adam's pending rows, as the trainer's phase end */
     kern_rows_cyclic_from_blocked(m->k, m->table[s], m->sample_local[s], N, m->K, 1);
     kern_sync(m->k);
     *steps = n;

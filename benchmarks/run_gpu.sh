@@ -8,7 +8,8 @@
 #   3. the CUDA tests (ctest -L cuda), log in the output folder; with BIVAE_CUDA_SYNC_CHECK=1
 #      (every launch waited for), so a kernel fault on a first run names its kernel;
 #   4. bench_gpu (synthetic ml-20m, k=50, encoder 100, batches 128 and 1024, fp32 and tf32)
-#      writing bench_gpu.csv / bench_gpu.md.
+#      writing bench_gpu.csv / bench_gpu.md; then batch 128 fp32 again with dense Adam
+#      (dense_adam/), to compare with the default lazy Adam.
 #
 #   benchmarks/run_gpu.sh [--no-tests] [--no-bench] [--configure-only] [-- bench_gpu args]
 # Environment: OUT (output folder, default benchmarks/out), BUILD_DIR (default build-gpu),
@@ -188,6 +189,13 @@ if [[ $RUN_BENCH == 1 ]]; then
       --out "$OUT_DIR" "${BENCH_ARGS[@]}" 2>&1 | tee "$OUT_DIR/bench_gpu.log"
   brc=${PIPESTATUS[0]}
   [[ $brc -eq 0 || $status -ne 0 ]] || status=$brc
+  # the same at batch 128, fp32, with dense Adam (every Wt_1 row at every step), against
+  # the default lazy Adam of the run above (src/model_adam.c)
+  if [[ ${#BENCH_ARGS[@]} -eq 0 ]]; then
+    BIVAE_TEST_ADAM=dense OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-4} \
+      "$BUILD/benchmarks/bench_gpu" --batches 128 --maths fp32 --out "$OUT_DIR/dense_adam" \
+      2>&1 | tee "$OUT_DIR/bench_gpu_dense_adam.log"
+  fi
 fi
 log "results in $OUT_DIR (status $status)"
 exit $status

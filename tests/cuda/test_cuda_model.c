@@ -135,10 +135,14 @@ static int params_norm_close(const char *what, kern *kg, const float *dev, const
     return sqrt(diff) <= 1e-3 * sqrt(moved);
 }
 
-/* init[2]: the parameters before the first step (NULL right after model_init). */
+/* init[2]: the parameters before the first step (NULL right after model_init). The GPU
+ * model's Adam is lazy (src/model_adam.c), the CPU's dense: whole tensors are compared
+ * after model_adam_flush, as a checkpoint reads them. */
 static void compare_models(bivae_model *mc, bivae_model *mg, float *const init[2])
 {
     for (int s = 0; s < 2; s++) {
+        model_adam_flush(mc, (bivae_side)s);
+        model_adam_flush(mg, (bivae_side)s);
         encoder *ec = &mc->enc[s], *eg = &mg->enc[s];
         int64_t n = ec->n_params, rows = model_side_rows(mc, s) * K;
         const char *name = s ? "item params" : "user params";

@@ -5,12 +5,13 @@ compute time that is either MEASURED (--compute-ms, from benchmarks/run_gpu.sh o
 or MODELED from FLOPs and bytes (the default, clearly labelled: no GPU run yet).
 
   project_ml20m.py [--k 50] [--hidden 100] [--batch 128] [--first-layer sharded|replicated]
-                   [--compute-ms MS] [--adam-ms MS]
+                   [--compute-ms MS] [--adam-ms MS] [--touched F]
 
 Model of one epoch on P GPUs (data parallel, design.md "One phase"):
   t(P) = t_rows / P            decoder GEMMs, likelihood pass, encoders: split by rows
        + t_adam(P)              Adam: the replicated parameters on every GPU, every step;
-                                a sharded Wt_1 (src/model.h) only 1/P of its rows
+                                a sharded Wt_1 (src/model.h) only 1/P of its rows; with
+                                --touched F < 0.4, lazy Adam (src/model_adam.c): 2F of them
        + V_ar / algbw_ar(P)     all-reduce volume (tests/e2e/volume.sh checks the formulas):
                                   replicated: Σ_steps (all params + 2)·4 B
                                   sharded:    Σ_steps (params after Wt_1 + 2)·4 B + N·H·4 B
@@ -27,6 +28,7 @@ import argparse
 import math
 
 U, I, NNZ = 138_493, 26_744, 20_000_263
+LAZY_MAX_TOUCHED = 0.4   # src/model_adam.c: lazy Adam on a GPU below this share
 
 # H200 SXM datasheet figures (dense): used only by the MODELED compute time
 H200_FP32 = 67e12          # FLOP/s, CUDA cores
@@ -55,11 +57,17 @@ def model(k, h, B, sharded, P=8):
     gemm_flop = 4 * 2 * U * I * k                 # z = θβᵀ and G_θ = G_z β, both phases
     z_bytes = 2 * U * I * 16                      # Z written, read+written, read: 16 B/entry
 
-    def adam_bytes(P):    # p,g,m,v read; p,m,v written; g zeroed: 32 B per parameter
+    def adam_bytes(P, touched=None):
+        # dense: p,g,m,v read; p,m,v written; g zeroed: 32 B per parameter and step.
+        # lazy (src/model_adam.c, sharded Wt_1 only): a step moves the touched share of the
+        # Wt_1 rows twice (catch-up, then the step), plus one flush pass per phase.
         w1_item, w1_user = U * h, I * h
         split = P if sharded else 1
-        return (s_item * (w1_item / split + p_item - w1_item)
-                + s_user * (w1_user / split + p_user - w1_user)) * 32
+        lazy = sharded and touched is not None and touched < LAZY_MAX_TOUCHED
+        per_step = 2 * touched if lazy else 1.0
+        flush = (w1_item + w1_user) / split * 32 if lazy else 0.0
+        return (s_item * (w1_item / split * per_step + p_item - w1_item)
+                + s_user * (w1_user / split * per_step + p_user - w1_user)) * 32 + flush
     return dict(p_item=p_item, p_user=p_user, s_item=s_item, s_user=s_user, v_ar=v_ar,
                 n_ar=n_ar, v_ag=v_ag, gemm_flop=gemm_flop, z_bytes=z_bytes, adam_bytes=adam_bytes)
 
@@ -72,6 +80,10 @@ def main():
     ap.add_argument("--compute-ms", type=float, help="measured row-split compute per epoch on 1 GPU")
     ap.add_argument("--adam-ms", type=float, help="measured Adam time per epoch on 1 GPU")
     ap.add_argument("--first-layer", choices=("sharded", "replicated"), default="sharded")
+    ap.add_argument("--touched", type=float,
+                    help="share of Wt_1 rows a batch touches, from the trainer's 'adam:' log "
+                         "line (synthetic ml-20m: 0.30 at batch 128, 0.80-0.84 at 1024): "
+                         "models lazy Adam where the GPU uses it (< 0.4); default: dense")
     o = ap.parse_args()
     m = model(o.k, o.hidden, o.batch, o.first_layer == "sharded")
     gemm_tf32 = m["gemm_flop"] / (H200_TF32 * EFF_GEMM)
@@ -82,9 +94,10 @@ def main():
     else:
         t_rows, src = gemm_tf32 + rows, "modeled (TF32 GEMMs at 60% of peak + Z traffic at 70% of HBM)"
     def t_adam(P):
+        b = m["adam_bytes"](P, o.touched)
         if o.adam_ms is not None:   # measured on one GPU: scale by the modeled share
-            return o.adam_ms / 1e3 * m["adam_bytes"](P) / m["adam_bytes"](1)
-        return m["adam_bytes"](P) / (H200_HBM * EFF_HBM)
+            return o.adam_ms / 1e3 * b / m["adam_bytes"](1, o.touched)
+        return b / (H200_HBM * EFF_HBM)
     print(f"ML-20M {U} x {I}, k={o.k}, encoder [{o.hidden}], batch {o.batch}, "
           f"first layer {o.first_layer}")
     print(f"  item encoder {m['p_item']:,} params x {m['s_item']} steps, user encoder "
@@ -93,7 +106,7 @@ def main():
           f"all-gathered {m['v_ag'] / 1e6:.1f} MB")
     print(f"  decoder GEMMs {m['gemm_flop'] / 1e12:.2f} TFLOP/epoch: {gemm_tf32 * 1e3:.1f} ms TF32, "
           f"{gemm_fp32 * 1e3:.1f} ms FP32 (at 60% of peak); Z traffic {m['z_bytes'] / 1e9:.0f} GB "
-          f"= {rows * 1e3:.1f} ms; Adam traffic on 1 GPU {m['adam_bytes'](1) / 1e9:.0f} GB = "
+          f"= {rows * 1e3:.1f} ms; Adam traffic on 1 GPU {m['adam_bytes'](1, o.touched) / 1e9:.0f} GB = "
           f"{t_adam(1) * 1e3:.1f} ms")
     print(f"  row-split compute on 1 GPU: {t_rows * 1e3:.1f} ms ({src}); Adam: "
           f"{'measured' if o.adam_ms is not None else 'modeled'}\n")

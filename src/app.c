@@ -125,6 +125,17 @@ static void describe_run(run_log *log, const bivae_config *cfg, const dataset *d
                  cfg->train.lr, (unsigned long long)cfg->train.seed);
 }
 
+/* which Adam each encoder runs (src/model_adam.c), and why */
+static void describe_adam(run_log *log, const bivae_model *m)
+{
+    if (!m->sharded)
+        return;
+    run_log_note(log, "adam: user encoder %s (a batch touches %.0f%% of its Wt_1 rows), item "
+                 "encoder %s (%.0f%%)", m->enc[SIDE_USER].lazy_adam ? "lazy" : "dense",
+                 100.0 * m->touched[SIDE_USER], m->enc[SIDE_ITEM].lazy_adam ? "lazy" : "dense",
+                 100.0 * m->touched[SIDE_ITEM]);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
 /* rank 0, unless --quiet: "bivae-dist: <message>" */
@@ -215,6 +226,7 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
                d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
                d->n_local_items, max_local_batch(cfg, comm_size(c)), c,
                cfg->system.first_layer == FIRST_LAYER_SHARDED);
+    describe_adam(log, &m);
     trainer_init(&t, &m, c, d, cfg, log);
     int status = resume_path[0] ? resume_from(resume_path, &m, &t, d, c, log) : 0;
     if (!status) {

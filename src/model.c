@@ -135,6 +135,28 @@ static kern_csr upload_csr(bivae_model *m, bivae_side s, const int64_t *rowptr,
     return X;
 }
 
+/* The mean fraction of the n_own features that a global batch of B rows of Xc names
+ * (lazy Adam's share of Wt_1 rows per step; src/model_adam.c). */
+static double mean_touched(const int64_t *rowptr, const int32_t *col, int64_t n_rows,
+                           int64_t n_own, int64_t B)
+{
+    if (n_own <= 0 || n_rows <= 0)
+        return 0.0;
+    int64_t *stamp = xmalloc(sizeof(int64_t) * (size_t)n_own), n_batches = 0, hits = 0;
+    for (int64_t f = 0; f < n_own; f++)
+        stamp[f] = -1;
+    for (int64_t g0 = 0; g0 < n_rows; g0 += B, n_batches++) {
+        int64_t g1 = g0 + B < n_rows ? g0 + B : n_rows;
+        for (int64_t p = rowptr[g0]; p < rowptr[g1]; p++)
+            if (stamp[col[p]] != n_batches) {
+                stamp[col[p]] = n_batches;
+                hits++;
+            }
+    }
+    free(stamp);
+    return (double)hits / ((double)n_batches * (double)n_own);
+}
+
 /* Xc of side s: all rows of s × the features this rank owns, the transpose of the other
  * side's own rows (o_rowptr/o_col: [n_own × n_rows], global column ids), built on the host
  * by a counting sort (columns come out ascending) and copied to the backend. */
@@ -159,6 +181,7 @@ static void build_Xc(bivae_model *m, bivae_side s, const int64_t *o_rowptr,
     kern_upload(m->k, m->Xc_owned[s][0], rowptr, rb);
     kern_upload(m->k, m->Xc_owned[s][1], col, cb);
     m->Xc[s] = (kern_csr){n_rows, n_own, m->Xc_owned[s][0], m->Xc_owned[s][1]};
+    m->touched[s] = mean_touched(rowptr, col, n_rows, n_own, m->max_batch);
     free(rowptr);
     free(col);
     free(next);

@@ -92,6 +92,7 @@ typedef struct bivae_model {
                                   [U × own items] for users, [I × own users] for items */
     void *X_owned[2][2];       /* device copies of rowptr/col (NULL when aliasing host) */
     void *Xc_owned[2][2];      /* Xc's rowptr/col (always owned) */
+    double touched[2];         /* mean share of own Wt_1 rows a global batch names (sharded) */
 } bivae_model;
 
 /* Number of rows of `side` (users or items). */

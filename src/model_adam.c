@@ -12,13 +12,15 @@
  * dense Adam at every point where they are read (tests/e2e/lazy_adam.sh compares whole
  * checkpoints). b_1 and the deeper layers, dense anyway, take kern_adam.
  *
- * Which is faster depends on the backend. Lazy Adam does the same number of element
- * updates as dense Adam, but only on rows a batch touches (~30 % of them at the ML-20M
- * shape, batch 128), and replays the others later in registers. That saves memory traffic
- * on a GPU, where dense Adam is bandwidth-bound. On the CPU the replay costs more than the
+ * Which is faster depends on the backend and the data. Lazy Adam does the same number of
+ * element updates as dense Adam, but a step moves only the rows its batch touches (a share
+ * f of them, model.h's `touched`: ~30 % at the ML-20M shape, batch 128) — twice, catch-up
+ * then step — and the others are replayed later in registers. On a GPU, where dense Adam
+ * is bandwidth-bound, that is ≈ 2f of dense Adam's traffic: a gain when f < 0.5, so lazy is
+ * the default there for f < LAZY_MAX_TOUCHED. On the CPU the replay costs more than the
  * traffic it saves (ML-20M, 2 ranks: 28.0-29.5 s/epoch lazy, 20.6-23.8 s dense;
- * benchmarks/RESULTS.md). So the default is lazy on CUDA and dense on the CPU.
- * BIVAE_TEST_ADAM=lazy|dense (a test switch) forces either. */
+ * benchmarks/RESULTS.md), so it stays dense. BIVAE_TEST_ADAM=lazy|dense (a test switch)
+ * forces either. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,7 @@
 #include "src/model.h"
 
 enum { ADAM_TAB_MIN = 1024 };   /* steps between forced flushes, at least */
+#define LAZY_MAX_TOUCHED 0.4        /* lazy on a GPU below this share of rows per batch */
 
 static const double BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
 
@@ -42,8 +45,8 @@ static void reset_rows(bivae_model *m, encoder *e)
     e->adam_t0 = e->adam_step;
 }
 
-/* lazy Adam for this model? (see the top of the file) */
-static int want_lazy(const bivae_model *m)
+/* lazy Adam for side s? (see the top of the file) */
+static int want_lazy(const bivae_model *m, bivae_side s)
 {
     const char *force = getenv("BIVAE_TEST_ADAM");
     if (!m->sharded)
@@ -52,16 +55,15 @@ static int want_lazy(const bivae_model *m)
         return 1;
     if (force && !strcmp(force, "dense"))
         return 0;
-    return kern_get_device(m->k) == KERN_DEVICE_CUDA;
+    return kern_get_device(m->k) == KERN_DEVICE_CUDA && m->touched[s] < LAZY_MAX_TOUCHED;
 }
 
 void model_adam_init(bivae_model *m)
 {
-    int lazy = want_lazy(m);
     for (int s = 0; s < 2; s++) {
         encoder *e = &m->enc[s];
-        e->lazy_adam = lazy;
-        if (!lazy)
+        e->lazy_adam = want_lazy(m, (bivae_side)s);
+        if (!e->lazy_adam)
             continue;
         int64_t steps = model_side_rows(m, (bivae_side)s) + 1;   /* a phase, at batch 1 */
         e->adam_tab_cap = steps > ADAM_TAB_MIN ? steps : ADAM_TAB_MIN;

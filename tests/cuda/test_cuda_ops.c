@@ -511,6 +511,23 @@ static void test_philox(void **state)
 
 /* ---- Adam ---------------------------------------------------------------------------- */
 
+/* Adam's p, m, v on the device (dp, dm, dv) against the CPU's, each to its own bound */
+static void adam_state_close(const char *what, const float *dp, const float *dm,
+                             const float *dv, const float *p, const float *m, const float *v,
+                             int64_t n)
+{
+    const float *dev[3] = {dp, dm, dv}, *host[3] = {p, m, v};
+    const double atol[3] = {1e-7, 1e-9, 1e-12};
+    const char *name[3] = {"p", "m", "v"};
+    for (int i = 0; i < 3; i++) {
+        char label[64];
+        snprintf(label, sizeof(label), "%s %s", what, name[i]);
+        float *got = host_dup(kg, dev[i], sizeof(float) * (size_t)n);
+        assert_true(cuda_close(label, got, host[i], n, atol[i], 1e-6));
+        free(got);
+    }
+}
+
 static void test_adam(void **state)
 {
     trng r = {19};
@@ -526,15 +543,7 @@ static void test_adam(void **state)
         kern_adam(kg, dp, dg, dm, dv, N, 1e-3, 0.9, 0.999, 1e-8, t, NULL, 0);
         free(g);
     }
-    float *got = host_dup(kg, dp, sizeof(float) * N);
-    assert_true(cuda_close("adam p", got, p, N, 1e-7, 1e-6));
-    free(got);
-    got = host_dup(kg, dm, sizeof(float) * N);
-    assert_true(cuda_close("adam m", got, m, N, 1e-9, 1e-6));
-    free(got);
-    got = host_dup(kg, dv, sizeof(float) * N);
-    assert_true(cuda_close("adam v", got, v, N, 1e-12, 1e-6));
-    free(got);
+    adam_state_close("adam", dp, dm, dv, p, m, v, N);
     kern_free(kg, dp); kern_free(kg, dm); kern_free(kg, dv); kern_free(kg, dg);
     free(p); free(m); free(v);
 }
@@ -588,15 +597,7 @@ static void test_adam_rows(void **state)
                    1e-8, NULL, 0);
     kern_adam_rows(kg, dp, dg, dm, dv, R, W, all, dlast, dtab, CAP, t0, STEPS, 0, 1e-2, 0.9,
                    0.999, 1e-8, NULL, 0);
-    float *got = host_dup(kg, dp, sizeof(float) * N);
-    assert_true(cuda_close("adam_rows p", got, p, N, 1e-7, 1e-6));
-    free(got);
-    got = host_dup(kg, dm, sizeof(float) * N);
-    assert_true(cuda_close("adam_rows m", got, m, N, 1e-9, 1e-6));
-    free(got);
-    got = host_dup(kg, dv, sizeof(float) * N);
-    assert_true(cuda_close("adam_rows v", got, v, N, 1e-12, 1e-6));
-    free(got);
+    adam_state_close("adam_rows", dp, dm, dv, p, m, v, N);
     int64_t *glast = host_dup(kg, dlast, sizeof(int64_t) * R);
     for (int j = 0; j < R; j++)
         assert_int_equal(glast[j], STEPS);

@@ -136,48 +136,40 @@ static inline unsigned cuemu_match_any_sync(const char *file, int line, unsigned
 #define __match_any_sync(...) cuemu_match_any_sync(__FILE__, __LINE__, __VA_ARGS__)
 
 /* ---- atomics: one OS thread runs every CUDA thread, so plain updates are atomic ------- */
-template <typename T> static inline T atomicAdd(T *p, T v)
+/* *p = f(*p), returning the old value */
+template <typename T, typename F> static inline T cuemu_rmw(T *p, F f)
 {
     T old = *p;
-    *p = old + v;
+    *p = f(old);
     return old;
+}
+template <typename T> static inline T atomicAdd(T *p, T v)
+{
+    return cuemu_rmw(p, [v](T o) { return o + v; });
 }
 template <typename T> static inline T atomicOr(T *p, T v)
 {
-    T old = *p;
-    *p = old | v;
-    return old;
+    return cuemu_rmw(p, [v](T o) { return o | v; });
 }
 template <typename T> static inline T atomicAnd(T *p, T v)
 {
-    T old = *p;
-    *p = old & v;
-    return old;
+    return cuemu_rmw(p, [v](T o) { return o & v; });
 }
 template <typename T> static inline T atomicMax(T *p, T v)
 {
-    T old = *p;
-    *p = old > v ? old : v;
-    return old;
+    return cuemu_rmw(p, [v](T o) { return o > v ? o : v; });
 }
 template <typename T> static inline T atomicMin(T *p, T v)
 {
-    T old = *p;
-    *p = old < v ? old : v;
-    return old;
+    return cuemu_rmw(p, [v](T o) { return o < v ? o : v; });
 }
 template <typename T> static inline T atomicCAS(T *p, T compare, T v)
 {
-    T old = *p;
-    if (old == compare)
-        *p = v;
-    return old;
+    return cuemu_rmw(p, [compare, v](T o) { return o == compare ? v : o; });
 }
 template <typename T> static inline T atomicExch(T *p, T v)
 {
-    T old = *p;
-    *p = v;
-    return old;
+    return cuemu_rmw(p, [v](T) { return v; });
 }
 
 /* ---- intrinsics ---------------------------------------------------------------------- */

@@ -320,7 +320,6 @@ static void first_layer_partial(bivae_model *m, encoder *e, bivae_side s, batch_
 {
     const float *W = e->params + e->off_W[0], *bias = e->params + e->off_b[0];
     kern_csr Xc = csr_window(m->Xc[s], b.g0, b.g0 + b.B);
-    model_adam_catch_up(m, s, Xc);                     /* the rows it reads, up to date */
     kern_csr_matmul_bias(m->k, Xc, W, m->rank == 0 ? bias : NULL, e->width[1], dst);
 }
 
@@ -379,13 +378,26 @@ static void forward_rest(bivae_model *m, encoder *e, bivae_side s, batch_rows b,
     kern_gaussian_sample(k, e->pre, e->eps, nr, K, e->mu, e->sigma, sample ? e->z : NULL);
 }
 
+/* Lazy Adam's pending steps of the Wt_1 rows the batch [g0, g1) reads (src/model_adam.c) */
+static void catch_up(bivae_model *m, bivae_side s, int64_t g0, int64_t g1)
+{
+    if (m->sharded && g1 > g0)
+        model_adam_catch_up(m, s, csr_window(m->Xc[s], g0, g1));
+}
+
+static void forward_batch(bivae_model *m, bivae_side s, batch_rows b, int epoch,
+                          bivae_pass pass, int sample)
+{
+    encoder *e = &m->enc[s];
+    first_layer_forward(m, e, s, b);
+    forward_rest(m, e, s, b, epoch, pass, sample);
+}
+
 void model_forward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, int epoch,
                    bivae_pass pass, int sample)
 {
-    encoder *e = &m->enc[s];
-    batch_rows b = rows_of(m, g0, g1);
-    first_layer_forward(m, e, s, b);
-    forward_rest(m, e, s, b, epoch, pass, sample);
+    catch_up(m, s, g0, g1);
+    forward_batch(m, s, rows_of(m, g0, g1), epoch, pass, sample);
 }
 
 /* One block [max_batch × width[1]] of the pair all-reduce: the batch's partial a_1, zeros
@@ -404,19 +416,19 @@ void model_forward_pair(bivae_model *m, bivae_side s, int64_t r0, int64_t r1, in
     encoder *e = &m->enc[s];
     if (r0 == r1 && g0 == g1)
         return;
+    catch_up(m, s, g0, g1);   /* [r0, r1) took the last step: its rows are up to date */
+    batch_rows rb = rows_of(m, r0, r1), gb = rows_of(m, g0, g1);
     if (!m->sharded || m->nranks == 1) {   /* nothing to fuse: no first-layer all-reduce */
         if (r1 > r0) {
-            model_forward(m, s, r0, r1, epoch, PASS_REFRESH, 1);
-            batch_rows rb = rows_of(m, r0, r1);
+            forward_batch(m, s, rb, epoch, PASS_REFRESH, 1);
             model_store_rows(m, s, rb.l0, rb.l0 + rb.nr);
         }
         if (g1 > g0)
-            model_forward(m, s, g0, g1, epoch, PASS_TRAIN, 1);
+            forward_batch(m, s, gb, epoch, PASS_TRAIN, 1);
         return;
     }
     int64_t H = e->width[1], half = m->max_batch * H;
     float *blk_r = e->a1_batch, *blk_g = e->a1_batch + half;             /* [max_batch × H] each */
-    batch_rows rb = rows_of(m, r0, r1), gb = rows_of(m, g0, g1);
     pair_block(m, e, s, rb, blk_r);
     pair_block(m, e, s, gb, blk_g);
     comm_allreduce_sum_f32(m->c, e->a1_batch, (size_t)(2 * half));

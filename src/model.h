@@ -177,7 +177,9 @@ void model_adam_step(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, doubl
 void model_adam_flush(bivae_model *m, bivae_side s);
 /* After adam_step was set from a checkpoint: every row is at that step. */
 void model_adam_restart(bivae_model *m);
-/* model.c's part: the rows Xc_batch selects up to date before a forward reads them. */
+/* model.c's part: the rows Xc_batch selects up to date before a forward reads them
+ * (model_forward: its batch; model_forward_pair: the training batch only, since the
+ * refresh batch is the one the last step updated). */
 void model_adam_catch_up(bivae_model *m, bivae_side s, kern_csr Xc_batch);
 void model_adam_init(bivae_model *m);
 void model_adam_free(bivae_model *m);

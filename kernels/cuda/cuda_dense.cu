@@ -371,11 +371,11 @@ __global__ void adam_rows_kernel(adam_rows_args a, int32_t *flag, int32_t tag)
     }
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < a.n_rows * a.width;
          i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t j = i / a.width;
-        if (a.sel && !((a.sel[j >> 5] >> (j & 31)) & 1u))
-            continue;
+        int64_t j = i / a.width, from = a.last[j] + 1;
+        if ((a.sel && !((a.sel[j >> 5] >> (j & 31)) & 1u)) || from > a.t)
+            continue;   /* not selected, or nothing to replay: no memory traffic */
         float pi = a.p[i], mi = a.m[i], vi = a.v[i];
-        for (int64_t tau = a.last[j] + 1; tau <= a.t; tau++) {
+        for (int64_t tau = from; tau <= a.t; tau++) {
             float gi = 0.0f, step = a.here[0], inv = a.here[1];
             if (tau == a.t && a.g) {
                 gi = a.g[i];

@@ -1,0 +1,2 @@
+# common/: helpers shared by every folder.
+bivae_add_unit_test(common_fsutil common/test_fsutil.c LIBS bivae_common)

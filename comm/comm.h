@@ -89,9 +89,10 @@ void *comm_allgatherv_bytes(comm *c, const void *send, size_t n_send, size_t ele
                             size_t *n_recv);
 /* Personalized exchange: send_counts[r] elements (elem_size bytes each) of `send`, laid
  * out by destination rank, go to rank r. Returns a malloc'd buffer of the elements
- * received, ordered by source rank, and their count in *n_recv. */
+ * received, ordered by source rank, and their count in *n_recv; recv_counts[size] (may be
+ * NULL) gets the count from each source rank. */
 void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
-                           size_t elem_size, size_t *n_recv);
+                           size_t elem_size, size_t *n_recv, size_t *recv_counts);
 
 /* A collective that does not complete within `seconds` ends this process (exit 3) with a
  * line naming the operation and the rank — mpirun then ends the job — instead of waiting

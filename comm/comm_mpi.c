@@ -330,7 +330,7 @@ void *comm_allgatherv_bytes(comm *c, const void *send, size_t n_send, size_t ele
 }
 
 void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
-                           size_t elem_size, size_t *n_recv)
+                           size_t elem_size, size_t *n_recv, size_t *recv_counts)
 {
     int P = c->size;
     int *scount = xmalloc(sizeof(int) * (size_t)P), *sdispl = xmalloc(sizeof(int) * (size_t)P);
@@ -347,6 +347,8 @@ void *comm_alltoallv_bytes(comm *c, const void *send, const size_t *send_counts,
     for (int r = 0; r < P; r++) {
         rdispl[r] = to_int_count(total, "MPI_Alltoallv");
         total += (size_t)rcount[r];
+        if (recv_counts)
+            recv_counts[r] = (size_t)rcount[r];
     }
     void *recv = xmalloc(total * elem_size);
     MPI_Datatype t = element_type(c, elem_size);

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
-          libprotobuf-c-dev protobuf-c-compiler libcmocka-dev librandom123-dev zlib1g-dev
+          libprotobuf-c-dev protobuf-c-compiler libcmocka-dev librandom123-dev zlib1g-dev libzstd-dev
           python3 python3-numpy)
 if [[ "${1:-}" == "--with-slurm" ]]; then
     packages+=(slurmctld slurmd slurm-client munge gnuplot-nox shellcheck)

@@ -88,46 +88,45 @@ gpair *part_csr_transpose(const csr_matrix *m, int rank, int P, size_t *n_out)
     return t;
 }
 
-/* One user's raw test items raw[len] -> its count and its known items (appended at col). */
-static int64_t test_row_items(int64_t *raw, size_t len, const id_map *items, int32_t *col,
+/* One user's test items it[len] (numbers) -> its count and its known items (appended at
+ * col). Returns the number of known ones. */
+static int64_t test_row_items(int32_t *it, size_t len, int64_t n_items, int32_t *col,
                               int32_t *count)
 {
-    part_sort_i64(raw, len);
-    len = part_unique_i64(raw, len);
+    part_sort_i32(it, len);
+    len = part_unique_i32(it, len);
     *count = (int32_t)len;
     int64_t known = 0;
-    for (size_t k = 0; k < len; k++) {
-        int32_t g = idmap_global(items, raw[k]);
-        if (g >= 0)
-            col[known++] = g;
-    }
-    part_sort_i32(col, (size_t)known);
+    for (size_t k = 0; k < len && it[k] < n_items; k++)   /* sorted: known ones first */
+        col[known++] = it[k];
     return known;
 }
 
-void part_csr_build_test(const test_row *v, size_t n, int64_t nrows, const id_map *items,
-                         int P, csr_matrix *Tu, int32_t *count)
+int64_t part_csr_build_test(const test_row *v, size_t n, int64_t nrows, int64_t n_items, int P,
+                            csr_matrix *Tu, int32_t *count)
 {
-    int64_t *start = row_offsets((const int32_t *)(const void *)v, 4, n, nrows, P);
-    int64_t *raw = xmalloc(sizeof(int64_t) * (n ? n : 1));  /* raw items grouped by row */
-    int64_t *fill = xmalloc(sizeof(int64_t) * ((size_t)nrows + 1));
+    int64_t *start = row_offsets((const int32_t *)(const void *)v, 2, n, nrows, P);
+    int32_t *it = xmalloc(sizeof(int32_t) * (n ? n : 1));   /* items grouped by row */
+    int64_t *fill = xmalloc(sizeof(int64_t) * ((size_t)nrows + 1)), unknown = 0;
     memcpy(fill, start, sizeof(int64_t) * ((size_t)nrows + 1));
     for (size_t k = 0; k < n; k++)
-        raw[fill[v[k].user / P]++] = v[k].raw_item;
+        it[fill[v[k].user / P]++] = v[k].item;
     free(fill);
     Tu->nrows = nrows;
-    Tu->ncols = items->n;
+    Tu->ncols = n_items;
     Tu->rowptr = xcalloc((size_t)nrows + 1, sizeof(int64_t));
     Tu->col = xmalloc(sizeof(int32_t) * (n ? n : 1));
     for (int64_t r = 0; r < nrows; r++) {
         size_t len = (size_t)(start[r + 1] - start[r]);
-        int64_t known = test_row_items(raw + start[r], len, items, Tu->col + Tu->rowptr[r],
+        int64_t known = test_row_items(it + start[r], len, n_items, Tu->col + Tu->rowptr[r],
                                        &count[r]);
         Tu->rowptr[r + 1] = Tu->rowptr[r] + known;
+        unknown += count[r] - known;
     }
     Tu->col = shrink_cols(Tu->col, Tu->rowptr[nrows]);
     free(start);
-    free(raw);
+    free(it);
+    return unknown;
 }
 
 void part_csr_free(csr_matrix *m)

@@ -15,11 +15,12 @@ void part_csr_build(gpair *v, size_t n, int64_t nrows, int64_t ncols, int P, csr
 /* m's ones as pairs (column, global row) — records of the transpose; count in *n_out. */
 gpair *part_csr_transpose(const csr_matrix *m, int rank, int P, size_t *n_out);
 
-/* Tu [nrows x items->n] and count[nrows] from the test rows v[n] of this rank's users:
- * count = distinct raw items of the user (known to training or not); Tu = the known
- * ones, as global item ids. */
-void part_csr_build_test(const test_row *v, size_t n, int64_t nrows, const id_map *items,
-                         int P, csr_matrix *Tu, int32_t *count);
+/* Tu [nrows x n_items] and count[nrows] from the test rows v[n] of this rank's users:
+ * count = distinct items of the user (known to training or not: item numbers >= n_items
+ * are test-only items); Tu = the known ones. Returns the number of (user, test-only item)
+ * pairs. */
+int64_t part_csr_build_test(const test_row *v, size_t n, int64_t nrows, int64_t n_items, int P,
+                            csr_matrix *Tu, int32_t *count);
 
 void part_csr_free(csr_matrix *m);
 

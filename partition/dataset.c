@@ -1,6 +1,7 @@
 /* partition/dataset.c — dataset_load: ingest -> id maps -> route -> local CSR matrices. */
 #include "partition/dataset.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,39 +12,31 @@
 #include "partition/ingest.h"
 #include "partition/route.h"
 
-/* Both id maps from the training pairs; BIVAE_EXIT_USAGE (reported) when they are empty
- * or too large to index with int32. */
-static int build_maps(const data_options *opt, comm *c, const pair_list *train, id_map *users,
+/* Both id maps from the rank's dictionaries; BIVAE_EXIT_USAGE (reported) when they are
+ * empty or too large to index with int32. */
+static int build_maps(const data_options *opt, comm *c, const rating_sink *sink, id_map *users,
                       id_map *items)
 {
-    int big = idmap_build(c, train->v, train->n, ID_SIDE_USER, opt->permute_ids, opt->seed, users);
-    big |= idmap_build(c, train->v, train->n, ID_SIDE_ITEM, opt->permute_ids, opt->seed, items);
+    int big = idmap_build(c, &sink->users, ID_SIDE_USER, opt->permute_ids, opt->seed, users);
+    big |= idmap_build(c, &sink->items, ID_SIDE_ITEM, opt->permute_ids, opt->seed, items);
     const char *why = NULL;
     if (big)
-        why = "too many distinct users or items (at most 2147483647 each)";
+        why = "too many distinct users or items (at most 2147483647 each, test-only ones included)";
     else if (users->n == 0)
         why = "no training ratings left (all dropped by --min-rating or sent to the test split)";
     return part_agree_error(c, why != NULL, 0, NULL, why) ? BIVAE_EXIT_USAGE : 0;
 }
 
-/* Raw pairs -> global-id pairs, in place (8 of the 16 bytes per pair; shrinks the list). */
+/* Training pairs of local indices -> global-id pairs (the list is freed). */
 static gpair *to_global(pair_list *l, const id_map *users, const id_map *items)
 {
-    gpair *g = (gpair *)(void *)l->v;
-    int64_t last_raw = 0;
-    int32_t last_g = -1;
+    gpair *g = xmalloc(sizeof(gpair) * (l->n ? l->n : 1));
     for (size_t k = 0; k < l->n; k++) {
-        raw_pair p = l->v[k];
-        if (last_g < 0 || p.user != last_raw) {
-            last_raw = p.user;
-            last_g = idmap_global(users, p.user);
-        }
-        g[k].row = last_g;
-        g[k].col = idmap_global(items, p.item);
+        g[k].row = (int32_t)users->of_local[l->v[k].user];
+        g[k].col = (int32_t)items->of_local[l->v[k].item];
     }
-    l->v = NULL;
-    l->cap = 0;
-    return xrealloc(g, sizeof(gpair) * (l->n ? l->n : 1));
+    pair_list_free(l);
+    return g;
 }
 
 /* Ru from the training pairs routed to user owners; Ri from Ru's (de-duplicated) ones
@@ -66,40 +59,67 @@ static void build_test(comm *c, pair_list *test, const id_map *users, const id_m
 {
     test_row *rows = xmalloc(sizeof(test_row) * (test->n ? test->n : 1));
     size_t n = 0, n_recv;
-    int64_t stats[3] = {0, 0, 0};         /* nnz_test, n_test_users, test_rows_dropped */
+    int64_t stats[4] = {0, 0, 0, 0};   /* nnz_test, n_test_users, unknown user, unknown item */
     for (size_t k = 0; k < test->n; k++) {
-        int32_t gu = idmap_global(users, test->v[k].user);
-        if (gu < 0) {
+        int64_t gu = users->of_local[test->v[k].user];
+        if (gu >= users->n) {
             stats[2]++;
             continue;
         }
-        test_row t = {gu, 0, test->v[k].item};
+        test_row t = {(int32_t)gu, (int32_t)items->of_local[test->v[k].item]};
         rows[n++] = t;
     }
     pair_list_free(test);
     test_row *recv = route_by_owner(c, rows, n, sizeof(test_row), &n_recv);
     d->test_count = xcalloc((size_t)d->n_local_users + 1, sizeof(int32_t));
-    part_csr_build_test(recv, n_recv, d->n_local_users, items, d->nranks, &d->Tu, d->test_count);
+    stats[3] = part_csr_build_test(recv, n_recv, d->n_local_users, d->n_items, d->nranks, &d->Tu,
+                                   d->test_count);
     free(recv);
     for (int64_t r = 0; r < d->n_local_users; r++) {
         stats[0] += d->test_count[r];
         stats[1] += d->test_count[r] > 0;
     }
-    comm_allreduce_sum_i64v(c, stats, 3);
+    comm_allreduce_sum_i64v(c, stats, 4);
     d->nnz_test = stats[0];
     d->n_test_users = stats[1];
-    d->test_rows_dropped = stats[2];
+    d->test_unknown_user = stats[2];
+    d->test_unknown_item = stats[3];
 }
 
 static void take_maps(dataset *d, id_map *users, id_map *items)
 {
     d->n_users = users->n;
     d->n_items = items->n;
-    d->user_raw = users->raw;
-    d->item_raw = items->raw;
-    users->raw = items->raw = NULL;
+    d->user_ids = users->owned;
+    d->item_ids = items->owned;
+    memset(&users->owned, 0, sizeof users->owned);
+    memset(&items->owned, 0, sizeof items->owned);
     d->n_local_users = partition_owned_count(d->n_users, d->rank, d->nranks);
     d->n_local_items = partition_owned_count(d->n_items, d->rank, d->nranks);
+}
+
+/* Collective: memory and drop counts over the ranks. */
+static void gather_counts(comm *c, const rating_sink *sink, const id_map *users,
+                          const id_map *items, dataset *d)
+{
+    d->below_min_rating = comm_allreduce_sum_i64(c, sink->below_min);
+    size_t peak = users->peak_bytes > items->peak_bytes ? users->peak_bytes : items->peak_bytes;
+    d->idmap_peak_bytes = comm_allreduce_max_i64(c, (int64_t)peak);
+    d->idmap_bytes = comm_allreduce_max_i64(c, (int64_t)(id_table_bytes(&d->user_ids) +
+                                                         id_table_bytes(&d->item_ids)));
+}
+
+/* Test rows were read, yet none has a user of the training split: reported, usage error. */
+static int check_test_users(const data_options *opt, comm *c, size_t local_rows,
+                            const dataset *d)
+{
+    int64_t rows = comm_allreduce_sum_i64(c, (int64_t)local_rows);
+    char why[600];
+    snprintf(why, sizeof why, "%s%s: none of its %lld test rows has a user of the training "
+             "split (another id scheme or another data set?)", opt->test_path ? "--test " : "",
+             opt->test_path ? opt->test_path : "the test split", (long long)rows);
+    int bad = rows > 0 && d->n_test_users == 0;
+    return part_agree_error(c, bad, 0, NULL, why) ? BIVAE_EXIT_USAGE : 0;
 }
 
 int dataset_load(const data_options *opt, comm *c, dataset *d)
@@ -108,17 +128,20 @@ int dataset_load(const data_options *opt, comm *c, dataset *d)
     d->rank = comm_rank(c);
     d->nranks = comm_size(c);
     rating_sink sink;
-    memset(&sink, 0, sizeof sink);
+    rating_sink_init(&sink);
     id_map users, items;
     memset(&users, 0, sizeof users);
     memset(&items, 0, sizeof items);
     int rc = ingest_load(opt, c, &sink, d->source, sizeof d->source);
     if (rc == 0)
-        rc = build_maps(opt, c, &sink.train, &users, &items);
+        rc = build_maps(opt, c, &sink, &users, &items);
     if (rc == 0) {
         take_maps(d, &users, &items);
+        gather_counts(c, &sink, &users, &items, d);
+        size_t test_rows = sink.test.n;
         build_train(c, &sink.train, &users, &items, d);
         build_test(c, &sink.test, &users, &items, d);
+        rc = check_test_users(opt, c, test_rows, d);
     }
     rating_sink_free(&sink);
     idmap_free(&users);
@@ -130,8 +153,8 @@ int dataset_load(const data_options *opt, comm *c, dataset *d)
 
 void dataset_free(dataset *d)
 {
-    free(d->user_raw);
-    free(d->item_raw);
+    id_table_free(&d->user_ids);
+    id_table_free(&d->item_ids);
     part_csr_free(&d->Ru);
     part_csr_free(&d->Ri);
     part_csr_free(&d->Tu);

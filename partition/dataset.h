@@ -1,9 +1,11 @@
 /* partition/dataset.h — getting each rank its share of the data (the whole interface of
  * partition/ that the trainer uses).
  *
- * Ids. Raw ids (as in the file) map to dense global ids: raw ids of the TRAINING split
- * sorted ascending, then (by default) permuted by a permutation seeded by the seed, so
- * the map is the same for any rank count P. Users and items are mapped separately.
+ * Ids. Raw ids are the tokens of the input (integers or any strings: partition/rawid.h).
+ * They map to dense global ids: raw ids of the TRAINING split in their total order
+ * (integers by value, then strings by bytes), then (by default) permuted by a permutation
+ * seeded by the seed, so the map is the same for any rank count P. Users and items are
+ * mapped separately. Each rank keeps the raw ids (text) of the global ids it owns only.
  *
  * Ownership. Global id g is owned by rank g mod P, at local index g div P
  * (partition_owner / partition_local / partition_global below).
@@ -13,9 +15,10 @@
  * the files are the split. Every observed (user, item) pair becomes a 1, duplicates count
  * once; --min-rating drops ratings below it before anything else.
  *
- * Test rows whose user is not in the training split are dropped (such users are never
- * scored); test rows whose item is not in the training split count in test_count but are
- * not in Tu (they can never be recommended, yet they are relevant).
+ * Test rows whose user is not in the training split are dropped and counted (such users
+ * are never scored); test rows whose item is not in the training split are counted and
+ * count in test_count but are not in Tu (they can never be recommended, yet they are
+ * relevant). Test rows none of whose users is known to training are an error.
  *
  * Errors in the input (malformed line, non-numeric id, empty file, missing header, ...)
  * are reported ONCE, by one rank, as one line "bivae-dist: error: FILE:LINE: reason";
@@ -26,6 +29,7 @@
 #include <stdint.h>
 
 #include "comm/comm.h"
+#include "partition/idmap.h"
 
 typedef enum {
     DATA_FORMAT_AUTO = 0,   /* by file name, then by content */
@@ -47,7 +51,16 @@ typedef struct data_options {
     double min_rating;          /* --min-rating R: keep ratings >= R */
     uint64_t seed;              /* --seed: split hash, id permutation, synthetic data */
     int permute_ids;            /* 1 (default): seeded permutation; 0: sorted raw-id order */
+    const char *sep;            /* --sep: field separator of csv/tsv/auto files (NULL: theirs) */
+    const char *columns;        /* --columns user=C,item=C[,rating=C] (C: header name or 1-based) */
+    int header;                 /* DATA_HEADER_*: is line 1 a header? */
 } data_options;
+
+typedef enum {
+    DATA_HEADER_AUTO = 0,       /* csv/tsv: when it names known columns (user, item, rating...) */
+    DATA_HEADER_YES = 1,        /* --header: line 1 is a header, skipped */
+    DATA_HEADER_NO = 2          /* --no-header: line 1 is data */
+} data_header;
 
 /* A binary (0/1) CSR matrix in host memory: row r has ones at columns
  * col[rowptr[r] .. rowptr[r+1]), sorted ascending and unique. */
@@ -60,18 +73,22 @@ typedef struct csr_matrix {
 typedef struct dataset {
     int rank, nranks;
     int64_t n_users, n_items;   /* global counts (training split) */
-    int64_t *user_raw;          /* [n_users]  global user id -> raw id (every rank) */
-    int64_t *item_raw;          /* [n_items]  global item id -> raw id (every rank) */
+    id_table user_ids;          /* [n_local_users]  raw ids of own users (global id g at g div P) */
+    id_table item_ids;          /* [n_local_items]  raw ids of own items */
     int64_t n_local_users;      /* users owned by this rank */
     int64_t n_local_items;      /* items owned by this rank */
     csr_matrix Ru;              /* [n_local_users × n_items]  training rows of own users */
     csr_matrix Ri;              /* [n_local_items × n_users]  training rows of own items (Rᵀ) */
     csr_matrix Tu;              /* [n_local_users × n_items]  test items known to training */
-    int32_t *test_count;        /* [n_local_users]  all test rows of the user (known or not) */
+    int32_t *test_count;        /* [n_local_users]  all test items of the user (known or not) */
     int64_t nnz_train;          /* global number of training ones */
-    int64_t nnz_test;           /* global number of test rows kept (users known) */
+    int64_t nnz_test;           /* global number of test (user, item) pairs kept (user known) */
     int64_t n_test_users;       /* global number of users with >= 1 test row */
-    int64_t test_rows_dropped;  /* global number of test rows whose user is unknown */
+    int64_t test_unknown_user;  /* global number of test rows dropped: user not in training */
+    int64_t test_unknown_item;  /* of nnz_test, the pairs whose item is not in training */
+    int64_t below_min_rating;   /* global number of ratings dropped by --min-rating */
+    int64_t idmap_bytes;        /* id maps kept after loading, per rank (max over ranks) */
+    int64_t idmap_peak_bytes;   /* most memory the id-map build held at once (max over ranks) */
     char source[256];           /* human description, e.g. "synthetic ml-100k (seed 42)" */
 } dataset;
 

@@ -3,7 +3,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "partition/linereader.h"
 #include "partition/reader.h"
 
 const char *data_format_name(data_format f)
@@ -18,30 +17,40 @@ const char *data_format_name(data_format f)
     }
 }
 
-static int ends_with(const char *s, const char *suffix)
+static int ends_with(const char *s, size_t n, const char *suffix)
 {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+    size_t m = strlen(suffix);
+    return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
+}
+
+/* The base name's length without a compression suffix (.gz, .gzip, .zst, .zstd). */
+static size_t stem_length(const char *base)
+{
+    static const char *const suffixes[] = {".gz", ".gzip", ".zst", ".zstd"};
+    size_t n = strlen(base);
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++)
+        if (ends_with(base, n, suffixes[k]))
+            return n - strlen(suffixes[k]);
+    return n;
 }
 
 /* By name alone; DATA_FORMAT_AUTO when the name does not decide (or a .csv, whose
  * header decides between ml-20m and csv). */
-static data_format by_name(const char *path)
+static data_format by_name(const char *base, size_t n, int *csv)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (strcmp(base, "u.data") == 0 || ends_with(base, ".data"))
+    *csv = ends_with(base, n, ".csv");
+    if ((n == 6 && strncmp(base, "u.data", 6) == 0) || ends_with(base, n, ".data"))
         return DATA_FORMAT_ML100K;
-    if (ends_with(base, ".dat"))
+    if (ends_with(base, n, ".dat"))
         return DATA_FORMAT_ML1M;
-    if (ends_with(base, ".tsv"))
+    if (ends_with(base, n, ".tsv"))
         return DATA_FORMAT_TSV;
     return DATA_FORMAT_AUTO;
 }
 
-static data_format by_content(const char *path, const char *line)
+static data_format by_content(int csv, const char *line)
 {
-    if (ends_with(path, ".csv"))
+    if (csv)
         return strncmp(line, "userId,movieId", 14) == 0 ? DATA_FORMAT_ML20M : DATA_FORMAT_CSV;
     if (strstr(line, "::"))
         return DATA_FORMAT_ML1M;
@@ -52,26 +61,15 @@ static data_format by_content(const char *path, const char *line)
     return DATA_FORMAT_AUTO;
 }
 
-int reader_detect(int fd, const char *path, int64_t size, data_format *fmt, read_error *err)
+data_format reader_detect(const char *path, const char *first, size_t len)
 {
-    *fmt = size == 0 ? DATA_FORMAT_TSV : by_name(path);
-    if (*fmt != DATA_FORMAT_AUTO)
-        return 0;
-    line_reader lr;
-    char *line = NULL;
-    size_t len = 0;
-    int64_t off;
-    line_reader_init(&lr, fd, path, 0);
-    line_reader_next(&lr, &line, &len, &off);
-    if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-        line += 3;
-    *fmt = by_content(path, line);
-    line_reader_free(&lr);
-    if (*fmt != DATA_FORMAT_AUTO)
-        return 0;
-    err->line = 0;
-    snprintf(err->msg, sizeof err->msg,
-             "cannot tell the format of %s: neither its name nor its first line "
-             "('::', tab or comma) decides; give --format", path);
-    return -1;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int csv;
+    data_format f = by_name(base, stem_length(base), &csv);
+    if (f != DATA_FORMAT_AUTO)
+        return f;
+    if (len >= 3 && memcmp(first, "\xEF\xBB\xBF", 3) == 0)
+        first += 3;
+    return by_content(csv, first);
 }

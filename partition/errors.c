@@ -34,3 +34,10 @@ int part_agree_error(comm *c, int bad, int64_t line, const char *file, const cha
     }
     return 1;
 }
+
+int part_agree_status(comm *c, int status, int64_t line, const char *file, const char *msg)
+{
+    if (!part_agree_error(c, status != 0, line, file, msg))
+        return 0;
+    return (int)comm_allreduce_max_i64(c, status);
+}

@@ -19,4 +19,8 @@ void part_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Returns 1 on every rank when any rank had an error, else 0. */
 int part_agree_error(comm *c, int bad, int64_t line, const char *file, const char *msg);
 
+/* The same with an exit status per rank (0: no error): returns the worst status over the
+ * ranks (BIVAE_EXIT_RUNTIME before BIVAE_EXIT_USAGE), 0 when no rank had an error. */
+int part_agree_status(comm *c, int status, int64_t line, const char *file, const char *msg);
+
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partition/rawid.h"
+
 static int is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
 static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
@@ -20,58 +22,113 @@ static field trimmed(char *p, size_t n)
     return f;
 }
 
-/* Next occurrence of delim (length dn) in [p, end), or end. */
-static char *find_delim(char *p, char *end, const char *delim, size_t dn)
+field_sep field_sep_of(const char *s)
 {
+    field_sep f;
+    memset(&f, 0, sizeof f);
+    f.n = strlen(s) < sizeof f.s ? strlen(s) : sizeof f.s - 1;
+    memcpy(f.s, s, f.n);
+    return f;
+}
+
+int field_sep_parse(const char *spec, field_sep *out)
+{
+    static const char *const names[][2] = {
+        {"tab", "\t"}, {"\\t", "\t"}, {"comma", ","}, {"semicolon", ";"}, {"pipe", "|"}};
+    memset(out, 0, sizeof *out);
+    if (strcmp(spec, "space") == 0 || strcmp(spec, "whitespace") == 0 || strcmp(spec, " ") == 0) {
+        out->blanks = 1;
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(spec, names[k][0]) == 0) {
+            *out = field_sep_of(names[k][1]);
+            return 0;
+        }
+    size_t n = strlen(spec);
+    if (n == 0 || n >= sizeof out->s || strpbrk(spec, "\n\r") || spec[0] == '"')
+        return -1;
+    *out = field_sep_of(spec);
+    return 0;
+}
+
+/* Next separator in [p, end): its start, its length in *sn; end (sn 0) when none. */
+static char *find_sep(char *p, char *end, const field_sep *sep, size_t *sn)
+{
+    if (sep->blanks) {
+        while (p < end && !is_blank(*p))
+            p++;
+        char *q = p;
+        while (q < end && is_blank(*q))
+            q++;
+        *sn = (size_t)(q - p);
+        return p;
+    }
     for (;;) {
-        char *q = memchr(p, delim[0], (size_t)(end - p));
-        if (!q)
+        char *q = memchr(p, sep->s[0], (size_t)(end - p));
+        if (!q) {
+            *sn = 0;
             return end;
-        if (dn == 1 || (end - q >= 2 && q[1] == delim[1]))
+        }
+        if ((size_t)(end - q) >= sep->n && memcmp(q, sep->s, sep->n) == 0) {
+            *sn = sep->n;
             return q;
+        }
         p = q + 1;
     }
 }
 
-int field_split(char *line, size_t len, const char *delim, field *out, int max)
+/* A quoted field at p (p[0] == '"'): unescapes it in place into f, returns the first byte
+ * after the closing quote (end when the quote is not closed: the rest is the field). */
+static char *quoted(char *p, char *end, field *f)
 {
-    size_t dn = strlen(delim);
-    char *p = line, *end = line + len;
-    int count = 0;
-    for (;;) {
-        char *q = find_delim(p, end, delim, dn);
-        if (count < max)
-            out[count] = trimmed(p, (size_t)(q - p));
-        count++;
-        if (q == end)
-            return count;
-        p = q + dn;
+    char *w = p + 1, *r = p + 1;
+    for (; r < end; r++) {
+        if (*r == '"') {
+            if (r + 1 < end && r[1] == '"') {
+                *w++ = '"';
+                r++;
+                continue;
+            }
+            r++;
+            break;
+        }
+        *w++ = *r;
     }
+    f->p = p + 1;
+    f->n = (size_t)(w - (p + 1));
+    return r;
 }
 
-int field_parse_id(const field *f, int64_t *out)
+int field_split(char *line, size_t len, const field_sep *sep, field *out, int max)
 {
-    const char *p = f->p, *end = f->p + f->n;
-    int neg = 0;
-    if (p < end && (*p == '+' || *p == '-'))
-        neg = *p++ == '-';
-    if (p == end)
-        return PARSE_BAD;
-    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    int range = 0;
-    for (; p < end; p++) {
-        if (!is_digit(*p))
-            return PARSE_BAD;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (limit - d) / 10)
-            range = 1;                      /* keep scanning: "123abc" stays PARSE_BAD */
-        else
-            v = v * 10 + d;
+    char *p = line, *end = line + len;
+    int count = 0;
+    if (sep->blanks) {
+        while (p < end && is_blank(*p))
+            p++;
+        if (p == end)
+            return 0;
     }
-    if (range)
-        return PARSE_RANGE;
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return PARSE_OK;
+    for (;;) {
+        field f;
+        size_t sn;
+        char *s = p, *q;
+        while (s < end && (*s == ' ' || *s == '\t') && !(!sep->blanks && *s == sep->s[0]))
+            s++;
+        if (s < end && *s == '"')
+            q = find_sep(quoted(s, end, &f), end, sep, &sn);
+        else {
+            q = find_sep(p, end, sep, &sn);
+            f = trimmed(p, (size_t)(q - p));
+        }
+        if (count < max)
+            out[count] = f;
+        count++;
+        if (sn == 0 || (sep->blanks && q + sn == end))
+            return count;
+        p = q + sn;
+    }
 }
 
 /* The common case "4", "3.5", "0.25": up to 15 significant digits, exact in a double,
@@ -138,12 +195,5 @@ int field_is_numeric(const field *f)
 
 void field_excerpt(const field *f, char *out, size_t size)
 {
-    size_t keep = size - 1;
-    if (f->n <= keep) {
-        memcpy(out, f->p, f->n);
-        out[f->n] = '\0';
-        return;
-    }
-    memcpy(out, f->p, keep - 3);
-    memcpy(out + keep - 3, "...", 4);
+    raw_id_excerpt(f->p, f->n, out, size);
 }

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/check.h"
@@ -10,41 +11,56 @@
 #include "partition/reader.h"
 #include "partition/synth.h"
 
-/* This rank's part of one file: open, detect, parse its range. 0, or -1 with err. */
-static int read_share(comm *c, const char *path, data_format *fmt, rating_sink *sink,
-                      range_stats *st, read_error *err)
+/* Appends printf text to out[size] (holding a string). */
+static void append(char *out, size_t size, const char *fmt, const char *arg)
 {
-    int64_t size = 0, begin, end;
-    int fd = reader_open(path, &size, err);
-    if (fd < 0)
-        return -1;
-    int rc = *fmt == DATA_FORMAT_AUTO ? reader_detect(fd, path, size, fmt, err) : 0;
-    if (rc == 0) {
-        reader_range(size, comm_rank(c), comm_size(c), &begin, &end);
-        rc = reader_parse_range(fd, path, *fmt, begin, end, rating_sink_add, sink, st, err);
-    }
-    close(fd);
-    return rc;
+    size_t n = strlen(out);
+    if (n + 1 < size)
+        snprintf(out + n, size - n, fmt, arg);
 }
 
-int ingest_file(comm *c, const char *path, data_format fmt, rating_sink *sink,
-                data_format *used)
+/* What was read, for the data line: "csv, gzip, --sep ';', header 'user;item' skipped". */
+static void describe(const data_file *f, const data_options *opt, char *out, size_t size)
 {
-    range_stats st = {0, 0};
-    read_error err = {0, ""};
-    int bad = read_share(c, path, &fmt, sink, &st, &err) != 0;
-    /* Lines before this rank's range. A rank that stopped at its error counted the lines
-     * up to it, so the first error of the file still gets its exact number. */
-    int64_t before = comm_exscan_sum_i64(c, st.lines);
-    int64_t line = bad && err.line > 0 ? before + err.line : 0;
-    if (part_agree_error(c, bad, line, path, err.msg))
-        return BIVAE_EXIT_USAGE;
+    snprintf(out, size, "%s", data_format_name(f->fmt));
+    if (f->src.kind != SOURCE_PLAIN)
+        append(out, size, ", %s", source_kind_name(f->src.kind));
+    if (opt->sep)
+        append(out, size, ", --sep '%s'", opt->sep);
+    if (opt->columns)
+        append(out, size, ", --columns %s", opt->columns);
+    if (f->lf.header && f->lf.header_text[0])
+        append(out, size, ", %s skipped", f->lf.header_text);
+}
+
+int ingest_file(comm *c, const char *path, const data_options *opt, rating_sink *sink,
+                char *desc, size_t desc_size)
+{
+    range_stats st;
+    read_error err;
+    data_file f;
+    memset(&st, 0, sizeof st);
+    int status = reader_open(&f, path, opt, &err) != 0 ? err.status : 0;
+    int opened = status == 0;
+    /* every rank opens the file and reads its line 1: the same verdict everywhere */
+    if ((status = part_agree_status(c, status, err.line, path, err.msg)))
+        return status;
+    if (reader_parse_share(&f, comm_rank(c), comm_size(c), rating_sink_add, sink, &st, &err))
+        status = err.status;
+    if (opened)
+        describe(&f, opt, desc, desc_size);
+    reader_close(&f);
+    /* Lines before this rank's range (plain files). A rank that stopped at its error
+     * counted the lines up to it, so the first error of the file gets its exact number. */
+    int64_t before = comm_exscan_sum_i64(c, st.lines_global ? 0 : st.lines);
+    int64_t line = status && err.line > 0 ? (st.lines_global ? 0 : before) + err.line : 0;
+    if ((status = part_agree_status(c, status, line, path, err.msg)))
+        return status;
     if (comm_allreduce_sum_i64(c, st.ratings) == 0) {
         if (comm_rank(c) == 0)
             part_error("%s: no ratings (the file is empty or has only a header)", path);
         return BIVAE_EXIT_USAGE;
     }
-    *used = fmt;
     return 0;
 }
 
@@ -65,6 +81,16 @@ static const char *bad_options(const data_options *o)
         return "--test-ratio must be in [0, 1]";
     if (o->has_min_rating && !isfinite(o->min_rating))
         return "--min-rating must be a finite number";
+    int custom = o->format == DATA_FORMAT_AUTO || o->format == DATA_FORMAT_CSV ||
+                 o->format == DATA_FORMAT_TSV;
+    if (o->sep && !custom)
+        return "--sep applies to csv, tsv or auto files (the MovieLens formats have their own "
+               "separator)";
+    if (o->columns && !custom)
+        return "--columns applies to csv, tsv or auto files (the MovieLens formats have fixed "
+               "columns)";
+    if ((unsigned)o->header > (unsigned)DATA_HEADER_NO)
+        return "unknown header mode";
     return NULL;
 }
 
@@ -84,17 +110,17 @@ static int load_synthetic(const data_options *o, comm *c, rating_sink *sink, cha
 static int load_split_files(const data_options *o, comm *c, rating_sink *sink, char *source,
                             size_t size)
 {
-    data_format f_train = o->format, f_test = o->format;
+    char d_train[160] = "", d_test[160] = "";
     sink->mode = SPLIT_ALL_TRAIN;
-    int rc = ingest_file(c, o->train_path, o->format, sink, &f_train);
+    int rc = ingest_file(c, o->train_path, o, sink, d_train, sizeof d_train);
     if (rc || !o->test_path) {
-        snprintf(source, size, "%s (%s)", o->train_path, data_format_name(f_train));
+        snprintf(source, size, "%s (%s)", o->train_path, d_train);
         return rc;
     }
     sink->mode = SPLIT_ALL_TEST;
-    rc = ingest_file(c, o->test_path, o->format, sink, &f_test);
-    snprintf(source, size, "train %s (%s), test %s (%s)", o->train_path,
-             data_format_name(f_train), o->test_path, data_format_name(f_test));
+    rc = ingest_file(c, o->test_path, o, sink, d_test, sizeof d_test);
+    snprintf(source, size, "train %s (%s), test %s (%s)", o->train_path, d_train, o->test_path,
+             d_test);
     return rc;
 }
 
@@ -113,8 +139,8 @@ int ingest_load(const data_options *opt, comm *c, rating_sink *sink, char *sourc
         return load_synthetic(opt, c, sink, source, size);
     if (opt->train_path)
         return load_split_files(opt, c, sink, source, size);
-    data_format used = DATA_FORMAT_AUTO;
-    int rc = ingest_file(c, opt->data_path, opt->format, sink, &used);
-    snprintf(source, size, "%s (%s)", opt->data_path, data_format_name(used));
+    char d[160] = "";
+    int rc = ingest_file(c, opt->data_path, opt, sink, d, sizeof d);
+    snprintf(source, size, "%s (%s)", opt->data_path, d);
     return rc;
 }

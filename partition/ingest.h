@@ -16,9 +16,11 @@
 int ingest_load(const data_options *opt, comm *c, rating_sink *sink, char *source,
                 size_t size);
 
-/* Collective: one file, every rank its byte range, into sink (as configured). fmt may be
- * DATA_FORMAT_AUTO; the format used is stored in *used. 0 or BIVAE_EXIT_USAGE. */
-int ingest_file(comm *c, const char *path, data_format fmt, rating_sink *sink,
-                data_format *used);
+/* Collective: one file, every rank its share (partition/reader.h), into sink (as
+ * configured), read as opt says (--format, --sep, --columns, --header). desc[size] gets
+ * what was read ("csv, gzip, header '...' skipped"). 0, or BIVAE_EXIT_USAGE (a bad file)
+ * / BIVAE_EXIT_RUNTIME (an I/O error) on every rank after one rank printed the error. */
+int ingest_file(comm *c, const char *path, const data_options *opt, rating_sink *sink,
+                char *desc, size_t size);
 
 #endif

@@ -1,24 +1,20 @@
 /* partition/linereader.c — see linereader.h */
 #include "partition/linereader.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/check.h"
 
 #define LINE_READER_CHUNK ((size_t)1 << 20)
 
-void line_reader_init(line_reader *r, int fd, const char *path, int64_t offset)
+void line_reader_init(line_reader *r, byte_source *src, int64_t offset)
 {
-    r->fd = fd;
-    r->path = path;
+    memset(r, 0, sizeof *r);
+    r->src = src;
     r->cap = LINE_READER_CHUNK;
     r->buf = xmalloc(r->cap);
-    r->head = r->len = 0;
     r->buf_off = offset;
-    r->eof = 0;
 }
 
 void line_reader_free(line_reader *r)
@@ -39,13 +35,14 @@ static void fill(line_reader *r)
         r->cap *= 2;
         r->buf = xrealloc(r->buf, r->cap);
     }
-    ssize_t got;
-    off_t at = (off_t)(r->buf_off + (int64_t)r->len);
-    do
-        got = pread(r->fd, r->buf + r->len, r->cap - r->len - 1, at);   /* keep 1 for the NUL */
-    while (got < 0 && errno == EINTR);
-    if (got < 0)
-        bivae_fail(BIVAE_EXIT_RUNTIME, "cannot read %s: %s", r->path, strerror(errno));
+    int64_t got = source_read(r->src, r->buf_off + (int64_t)r->len, r->buf + r->len,
+                              r->cap - r->len - 1, r->msg, sizeof r->msg, &r->runtime);
+    if (got < 0) {                                  /* keep 1 byte for the NUL (above) */
+        r->failed = 1;
+        r->eof = 1;
+        r->len = r->head = 0;
+        return;
+    }
     if (got == 0)
         r->eof = 1;
     r->len += (size_t)got;

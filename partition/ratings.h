@@ -3,9 +3,10 @@
 #ifndef BIVAE_PARTITION_RATINGS_H
 #define BIVAE_PARTITION_RATINGS_H
 
-#include <stdint.h>
+#include "partition/rawid.h"
 
-/* One rating: raw user id, raw item id (as in the file), rating value. */
-typedef void (*rating_fn)(void *ctx, int64_t user, int64_t item, float rating);
+/* One rating: raw user id, raw item id (as in the input; valid during the call only),
+ * rating value. */
+typedef void (*rating_fn)(void *ctx, const raw_id *user, const raw_id *item, float rating);
 
 #endif

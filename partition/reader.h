@@ -1,53 +1,69 @@
-/* partition/reader.h — ratings files: opening, format detection, and parsing the lines of
- * one byte range.
+/* partition/reader.h — ratings files: opening (compression told by the magic number),
+ * format and layout detection, and parsing this rank's share of the lines.
  *
- * Ranges. A file of `size` bytes is cut into P ranges [begin, end) (reader_range). A line
- * belongs to the range that holds its FIRST byte (line starts: offset 0 and every offset
- * just after a '\n'), so every line is parsed by exactly one rank for any P, including
- * lines that straddle a range end (the owner reads past `end` to finish it). A rank whose
- * range starts at begin > 0 skips to the first byte after the first '\n' at offset
- * >= begin - 1. Only the range with begin == 0 holds line 1 (the header, the BOM). */
+ * Shares. A plain file of `size` bytes is cut into P byte ranges [begin, end)
+ * (reader_range). A line belongs to the range that holds its FIRST byte (line starts:
+ * offset 0 and every offset just after a '\n'), so every line is parsed by exactly one
+ * rank for any P, including lines that straddle a range end (the owner reads past `end`
+ * to finish it). A rank whose range starts at begin > 0 skips to the first byte after
+ * the first '\n' at offset >= begin - 1. Only the range with begin == 0 holds line 1 (the
+ * header, the BOM). A compressed file (gzip, zstd) cannot be entered in the middle: every
+ * rank decompresses the whole stream and parses the lines of index k with k mod P == rank
+ * (line 1 is rank 0's), so the union over the ranks is the same lines either way. */
 #ifndef BIVAE_PARTITION_READER_H
 #define BIVAE_PARTITION_READER_H
 
 #include <stdint.h>
 
 #include "partition/dataset.h"
+#include "partition/lineformat.h"
 #include "partition/ratings.h"
+#include "partition/source.h"
 
 typedef struct read_error {
-    int64_t line;       /* 0: about the whole file (msg is complete, names the file);
-                           else 1-based index of the failing line among the range's lines */
+    int status;         /* BIVAE_EXIT_USAGE (a bad file) or BIVAE_EXIT_RUNTIME (an I/O error) */
+    int64_t line;       /* 0: about the whole file (msg is complete, names the file); else the
+                           1-based line: among the range's lines (plain) or of the file */
     char msg[4400];     /* the reason (room for a full path) */
 } read_error;
 
 typedef struct range_stats {
-    int64_t lines;      /* lines that start in the range (blank and header lines too) */
+    int64_t lines;      /* plain: lines that start in the range (blank and header lines too);
+                           compressed: lines of the file read so far */
     int64_t ratings;    /* ratings handed to the callback */
+    int lines_global;   /* err->line and lines count from the start of the file */
 } range_stats;
+
+typedef struct data_file {
+    byte_source src;
+    data_format fmt;    /* resolved (never AUTO) */
+    line_format lf;     /* resolved from the options and line 1 */
+} data_file;
 
 const char *data_format_name(data_format f);    /* "ml-100k", ..., "auto" */
 
-/* Rank r's share [*begin, *end) of a file of `size` bytes (near-equal cuts). */
+/* Rank r's share [*begin, *end) of a plain file of `size` bytes (near-equal cuts). */
 void reader_range(int64_t size, int rank, int P, int64_t *begin, int64_t *end);
 
-/* Opens a regular file for reading: returns the descriptor and its size, or -1 with
- * err->msg "cannot open FILE: <reason>". */
-int reader_open(const char *path, int64_t *size, read_error *err);
+/* Opens path, tells its compression, resolves opt->format (AUTO: by the file's name, its
+ * compression suffix removed, then by line 1) and the line layout (--sep, --columns,
+ * --header / --no-header, line 1). 0, or -1 with err filled (line 0 or 1). */
+int reader_open(data_file *f, const char *path, const data_options *opt, read_error *err);
+void reader_close(data_file *f);
 
-/* DATA_FORMAT_AUTO resolved by the file's name, then by its first line. 0, or -1 with
- * err filled (line 0). An empty file gets DATA_FORMAT_TSV (it then has no ratings). */
-int reader_detect(int fd, const char *path, int64_t size, data_format *fmt, read_error *err);
+/* This rank's share of the lines (see Shares), calling fn for each rating. Returns 0, or
+ * -1 at the first bad line or failed read with err filled. */
+int reader_parse_share(data_file *f, int rank, int P, rating_fn fn, void *ctx, range_stats *st,
+                       read_error *err);
 
-/* Parses the lines that start in [begin, end) (see Ranges), calling fn for each rating.
- * Returns 0, or -1 at the first bad line with err->line its index in the range (counted
- * in st->lines, which then stops there). */
-int reader_parse_range(int fd, const char *path, data_format fmt, int64_t begin, int64_t end,
-                       rating_fn fn, void *ctx, range_stats *st, read_error *err);
+/* Plain files: the lines that start in [begin, end) (see Shares). Returns 0, or -1 at the
+ * first bad line with err->line its index in the range (counted in st->lines, which then
+ * stops there). */
+int reader_parse_range(data_file *f, int64_t begin, int64_t end, rating_fn fn, void *ctx,
+                       range_stats *st, read_error *err);
 
-/* One line (NUL-terminated, writable, no '\n'): 1 = a rating in *u, *i, *r; 0 = nothing
- * (blank line or header); -1 = malformed, reason in msg[size]. first: it is line 1. */
-int reader_parse_line(data_format fmt, char *line, size_t len, int first, int64_t *u,
-                      int64_t *i, float *r, char *msg, size_t size);
+/* DATA_FORMAT_AUTO resolved by the name path and line 1 (first[len], NUL-terminated) of a
+ * non-empty file; DATA_FORMAT_AUTO when neither decides. */
+data_format reader_detect(const char *path, const char *first, size_t len);
 
 #endif

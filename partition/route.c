@@ -36,7 +36,7 @@ void *route_by_owner(comm *c, void *v, size_t n, size_t elem_size, size_t *n_rec
         memcpy(send + fill[owner_of(rec, P)]++ * elem_size, rec, elem_size);
     }
     free(v);
-    void *recv = comm_alltoallv_bytes(c, send, counts, elem_size, n_recv);
+    void *recv = comm_alltoallv_bytes(c, send, counts, elem_size, n_recv, NULL);
     free(send);
     free(counts);
     free(fill);

@@ -10,8 +10,9 @@
 /* A training one in global ids; routed by `row` (the first field). */
 typedef struct gpair { int32_t row, col; } gpair;
 
-/* A test row: global user (routing key), raw item (it may be unknown to training). */
-typedef struct test_row { int32_t user, pad; int64_t raw_item; } test_row;
+/* A test row: global user (routing key), item number: its global id when the item is in
+ * the training split (< n_items), else its test-only number (>= n_items, partition/idmap.h). */
+typedef struct test_row { int32_t user, item; } test_row;
 
 /* Collective. Records v[n] of elem_size bytes whose first 4 bytes are an int32 global id
  * g go to rank g mod P. Takes v (malloc'd: freed, or returned as is when P == 1). Returns

@@ -2,23 +2,24 @@
 #include "partition/split.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/check.h"
 #include "partition/hash.h"
 
 #define SPLIT_TAG 0x73706c6974ULL           /* "split": keeps this hash apart from others */
 
-int split_is_test(uint64_t seed, int64_t user, int64_t item, double ratio)
+int split_is_test(uint64_t seed, uint64_t user_key, uint64_t item_key, double ratio)
 {
-    uint64_t h = hash3(seed ^ SPLIT_TAG, (uint64_t)user, (uint64_t)item);
+    uint64_t h = hash3(seed ^ SPLIT_TAG, user_key, item_key);
     return hash_unit(h) < ratio;
 }
 
-void pair_list_push(pair_list *l, int64_t user, int64_t item)
+void pair_list_push(pair_list *l, uint32_t user, uint32_t item)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap + l->cap / 2 : 1024;
-        l->v = xrealloc(l->v, l->cap * sizeof(raw_pair));
+        l->v = xrealloc(l->v, l->cap * sizeof(local_pair));
     }
     l->v[l->n].user = user;
     l->v[l->n].item = item;
@@ -32,18 +33,35 @@ void pair_list_free(pair_list *l)
     l->n = l->cap = 0;
 }
 
-void rating_sink_add(void *ctx, int64_t user, int64_t item, float rating)
+void rating_sink_init(rating_sink *s)
+{
+    memset(s, 0, sizeof *s);
+    id_dict_init(&s->users);
+    id_dict_init(&s->items);
+}
+
+void rating_sink_add(void *ctx, const raw_id *user, const raw_id *item, float rating)
 {
     rating_sink *s = ctx;
-    if (s->has_min_rating && (double)rating < s->min_rating)
+    if (s->has_min_rating && (double)rating < s->min_rating) {
+        s->below_min++;
         return;
+    }
     int test = s->mode == SPLIT_ALL_TEST ||
-               (s->mode == SPLIT_BY_HASH && split_is_test(s->seed, user, item, s->test_ratio));
-    pair_list_push(test ? &s->test : &s->train, user, item);
+               (s->mode == SPLIT_BY_HASH &&
+                split_is_test(s->seed, raw_id_key(user), raw_id_key(item), s->test_ratio));
+    uint32_t u = id_dict_intern(&s->users, user), i = id_dict_intern(&s->items, item);
+    if (!test) {
+        s->users.flags[u] |= ID_DICT_TRAIN;
+        s->items.flags[i] |= ID_DICT_TRAIN;
+    }
+    pair_list_push(test ? &s->test : &s->train, u, i);
 }
 
 void rating_sink_free(rating_sink *s)
 {
     pair_list_free(&s->train);
     pair_list_free(&s->test);
+    id_dict_free(&s->users);
+    id_dict_free(&s->items);
 }

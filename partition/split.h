@@ -1,15 +1,18 @@
 /* partition/split.h — where each rating goes: dropped (--min-rating), training or test.
- * Ratings arrive through rating_sink_add (a rating_fn) and are kept as raw id pairs. */
+ * Ratings arrive through rating_sink_add (a rating_fn); their ids are interned in one
+ * dictionary per side and the ratings kept as pairs of local indices. */
 #ifndef BIVAE_PARTITION_SPLIT_H
 #define BIVAE_PARTITION_SPLIT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct raw_pair { int64_t user, item; } raw_pair;
+#include "partition/iddict.h"
+
+typedef struct local_pair { uint32_t user, item; } local_pair;   /* id_dict indices */
 
 typedef struct pair_list {
-    raw_pair *v;            /* [n] (capacity cap) */
+    local_pair *v;          /* [n] (capacity cap) */
     size_t n, cap;
 } pair_list;
 
@@ -20,22 +23,26 @@ typedef enum {
 } split_mode;
 
 typedef struct rating_sink {
+    id_dict users, items;   /* this rank's distinct raw ids (ID_DICT_TRAIN: in a training pair) */
     pair_list train, test;  /* this rank's kept ratings */
     split_mode mode;
     double test_ratio;
     uint64_t seed;
     int has_min_rating;
     double min_rating;      /* ratings < min_rating are dropped */
+    int64_t below_min;      /* ratings dropped by --min-rating */
 } rating_sink;
 
-/* 1 when (user, item) belongs to the test split: hash(seed, user, item) in [0,1) < ratio. */
-int split_is_test(uint64_t seed, int64_t user, int64_t item, double ratio);
+/* 1 when (user, item) belongs to the test split: hash(seed, key(user), key(item)) in [0,1)
+ * < ratio, with raw_id_key (the value of an integer id). */
+int split_is_test(uint64_t seed, uint64_t user_key, uint64_t item_key, double ratio);
 
+void rating_sink_init(rating_sink *s);
 /* The rating_fn of every source (ctx: a rating_sink). */
-void rating_sink_add(void *ctx, int64_t user, int64_t item, float rating);
+void rating_sink_add(void *ctx, const raw_id *user, const raw_id *item, float rating);
 void rating_sink_free(rating_sink *s);
 
-void pair_list_push(pair_list *l, int64_t user, int64_t item);
+void pair_list_push(pair_list *l, uint32_t user, uint32_t item);
 void pair_list_free(pair_list *l);
 
 #endif

@@ -28,13 +28,13 @@ static char *put_i64(char *p, int64_t v)
     return p;
 }
 
-static void write_rating(void *ctx, int64_t user, int64_t item, float rating)
+static void write_rating(void *ctx, const raw_id *user, const raw_id *item, float rating)
 {
     tsv_out *o = ctx;
     char line[64], *p = line;
-    p = put_i64(p, user);
+    p = put_i64(p, user->value);                     /* synthetic ids are integers */
     *p++ = '\t';
-    p = put_i64(p, item);
+    p = put_i64(p, item->value);
     *p++ = '\t';
     p = put_i64(p, (int64_t)rating);                 /* synthetic ratings are 1..5 */
     memcpy(p, "\t0\n", 3);

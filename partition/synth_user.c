@@ -167,9 +167,11 @@ void synth_user(const synth_model *m, synth_work *w, int64_t u, rating_fn fn, vo
     n = draw_rejecting(m, w, k, &r, n, count);
     if (n < count)
         n = draw_exact(m, w, k, &r, n, count);
+    raw_id user = raw_id_int(u);
     for (int64_t a = 0; a < n; a++) {
         int32_t j = w->chosen[a];
-        fn(ctx, u, (int64_t)j + 1, draw_rating(w->preferred[m->topic[j]], &r));
+        raw_id item = raw_id_int((int64_t)j + 1);
+        fn(ctx, &user, &item, draw_rating(w->preferred[m->topic[j]], &r));
         w->taken[j] = 0;
     }
     for (int a = 0; a < k; a++)

@@ -111,13 +111,38 @@ static int64_t max_local_batch(const bivae_config *cfg, int P)
     return (B + P - 1) / P;
 }
 
+/* "1.2 MB" style */
+static void human_bytes(char *buf, size_t n, double b)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    for (; b >= 999.5 && u < 4; u++)
+        b /= 1000.0;
+    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+}
+
+static void describe_data(run_log *log, const data_options *opt, const dataset *d)
+{
+    char kept[32], peak[32], dropped[96] = "";
+    human_bytes(kept, sizeof kept, (double)d->idmap_bytes);
+    human_bytes(peak, sizeof peak, (double)d->idmap_peak_bytes);
+    if (opt->has_min_rating)
+        snprintf(dropped, sizeof dropped, "; %lld ratings below --min-rating %g dropped",
+                 (long long)d->below_min_rating, opt->min_rating);
+    run_log_note(log, "data: %s: %lld users x %lld items, %lld training ratings, %lld test "
+                 "rows over %lld users; test rows with a user not in training: %lld (dropped), "
+                 "with an item not in training: %lld (kept: relevant, never recommended)%s",
+                 d->source, (long long)d->n_users, (long long)d->n_items,
+                 (long long)d->nnz_train, (long long)d->nnz_test, (long long)d->n_test_users,
+                 (long long)d->test_unknown_user, (long long)d->test_unknown_item, dropped);
+    run_log_note(log, "id maps: %s per rank kept (the raw ids of its own users and items), "
+                 "%s at most while building them", kept, peak);
+}
+
 static void describe_run(run_log *log, const bivae_config *cfg, const dataset *d, comm *c,
                          kern *k, int threads)
 {
-    run_log_note(log, "data: %s: %lld users x %lld items, %lld training ratings, %lld test "
-                 "rows over %lld users", d->source, (long long)d->n_users,
-                 (long long)d->n_items, (long long)d->nnz_train, (long long)d->nnz_test,
-                 (long long)d->n_test_users);
+    describe_data(log, &cfg->data, d);
     run_log_note(log, "ranks: %d, device: %s, comm: %s, threads per rank: %d",
                  comm_size(c), kern_name(k), comm_name(c), threads);
     run_log_note(log, "model: k=%d, %d hidden layer(s), epochs %d, batch %d, lr %g, seed %llu",

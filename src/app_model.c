@@ -33,6 +33,7 @@
 #include "src/eval.h"
 #include "src/log.h"
 #include "src/npy.h"
+#include "partition/rawid.h"
 
 #define ERR_LEN 1024
 
@@ -81,7 +82,7 @@ static int eval_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
                       char *err, size_t err_len)
 {
     eval_ctx *x = ctx;
-    if (t == CKPT_USER_RAW || t == CKPT_ITEM_RAW)
+    if (t == CKPT_USER_IDS || t == CKPT_ITEM_IDS)
         return ckpt_compare_ids(x->d, x->path, t, offset, data, n, err, err_len);
     if (t == CKPT_MU_THETA)
         cyclic_rows_scatter(x->k, x->mu_theta_local, x->K, x->rank, x->P, offset, data, n);
@@ -170,7 +171,7 @@ static const struct {
     ckpt_tensor t;
     const char *file;
 } export_files[] = {
-    {CKPT_USER_RAW, "user_ids.csv"}, {CKPT_ITEM_RAW, "item_ids.csv"},
+    {CKPT_USER_IDS, "user_ids.csv"}, {CKPT_ITEM_IDS, "item_ids.csv"},
     {CKPT_THETA, "theta_tilde.npy"}, {CKPT_BETA, "beta_tilde.npy"},
     {CKPT_MU_THETA, "mu_theta.npy"}, {CKPT_MU_BETA, "mu_beta.npy"},
 };
@@ -216,13 +217,31 @@ static int export_open(export_ctx *x, int i, char *err, size_t err_len)
     return 0;
 }
 
-static void export_csv(npy_out *w, int64_t offset, const int64_t *raw, int64_t n)
+/* One CSV field: as is, or quoted (RFC 4180) when it holds a comma or a quote. */
+static void csv_field(ckpt_out *out, const char *p, size_t n)
 {
-    char line[64];
+    if (!memchr(p, ',', n) && !memchr(p, '"', n)) {
+        ckpt_out_bytes(out, p, n);
+        return;
+    }
+    ckpt_out_bytes(out, "\"", 1);
+    for (size_t k = 0; k < n; k++) {
+        if (p[k] == '"')
+            ckpt_out_bytes(out, "\"", 1);          /* a quote is doubled */
+        ckpt_out_bytes(out, p + k, 1);
+    }
+    ckpt_out_bytes(out, "\"", 1);
+}
+
+/* "index,raw_id" lines of ids [offset, offset + n). */
+static void export_csv(npy_out *w, int64_t offset, const ckpt_str *ids, int64_t n)
+{
+    char index[32];
     for (int64_t j = 0; j < n && !w->out.failed; j++) {
-        int len = snprintf(line, sizeof line, "%lld,%lld\n", (long long)(offset + j),
-                           (long long)raw[j]);
-        ckpt_out_bytes(&w->out, line, (size_t)len);
+        int len = snprintf(index, sizeof index, "%lld,", (long long)(offset + j));
+        ckpt_out_bytes(&w->out, index, (size_t)len);
+        csv_field(&w->out, ids[j].p, ids[j].n);
+        ckpt_out_bytes(&w->out, "\n", 1);
     }
     w->written += n;
 }
@@ -303,8 +322,9 @@ int app_export(const bivae_config *cfg, comm *c)
 
 /* The users asked for, and what the checkpoint says about them. */
 typedef struct rec_users {
-    int64_t n;
-    int64_t *raw;          /* [n] raw ids, in the order asked */
+    int64_t n, cap;
+    char **raw;            /* [n] raw ids (NUL-terminated copies), in the order asked */
+    int64_t *by_raw;       /* [n] indices sorted by raw id (to look ids up while reading) */
     int64_t *g;            /* [n] global ids (−1: not in the checkpoint) */
     int64_t *by_g;         /* [n_known] indices of known users, sorted by global id */
     int64_t n_known;
@@ -313,35 +333,38 @@ typedef struct rec_users {
 typedef struct rec_ctx {
     const ckpt_info *info;
     rec_users *u;
-    int64_t *user_raw;     /* [U] */
-    int64_t *item_raw;     /* [I] */
+    id_table items;        /* [I] raw item ids, from ids.item */
     int64_t *rowptr;       /* [U + 1] */
     int64_t *sel_ptr;      /* [n_known + 1] offsets of the known users' seen items */
     int32_t *sel_col;      /* [sel_ptr[n_known]] */
     float *mu_theta;       /* [n_known × K] rows of by_g order */
     float *mu_beta;        /* [I × K] */
+    size_t items_cap;      /* bytes allocated for items.text */
     int resolved;
 } rec_ctx;
 
-/* A raw id: optional sign and digits, nothing else. */
-static int parse_raw_id(const char *s, int64_t *v)
+/* A raw id as the user typed it: one line of why[] when it cannot be an id. */
+static int check_raw_id(const char *s, char *why, size_t len)
 {
-    char *end;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (end == s || errno != 0 || *end != '\0')
-        return -1;
-    *v = x;
-    return 0;
+    raw_id id;
+    unsigned char bad = 0;
+    raw_id_status st = raw_id_parse(s, strlen(s), &id, &bad);
+    if (st == RAW_ID_EMPTY)
+        snprintf(why, len, "an empty user id");
+    else if (st == RAW_ID_TOO_LONG)
+        snprintf(why, len, "a user id longer than %d bytes", RAW_ID_MAX_BYTES);
+    else if (st == RAW_ID_CONTROL)
+        snprintf(why, len, "a user id with a control character (byte 0x%02x)", bad);
+    return st == RAW_ID_OK ? 0 : -1;
 }
 
-static void users_add(rec_users *u, int64_t raw, int64_t *cap)
+static void users_add(rec_users *u, const char *raw)
 {
-    if (u->n == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        u->raw = xrealloc(u->raw, sizeof(int64_t) * (size_t)*cap);
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 64;
+        u->raw = xrealloc(u->raw, sizeof(char *) * (size_t)u->cap);
     }
-    u->raw[u->n++] = raw;
+    u->raw[u->n++] = xstrdup(raw);
 }
 
 /* Trims a line in place: no '\n' / '\r' / surrounding blanks. */
@@ -363,25 +386,30 @@ static int read_users_file(const char *path, rec_users *u, char *err, size_t err
         ckpt_errf(err, err_len, "--users %s: cannot open: %s", path, strerror(errno));
         return BIVAE_EXIT_USAGE;
     }
-    char line[256];
-    int64_t cap = 0, lineno = 0, v;
+    char *line = NULL, why[96], ex[64];
+    size_t cap = 0;
+    ssize_t got;
+    int64_t lineno = 0;
     int status = 0;
-    while (!status && fgets(line, sizeof line, f)) {
+    while (!status && (errno = 0, got = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#')
+        char *s = memchr(line, '\0', (size_t)got) ? NULL : trim(line);
+        if (s && (*s == '\0' || *s == '#'))
             continue;
-        if (parse_raw_id(s, &v) != 0) {
-            ckpt_errf(err, err_len, "%s:%lld: not a raw user id: '%.40s'", path, (long long)lineno, s);
+        if (!s || check_raw_id(s, why, sizeof why) != 0) {
+            raw_id_excerpt(line, s ? strlen(line) : 0, ex, sizeof ex);
+            ckpt_errf(err, err_len, "%s:%lld: not a raw user id ('%s'): %s", path,
+                      (long long)lineno, ex, s ? why : "binary data (a NUL byte)");
             status = BIVAE_EXIT_USAGE;
         } else {
-            users_add(u, v, &cap);
+            users_add(u, s);
         }
     }
     if (!status && ferror(f)) {
         ckpt_errf(err, err_len, "--users %s: read error: %s", path, strerror(errno));
         status = BIVAE_EXIT_RUNTIME;
     }
+    free(line);
     fclose(f);   /* read-only */
     if (!status && u->n == 0) {
         ckpt_errf(err, err_len, "--users %s: no user ids in the file", path);
@@ -390,28 +418,59 @@ static int read_users_file(const char *path, rec_users *u, char *err, size_t err
     return status;
 }
 
+static const char *const *sort_names;   /* qsort context for cmp_by_raw */
+static int cmp_by_raw(const void *a, const void *b)
+{
+    int c = strcmp(sort_names[*(const int64_t *)a], sort_names[*(const int64_t *)b]);
+    return c ? c : (*(const int64_t *)a > *(const int64_t *)b) - (*(const int64_t *)a < *(const int64_t *)b);
+}
+
 static int parse_users(const bivae_config *cfg, rec_users *u, char *err, size_t err_len)
 {
+    char why[96];
     memset(u, 0, sizeof(*u));
-    if (cfg->users_file)
-        return read_users_file(cfg->users_file, u, err, err_len);
-    int64_t cap = 0, v;
-    if (parse_raw_id(cfg->user, &v) != 0) {
-        ckpt_errf(err, err_len, "--user %s: not a raw user id (an integer)", cfg->user);
-        return BIVAE_EXIT_USAGE;
+    int status = 0;
+    if (cfg->users_file) {
+        status = read_users_file(cfg->users_file, u, err, err_len);
+    } else if (check_raw_id(cfg->user, why, sizeof why) != 0) {
+        ckpt_errf(err, err_len, "--user: %s", why);
+        status = BIVAE_EXIT_USAGE;
+    } else {
+        users_add(u, cfg->user);
     }
-    users_add(u, v, &cap);
+    if (status)
+        return status;
+    u->by_raw = xmalloc(sizeof(int64_t) * (size_t)u->n);
+    u->g = xmalloc(sizeof(int64_t) * (size_t)u->n);
+    for (int64_t i = 0; i < u->n; i++) {
+        u->by_raw[i] = i;
+        u->g[i] = -1;
+    }
+    sort_names = (const char *const *)u->raw;
+    qsort(u->by_raw, (size_t)u->n, sizeof(int64_t), cmp_by_raw);
     return 0;
 }
 
-typedef struct raw_pair {
-    int64_t raw, g;
-} raw_pair;
-
-static int cmp_pair(const void *a, const void *b)
+/* The asked users whose raw id is p[n]: global id g. */
+static void match_user(rec_users *u, const char *p, size_t n, int64_t g)
 {
-    const raw_pair *x = a, *y = b;
-    return x->raw < y->raw ? -1 : x->raw > y->raw;
+    int64_t lo = 0, hi = u->n;
+    while (lo < hi) {            /* the first asked id >= p[n] */
+        int64_t mid = lo + (hi - lo) / 2;
+        const char *r = u->raw[u->by_raw[mid]];
+        size_t rn = strlen(r);
+        int c = memcmp(r, p, rn < n ? rn : n);
+        if (c < 0 || (c == 0 && rn < n))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < u->n; lo++) {
+        const char *r = u->raw[u->by_raw[lo]];
+        if (strlen(r) != n || memcmp(r, p, n) != 0)
+            break;
+        u->g[u->by_raw[lo]] = g;
+    }
 }
 
 static int64_t *g_order;   /* qsort context for cmp_by_g */
@@ -421,29 +480,32 @@ static int cmp_by_g(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Global ids of the asked users from ids.user_raw (complete by now); by_g order. */
+/* After ids.user: the known users in global-id order. */
 static void resolve_users(rec_ctx *x)
 {
-    int64_t U = x->info->n_users;
     rec_users *u = x->u;
-    raw_pair *pairs = xmalloc(sizeof(raw_pair) * (size_t)U);
-    for (int64_t g = 0; g < U; g++)
-        pairs[g] = (raw_pair){x->user_raw[g], g};
-    qsort(pairs, (size_t)U, sizeof(raw_pair), cmp_pair);
-    u->g = xmalloc(sizeof(int64_t) * (size_t)u->n);
-    u->by_g = xmalloc(sizeof(int64_t) * (size_t)u->n);
-    for (int64_t i = 0; i < u->n; i++) {
-        raw_pair key = {u->raw[i], 0};
-        raw_pair *hit = bsearch(&key, pairs, (size_t)U, sizeof(raw_pair), cmp_pair);
-        u->g[i] = hit ? hit->g : -1;
-        if (hit)
+    u->by_g = xmalloc(sizeof(int64_t) * (size_t)(u->n ? u->n : 1));
+    for (int64_t i = 0; i < u->n; i++)
+        if (u->g[i] >= 0)
             u->by_g[u->n_known++] = i;
-    }
     g_order = u->g;
     qsort(u->by_g, (size_t)u->n_known, sizeof(int64_t), cmp_by_g);
-    free(pairs);
     x->mu_theta = xcalloc((size_t)(u->n_known > 0 ? u->n_known : 1) * (size_t)x->info->K, sizeof(float));
     x->resolved = 1;
+}
+
+/* Appends ids [offset, offset + n) of ids.item to the item table (off sized [I + 1]). */
+static void add_items(id_table *t, int64_t offset, const ckpt_str *ids, int64_t n, size_t *cap)
+{
+    for (int64_t j = 0; j < n; j++) {
+        size_t at = (size_t)t->off[offset + j];
+        if (at + ids[j].n > *cap) {
+            *cap = 2 * (*cap + ids[j].n);
+            t->text = xrealloc(t->text, *cap);
+        }
+        memcpy(t->text + at, ids[j].p, ids[j].n);
+        t->off[offset + j + 1] = (int64_t)(at + ids[j].n);
+    }
 }
 
 /* The seen-item offsets of the known users, from train.rowptr (complete by now). */
@@ -499,13 +561,16 @@ static int rec_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data,
 {
     rec_ctx *x = ctx;
     int64_t K = x->info->K;
-    if (t > CKPT_USER_RAW && !x->resolved)
+    if (t > CKPT_USER_IDS && !x->resolved)
         resolve_users(x);
     if (t == CKPT_TRAIN_COL && !x->sel_ptr)
         size_seen(x);
     switch (t) {
-    case CKPT_USER_RAW: memcpy(x->user_raw + offset, data, (size_t)n * 8); break;
-    case CKPT_ITEM_RAW: memcpy(x->item_raw + offset, data, (size_t)n * 8); break;
+    case CKPT_USER_IDS:
+        for (int64_t j = 0; j < n; j++)
+            match_user(x->u, ((const ckpt_str *)data)[j].p, ((const ckpt_str *)data)[j].n, offset + j);
+        break;
+    case CKPT_ITEM_IDS: add_items(&x->items, offset, data, n, &x->items_cap); break;
     case CKPT_TRAIN_ROWPTR: memcpy(x->rowptr + offset, data, (size_t)n * 8); break;
     case CKPT_TRAIN_COL: pick_rows(x, offset, data, n, 4, 1, (char *)x->sel_col, 1); break;
     case CKPT_MU_THETA: pick_rows(x, offset, data, n, 4, 0, (char *)x->mu_theta, K); break;
@@ -553,15 +618,23 @@ static void score_block(kern *k, const rec_ctx *x, int64_t j0, int64_t j1, int t
     free(rp);
 }
 
-static void print_line(rec_out *o, int64_t user, int rank, int64_t item, float score)
+static void print_line(rec_out *o, const char *user, int rank, const id_table *items,
+                       int32_t item, float score)
 {
-    char line[128];
-    int n = snprintf(line, sizeof line, "%lld\t%d\t%lld\t%.7g\n", (long long)user, rank,
-                     (long long)item, score);
-    if (o->to_file)
-        ckpt_out_bytes(&o->out, line, (size_t)n);
-    else
-        fputs(line, stdout);
+    char tail[64];
+    size_t n;
+    const char *it = id_table_get(items, item, &n);
+    int len = snprintf(tail, sizeof tail, "\t%.7g\n", score);
+    char head[32];
+    int hl = snprintf(head, sizeof head, "\t%d\t", rank);
+    if (o->to_file) {
+        ckpt_out_bytes(&o->out, user, strlen(user));
+        ckpt_out_bytes(&o->out, head, (size_t)hl);
+        ckpt_out_bytes(&o->out, it, n);
+        ckpt_out_bytes(&o->out, tail, (size_t)len);
+    } else {
+        printf("%s%s%.*s%s", user, head, (int)n, it, tail);
+    }
 }
 
 /* All known users' top-K, in blocks; rows printed in the order the users were asked. */
@@ -592,7 +665,7 @@ static void recommend_all(const rec_ctx *x, int top_k, rec_out *o)
             continue;
         int64_t j = pos_of[i];
         for (int r = 0; r < top_k && idx[j * top_k + r] >= 0; r++)
-            print_line(o, u->raw[i], r + 1, x->item_raw[idx[j * top_k + r]], val[j * top_k + r]);
+            print_line(o, u->raw[i], r + 1, &x->items, idx[j * top_k + r], val[j * top_k + r]);
     }
     free(pos_of);
     free(idx);
@@ -605,10 +678,13 @@ static void recommend_all(const rec_ctx *x, int top_k, rec_out *o)
 
 static void rec_free(rec_ctx *x, rec_users *u)
 {
-    void *bufs[] = {x->user_raw, x->item_raw, x->rowptr, x->sel_ptr, x->sel_col, x->mu_theta,
-                    x->mu_beta, u->raw, u->g, u->by_g};
+    void *bufs[] = {x->rowptr, x->sel_ptr, x->sel_col, x->mu_theta, x->mu_beta, u->raw,
+                    u->by_raw, u->g, u->by_g};
+    for (int64_t i = 0; i < u->n; i++)
+        free(u->raw[i]);
     for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++)
         free(bufs[b]);
+    id_table_free(&x->items);
 }
 
 /* The checkpoint's parts for the asked users into x. */
@@ -619,8 +695,8 @@ static int rec_load(const bivae_config *cfg, rec_ctx *x, ckpt_info *info, char *
         return status;
     int64_t U = info->n_users, I = info->n_items;
     x->info = info;
-    x->user_raw = xmalloc(sizeof(int64_t) * (size_t)U);
-    x->item_raw = xmalloc(sizeof(int64_t) * (size_t)I);
+    x->items.n = I;
+    x->items.off = xcalloc((size_t)I + 1, sizeof(int64_t));
     x->rowptr = xmalloc(sizeof(int64_t) * (size_t)(U + 1));
     x->mu_beta = xmalloc(sizeof(float) * (size_t)(I * info->K));
     ckpt_info again;

@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "src/ckpt_io.h"
 #include "src/ckpt_internal.h"
+#include "partition/rawid.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "chunk crc32s are defined over little-endian bytes: port before using");
@@ -22,8 +23,8 @@ static const struct {
     const char *name;
     ckpt_dtype dtype;
 } tensor_table[CKPT_N_TENSORS] = {
-    [CKPT_USER_RAW] = {"ids.user_raw", CKPT_I64},
-    [CKPT_ITEM_RAW] = {"ids.item_raw", CKPT_I64},
+    [CKPT_USER_IDS] = {"ids.user", CKPT_STR},
+    [CKPT_ITEM_IDS] = {"ids.item", CKPT_STR},
     [CKPT_TRAIN_ROWPTR] = {"train.rowptr", CKPT_I64},
     [CKPT_TRAIN_COL] = {"train.col", CKPT_I32},
     [CKPT_ENC_USER_PARAMS] = {"encoder.user.params", CKPT_F32},
@@ -41,14 +42,29 @@ static const struct {
 const char *ckpt_tensor_name(ckpt_tensor t) { return tensor_table[t].name; }
 ckpt_dtype ckpt_tensor_dtype(ckpt_tensor t) { return tensor_table[t].dtype; }
 
+/* Format version 1 stored the raw ids as int64 tensors under these names (read only). */
+static const char *const legacy_ids[2] = {"ids.user_raw", "ids.item_raw"};
+
 size_t ckpt_dtype_size(ckpt_dtype d) { return d == CKPT_F32 || d == CKPT_I32 ? 4 : 8; }
+
+uint32_t ckpt_str_crc32(const ckpt_str *v, int64_t n)
+{
+    uint32_t crc = 0;
+    for (int64_t k = 0; k < n; k++) {
+        uint32_t len = (uint32_t)v[k].n;
+        uint8_t le[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+        crc = ckpt_crc32_update(crc, le, 4);
+        crc = ckpt_crc32_update(crc, v[k].p, v[k].n);
+    }
+    return crc;
+}
 
 void ckpt_tensor_shape(const ckpt_info *info, ckpt_tensor t, int64_t *rows, int64_t *cols,
                        int *ndim)
 {
     static const int64_t one = 1;
     const int64_t *vec_len[CKPT_N_TENSORS] = {
-        [CKPT_USER_RAW] = &info->n_users, [CKPT_ITEM_RAW] = &info->n_items,
+        [CKPT_USER_IDS] = &info->n_users, [CKPT_ITEM_IDS] = &info->n_items,
         [CKPT_TRAIN_COL] = &info->nnz_train,
         [CKPT_ENC_USER_PARAMS] = &info->n_params[SIDE_USER],
         [CKPT_ENC_USER_ADAM_M] = &info->n_params[SIDE_USER],
@@ -133,6 +149,9 @@ void ckpt_info_to_header(const ckpt_info *info, BivaeCkpt__Header *h, BivaeCkpt_
     dc->min_rating = d->min_rating;
     PUT(dc, permute_ids, d->permute_ids != 0);
     PUT(dc, seed, d->seed);
+    dc->sep = opt_string(d->sep);
+    dc->columns = opt_string(d->columns);
+    PUT(dc, header, (int32_t)d->header);
     h->model = mc;
     h->train = tc;
     h->data = dc;
@@ -221,6 +240,10 @@ static int decode_configs(const BivaeCkpt__Header *h, ckpt_info *info, const cha
     d->min_rating = dc->has_min_rating ? dc->min_rating : 0.0;
     d->permute_ids = dc->has_permute_ids && dc->permute_ids;
     d->seed = dc->seed;
+    d->sep = dup_or_null(dc->sep);
+    d->columns = dup_or_null(dc->columns);
+    d->header = dc->has_header && dc->header >= 0 && dc->header <= DATA_HEADER_NO
+                    ? (int)dc->header : DATA_HEADER_AUTO;
     return 0;
 }
 
@@ -302,8 +325,11 @@ void ckpt_info_free(ckpt_info *info)
     free((char *)info->data.train_path);
     free((char *)info->data.test_path);
     free((char *)info->data.synthetic);
+    free((char *)info->data.sep);
+    free((char *)info->data.columns);
     info->data.data_path = info->data.train_path = NULL;
     info->data.test_path = info->data.synthetic = NULL;
+    info->data.sep = info->data.columns = NULL;
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -320,6 +346,8 @@ typedef struct reader {
     int64_t done[CKPT_N_TENSORS];         /* values read per tensor */
     int64_t n_chunks;
     uint32_t header_crc;
+    ckpt_str *strs;                       /* the last string chunk's values */
+    char *text;                           /* a version-1 chunk's ids as text */
 } reader;
 
 static int rd_fail(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -382,31 +410,73 @@ static int read_header(reader *r)
     return rc;
 }
 
-/* The values of a chunk: exactly the array of t's type, 1..CKPT_CHUNK_ELEMS values. */
-static int chunk_values(reader *r, const BivaeCkpt__TensorChunk *ch, ckpt_tensor t,
-                        const void **data, int64_t *n)
+/* A version-1 file's int64 raw ids as decimal text (the ids of version 2 files). */
+static const ckpt_str *legacy_to_text(reader *r, const int64_t *v, size_t n)
 {
-    size_t counts[3] = {ch->n_f32, ch->n_i64, ch->n_i32};
-    const void *arrays[3] = {ch->f32, ch->i64, ch->i32};
-    ckpt_dtype d = ckpt_tensor_dtype(t);
-    for (int k = 0; k < 3; k++)
+    r->strs = xrealloc(r->strs, sizeof(ckpt_str) * (n ? n : 1));
+    r->text = xrealloc(r->text, (size_t)RAW_ID_INT_CHARS * (n ? n : 1));
+    for (size_t k = 0; k < n; k++) {
+        raw_id id = raw_id_int(v[k]);
+        char *dst = r->text + (size_t)RAW_ID_INT_CHARS * k;
+        r->strs[k].p = raw_id_text(&id, dst, &r->strs[k].n);
+    }
+    return r->strs;
+}
+
+/* The strings of a chunk, each checked to be a possible raw id. */
+static int chunk_strings(reader *r, const BivaeCkpt__TensorChunk *ch, ckpt_tensor t)
+{
+    r->strs = xrealloc(r->strs, sizeof(ckpt_str) * (ch->n_str ? ch->n_str : 1));
+    for (size_t k = 0; k < ch->n_str; k++) {
+        raw_id id;
+        unsigned char bad;
+        if (raw_id_parse((const char *)ch->str[k].data, ch->str[k].len, &id, &bad) != RAW_ID_OK)
+            return rd_fail(r, "corrupt: tensor %s holds an impossible raw id (record %lld)",
+                           ckpt_tensor_name(t), (long long)r->in.index);
+        r->strs[k].p = (const char *)ch->str[k].data;
+        r->strs[k].n = ch->str[k].len;
+    }
+    return 0;
+}
+
+/* The values of a chunk: exactly the array of t's type, 1..CKPT_CHUNK_ELEMS values; string
+ * tensors as ckpt_str (a version-1 file's int64 ids converted). *crc: the values' crc32. */
+static int chunk_values(reader *r, const BivaeCkpt__TensorChunk *ch, ckpt_tensor t, int legacy,
+                        const void **data, int64_t *n, uint32_t *crc)
+{
+    size_t counts[4] = {ch->n_f32, ch->n_i64, ch->n_i32, ch->n_str};
+    const void *arrays[4] = {ch->f32, ch->i64, ch->i32, ch->str};
+    ckpt_dtype d = legacy ? CKPT_I64 : ckpt_tensor_dtype(t);
+    for (int k = 0; k < 4; k++)
         if (k != (int)d && counts[k] != 0)
             return rd_fail(r, "corrupt: tensor %s has values of the wrong type (record %lld)",
                            ckpt_tensor_name(t), (long long)r->in.index);
     if (counts[d] < 1 || counts[d] > (size_t)CKPT_CHUNK_ELEMS)
         return rd_fail(r, "corrupt: tensor %s has a chunk of %zu values (record %lld)",
                        ckpt_tensor_name(t), counts[d], (long long)r->in.index);
-    *data = arrays[d];
     *n = (int64_t)counts[d];
+    if (d == CKPT_STR) {
+        int rc = chunk_strings(r, ch, t);
+        *data = r->strs;
+        *crc = rc ? 0 : ckpt_str_crc32(r->strs, *n);
+        return rc;
+    }
+    *crc = ckpt_crc32(arrays[d], (size_t)*n * ckpt_dtype_size(d));
+    *data = legacy ? (const void *)legacy_to_text(r, ch->i64, counts[d]) : arrays[d];
     return 0;
 }
 
-static int chunk_tensor(reader *r, const BivaeCkpt__TensorChunk *ch, ckpt_tensor *t)
+/* The tensor a chunk belongs to (*legacy: a version-1 int64 id tensor). */
+static int chunk_tensor(reader *r, const BivaeCkpt__TensorChunk *ch, ckpt_tensor *t, int *legacy)
 {
     int found = -1;
+    *legacy = 0;
     for (int k = 0; ch->name && k < CKPT_N_TENSORS; k++)
         if (strcmp(ch->name, tensor_table[k].name) == 0)
             found = k;
+    for (int k = 0; ch->name && found < 0 && r->info->format_version == 1 && k < 2; k++)
+        if (strcmp(ch->name, legacy_ids[k]) == 0)
+            found = k, *legacy = 1;
     if (found < 0)
         return rd_fail(r, "corrupt: unknown tensor '%.64s' (record %lld)",
                        ch->name ? ch->name : "", (long long)r->in.index);
@@ -438,17 +508,18 @@ static int chunk_place(reader *r, const BivaeCkpt__TensorChunk *ch, ckpt_tensor 
 
 static int read_chunk(reader *r, const BivaeCkpt__TensorChunk *ch)
 {
-    ckpt_tensor t = CKPT_USER_RAW;
+    ckpt_tensor t = CKPT_USER_IDS;
     const void *data = NULL;
     int64_t n = 0;
-    int rc = chunk_tensor(r, ch, &t);
+    uint32_t crc = 0;
+    int legacy = 0, rc = chunk_tensor(r, ch, &t, &legacy);
     if (!rc)
-        rc = chunk_values(r, ch, t, &data, &n);
+        rc = chunk_values(r, ch, t, legacy, &data, &n, &crc);
     if (!rc)
         rc = chunk_place(r, ch, t, n);
     if (rc)
         return rc;
-    if (!ch->has_crc32 || ch->crc32 != ckpt_crc32(data, (size_t)n * ckpt_dtype_size(ckpt_tensor_dtype(t))))
+    if (!ch->has_crc32 || ch->crc32 != crc)
         return rd_fail(r, "corrupt: crc32 mismatch in tensor %s, values %lld..%lld (record %lld)",
                        ckpt_tensor_name(t), (long long)ch->offset,
                        (long long)(ch->offset + n - 1), (long long)r->in.index);
@@ -527,6 +598,8 @@ static int read_file(const char *path, ckpt_info *info, int header_only, ckpt_vi
     if (!rc && !header_only)
         rc = read_body(&r);
     ckpt_in_close(&r.in);
+    free(r.strs);
+    free(r.text);
     if (rc)
         ckpt_info_free(info);
     return rc;

@@ -10,10 +10,13 @@
  * the whole tensor's shape, offset of the first value, the values, zlib crc32 of their
  * little-endian bytes), then one End record (chunk count, crc32 of the Header record).
  * Every tensor is in GLOBAL-id order, so the file does not depend on the rank count.
+ * String chunks hold <= CKPT_CHUNK_ELEMS values and <= CKPT_CHUNK_STR_BYTES bytes. Format
+ * version 1 (before string ids) stored int64 tensors ids.user_raw / ids.item_raw in their
+ * place; such files are still read, their ids handed on as decimal text.
  *
  *   name                   type   shape        contents
- *   ids.user_raw           int64  [U]          global user id -> raw id
- *   ids.item_raw           int64  [I]          global item id -> raw id
+ *   ids.user               str    [U]          global user id -> raw id (its token's bytes)
+ *   ids.item               str    [I]          global item id -> raw id
  *   train.rowptr           int64  [U + 1]      training ratings, user rows (CSR) ...
  *   train.col              int32  [nnz]        ... over global item ids (recommend's "seen")
  *   encoder.user.params    fp32   [Pu]         the user encoder (layout: src/model.h)
@@ -109,13 +112,20 @@
 #include "src/model.h"
 
 #define CKPT_MAGIC 0x4B435642u          /* "BVCK" as the little-endian bytes of a fixed32 */
-#define CKPT_FORMAT_VERSION 1u
+#define CKPT_FORMAT_VERSION 2u
 #define CKPT_CHUNK_ELEMS ((int64_t)1 << 20)   /* values per chunk record (4-8 MiB) */
+#define CKPT_CHUNK_STR_BYTES ((int64_t)4 << 20) /* bytes of the strings of one chunk record */
 
-typedef enum { CKPT_F32 = 0, CKPT_I64, CKPT_I32 } ckpt_dtype;
+typedef enum { CKPT_F32 = 0, CKPT_I64, CKPT_I32, CKPT_STR } ckpt_dtype;
+
+/* One value of a string tensor (not NUL-terminated). */
+typedef struct ckpt_str {
+    const char *p;
+    size_t n;
+} ckpt_str;
 
 typedef enum {
-    CKPT_USER_RAW = 0, CKPT_ITEM_RAW, CKPT_TRAIN_ROWPTR, CKPT_TRAIN_COL,
+    CKPT_USER_IDS = 0, CKPT_ITEM_IDS, CKPT_TRAIN_ROWPTR, CKPT_TRAIN_COL,
     CKPT_ENC_USER_PARAMS, CKPT_ENC_USER_ADAM_M, CKPT_ENC_USER_ADAM_V,
     CKPT_ENC_ITEM_PARAMS, CKPT_ENC_ITEM_ADAM_M, CKPT_ENC_ITEM_ADAM_V,
     CKPT_THETA, CKPT_BETA, CKPT_MU_THETA, CKPT_MU_BETA,
@@ -161,7 +171,7 @@ void ckpt_tensor_shape(const ckpt_info *info, ckpt_tensor t, int64_t *rows, int6
 
 /* ---- reading --------------------------------------------------------------------------- */
 /* Called for every chunk in file order: values [offset, offset + n) (row-major elements)
- * of tensor t, in host memory of t's type, valid during the call. Returns 0 to go on, or
+ * of tensor t, in host memory of t's type (CKPT_STR: ckpt_str[n]), valid during the call. Returns 0 to go on, or
  * an exit status (with a one-line message in err[err_len]) to stop reading. */
 typedef int (*ckpt_visit_fn)(void *ctx, ckpt_tensor t, int64_t offset, const void *data,
                              int64_t n, char *err, size_t err_len);
@@ -209,10 +219,10 @@ int ckpt_check_data(const ckpt_info *info, const char *path, const dataset *d, c
                     char *err, size_t err_len);
 
 /* ---- helpers for visitors ----------------------------------------------------------- */
-/* A chunk of ids.user_raw / ids.item_raw against d's id maps: 0, or BIVAE_EXIT_USAGE
- * with "data do not match the checkpoint PATH: ..." in err. */
+/* A chunk of ids.user / ids.item against the raw ids of the global ids this rank owns in
+ * d: 0, or BIVAE_EXIT_USAGE with "data do not match the checkpoint PATH: ..." in err. */
 int ckpt_compare_ids(const dataset *d, const char *path, ckpt_tensor t, int64_t offset,
-                     const int64_t *raw, int64_t n, char *err, size_t err_len);
+                     const ckpt_str *ids, int64_t n, char *err, size_t err_len);
 
 /* ---- the checkpoint directory ---------------------------------------------------------- */
 /* The file name (no directory) of a position; item_steps: steps of an item phase. */

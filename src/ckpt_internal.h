@@ -12,7 +12,9 @@
 /* What the RNG position means (stored in the header for readers of the file). */
 #define CKPT_RNG_STREAM "philox4x32-10 keyed (seed, epoch, side, pass, global id)"
 
-size_t ckpt_dtype_size(ckpt_dtype d);
+size_t ckpt_dtype_size(ckpt_dtype d);     /* fixed-size types */
+/* crc32 of a string chunk: of each value's uint32 length (little-endian), then its bytes. */
+uint32_t ckpt_str_crc32(const ckpt_str *v, int64_t n);
 int64_t ckpt_tensor_numel(const ckpt_info *info, ckpt_tensor t);
 /* Parameters of one encoder with input width d_in (layout of src/model.h). */
 int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc);

@@ -14,10 +14,12 @@
 #include "common/check.h"
 #include "src/checkpoint.h"
 
-uint32_t ckpt_crc32(const void *p, size_t n)
+uint32_t ckpt_crc32(const void *p, size_t n) { return ckpt_crc32_update(0, p, n); }
+
+uint32_t ckpt_crc32_update(uint32_t crc0, const void *p, size_t n)
 {
     const Bytef *b = p;
-    uLong crc = crc32(0L, Z_NULL, 0);
+    uLong crc = crc0;
     while (n > 0) {
         uInt part = n > (size_t)UINT_MAX ? UINT_MAX : (uInt)n;
         crc = crc32(crc, b, part);

@@ -21,6 +21,8 @@
 
 /* crc32 (zlib) of n bytes, for any n (zlib's crc32 takes a uInt length). */
 uint32_t ckpt_crc32(const void *p, size_t n);
+/* crc32 continued over n more bytes (crc0: the crc32 so far, 0 to start). */
+uint32_t ckpt_crc32_update(uint32_t crc0, const void *p, size_t n);
 
 /* ---- writing ----------------------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include "src/checkpoint.h"
 #include "src/ckpt_internal.h"
 #include "src/cyclic_rows.h"
+#include "partition/rawid.h"
 
 /* ---- settings ------------------------------------------------------------------------------ */
 
@@ -111,19 +112,25 @@ int ckpt_check_data(const ckpt_info *info, const char *path, const dataset *d, c
 }
 
 int ckpt_compare_ids(const dataset *d, const char *path, ckpt_tensor t, int64_t offset,
-                     const int64_t *raw, int64_t n, char *err, size_t err_len)
+                     const ckpt_str *ids, int64_t n, char *err, size_t err_len)
 {
-    const int64_t *mine = t == CKPT_USER_RAW ? d->user_raw : d->item_raw;
-    int64_t count = t == CKPT_USER_RAW ? d->n_users : d->n_items;
-    for (int64_t j = 0; j < n; j++) {
-        int64_t g = offset + j;
-        if (g >= count || mine[g] != raw[j]) {
-            ckpt_errf(err, err_len, "data do not match the checkpoint %s: %s id %lld is raw "
-                      "id %lld in the checkpoint but %lld in the data (another file, or "
-                      "--id-order / --seed?)", path, t == CKPT_USER_RAW ? "user" : "item",
-                      (long long)g, (long long)raw[j], (long long)(g < count ? mine[g] : -1));
-            return BIVAE_EXIT_USAGE;
-        }
+    int user = t == CKPT_USER_IDS, P = d->nranks;
+    const id_table *own = user ? &d->user_ids : &d->item_ids;
+    int64_t count = user ? d->n_users : d->n_items;
+    for (int64_t g = partition_local_begin(offset, d->rank, P) * P + d->rank; g < offset + n;
+         g += P) {
+        size_t len = 0;
+        const char *mine = g < count ? id_table_get(own, partition_local(g, P), &len) : "";
+        const ckpt_str *theirs = &ids[g - offset];
+        if (g < count && len == theirs->n && memcmp(mine, theirs->p, len) == 0)
+            continue;
+        char a[64], b[64];
+        raw_id_excerpt(theirs->p, theirs->n, a, sizeof a);
+        raw_id_excerpt(mine, len, b, sizeof b);
+        ckpt_errf(err, err_len, "data do not match the checkpoint %s: %s id %lld is raw id '%s' "
+                  "in the checkpoint but '%s' in the data (another file, or --id-order / "
+                  "--seed?)", path, user ? "user" : "item", (long long)g, a, b);
+        return BIVAE_EXIT_USAGE;
     }
     return 0;
 }
@@ -143,8 +150,8 @@ static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
     bivae_model *m = x->m;
     size_t bytes = (size_t)n * sizeof(float);
     switch (t) {
-    case CKPT_USER_RAW:
-    case CKPT_ITEM_RAW:
+    case CKPT_USER_IDS:
+    case CKPT_ITEM_IDS:
         return ckpt_compare_ids(x->d, x->path, t, offset, data, n, err, err_len);
     case CKPT_TRAIN_ROWPTR:
     case CKPT_TRAIN_COL:

@@ -37,6 +37,17 @@ typedef struct saver {
 
 /* ---- chunks ------------------------------------------------------------------------------- */
 
+/* Rank 0: one chunk record. */
+static void put_record(saver *s, BivaeCkpt__TensorChunk *ch)
+{
+    BivaeCkpt__Record rec = BIVAE_CKPT__RECORD__INIT;
+    rec.kind_case = BIVAE_CKPT__RECORD__KIND_CHUNK;
+    rec.chunk = ch;
+    ckpt_out_record(&s->out, &rec, NULL);
+    if (++s->n_chunks == s->kill_after && fflush(s->out.f) == 0)
+        raise(SIGKILL);   /* a writer killed mid-save, with part of the file on disk */
+}
+
 /* Rank 0: chunk records for values [offset, offset + n) of t from host memory. */
 static void put_values(saver *s, ckpt_tensor t, int64_t offset, const void *data, int64_t n)
 {
@@ -64,15 +75,46 @@ static void put_values(saver *s, ckpt_tensor t, int64_t offset, const void *data
             ch.n_i32 = (size_t)part, ch.i32 = (int32_t *)p;
         ch.has_crc32 = 1;
         ch.crc32 = ckpt_crc32(p, (size_t)part * esz);
-        BivaeCkpt__Record rec = BIVAE_CKPT__RECORD__INIT;
-        rec.kind_case = BIVAE_CKPT__RECORD__KIND_CHUNK;
-        rec.chunk = &ch;
-        ckpt_out_record(&s->out, &rec, NULL);
-        if (++s->n_chunks == s->kill_after && fflush(s->out.f) == 0)
-            raise(SIGKILL);   /* a writer killed mid-save, with part of the file on disk */
+        put_record(s, &ch);
         done += part;
         p += (size_t)part * esz;
     }
+}
+
+/* Rank 0: chunk records of a string tensor, values [offset, offset + n) of v, none with
+ * more than chunk_elems values or CKPT_CHUNK_STR_BYTES bytes (one value at least). */
+static void put_strings(saver *s, ckpt_tensor t, int64_t offset, const ckpt_str *v, int64_t n)
+{
+    if (s->rank != 0 || s->out.failed)
+        return;
+    int64_t shape[2];
+    int ndim;
+    ckpt_tensor_shape(s->info, t, &shape[0], &shape[1], &ndim);
+    ProtobufCBinaryData *bin = xmalloc(sizeof(ProtobufCBinaryData) *
+                                       (size_t)(n < chunk_elems ? (n ? n : 1) : chunk_elems));
+    for (int64_t done = 0; done < n;) {
+        int64_t part = 0, bytes = 0;
+        while (done + part < n && part < chunk_elems &&
+               (part == 0 || bytes + (int64_t)v[done + part].n <= CKPT_CHUNK_STR_BYTES)) {
+            bin[part].len = v[done + part].n;
+            bin[part].data = (uint8_t *)v[done + part].p;
+            bytes += (int64_t)v[done + part].n;
+            part++;
+        }
+        BivaeCkpt__TensorChunk ch = BIVAE_CKPT__TENSOR_CHUNK__INIT;
+        ch.name = (char *)ckpt_tensor_name(t);
+        ch.n_shape = (size_t)ndim;
+        ch.shape = shape;
+        ch.has_offset = 1;
+        ch.offset = offset + done;
+        ch.n_str = (size_t)part;
+        ch.str = bin;
+        ch.has_crc32 = 1;
+        ch.crc32 = ckpt_str_crc32(v + done, part);
+        put_record(s, &ch);
+        done += part;
+    }
+    free(bin);
 }
 
 /* Rank 0: a replicated tensor in backend memory, downloaded chunk by chunk. */
@@ -143,6 +185,45 @@ static void put_rows(saver *s, ckpt_tensor t, const float *local, const float *t
                           (size_t)((g1 - from) * K) * sizeof(float));
         put_values(s, t, g0 * K, buf, (g1 - g0) * K);
     }
+}
+
+/* ---- raw ids (owned by their global id's rank) -------------------------------------------- */
+
+/* Collective: ids.user / ids.item [N] from the owners' id tables, in blocks of global ids. */
+static void put_ids(saver *s, ckpt_tensor t, const id_table *own, int64_t N)
+{
+    int64_t per = chunk_elems < 65536 ? chunk_elems : 65536;
+    ckpt_str *v = s->rank == 0 ? xmalloc(sizeof(ckpt_str) * (size_t)per) : NULL;
+    for (int64_t g0 = 0; g0 < N; g0 += per) {
+        int64_t g1 = g0 + per < N ? g0 + per : N;
+        int64_t l0 = partition_local_begin(g0, s->rank, s->P), l1 = partition_local_begin(g1, s->rank, s->P);
+        size_t bytes = (size_t)(own->off[l1] - own->off[l0]) + 4 * (size_t)(l1 - l0), got = 0;
+        char *send = xmalloc(bytes ? bytes : 1), *at = send;
+        for (int64_t l = l0; l < l1; l++) {            /* uint32 length, then the bytes */
+            size_t len;
+            const char *p = id_table_get(own, l, &len);
+            uint32_t len32 = (uint32_t)len;
+            memcpy(at, &len32, 4);
+            memcpy(at + 4, p, len);
+            at += 4 + len;
+        }
+        char *all = comm_allgatherv_bytes(s->c, send, bytes, 1, &got);
+        free(send);
+        const char *q = all;
+        for (int r = 0; s->rank == 0 && r < s->P; r++)
+            for (int64_t l = partition_local_begin(g0, r, s->P); l < partition_local_begin(g1, r, s->P); l++) {
+                uint32_t len;
+                memcpy(&len, q, 4);
+                v[partition_global(l, r, s->P) - g0] = (ckpt_str){q + 4, len};
+                q += 4 + len;
+            }
+        if (s->rank == 0 && (size_t)(q - all) != got)
+            FAIL_RUNTIME("checkpoint gather: %zu bytes of ids for [%lld, %lld), %zu parsed", got,
+                         (long long)g0, (long long)g1, (size_t)(q - all));
+        put_strings(s, t, g0, v, g1 - g0);
+        free(all);
+    }
+    free(v);
 }
 
 /* ---- the training rows (CSR over global ids) --------------------------------------------- */
@@ -345,8 +426,8 @@ static void put_tensors(saver *s, const bivae_model *m, const dataset *d, int64_
         {CKPT_ENC_ITEM_PARAMS, CKPT_ENC_ITEM_ADAM_M, CKPT_ENC_ITEM_ADAM_V}};
     const ckpt_position *pos = &s->info->pos;
     int64_t U = d->n_users, I = d->n_items, K = m->K;
-    put_values(s, CKPT_USER_RAW, 0, d->user_raw, U);
-    put_values(s, CKPT_ITEM_RAW, 0, d->item_raw, I);
+    put_ids(s, CKPT_USER_IDS, &d->user_ids, U);
+    put_ids(s, CKPT_ITEM_IDS, &d->item_ids, I);
     put_rowptr(s, d);
     put_cols(s, d);
     for (int side = 0; side < 2; side++)

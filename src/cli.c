@@ -118,7 +118,10 @@ static const cli_option cli_options[] = {
 
     /* ---- data ---- */
     {"data", TRAIN | EVAL, GRP_DATA, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
-     NULL, "all ratings, split into train/test by --test-ratio", AT(data.data_path), 0},
+     NULL, "all ratings, split into train/test by --test-ratio. Plain files: each rank reads "
+     "its own byte range; gzip and zstd files (told by their first bytes): every rank "
+     "inflates the whole stream and keeps every P-th line, so they do not read faster with "
+     "more ranks", AT(data.data_path), 0},
     {"train", TRAIN | EVAL, GRP_DATA, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
      NULL, "training ratings (an explicit split; alone: no evaluation)", AT(data.train_path), 0},
     {"test", TRAIN | EVAL, GRP_DATA, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
@@ -136,6 +139,18 @@ static const cli_option cli_options[] = {
     {"id-order", TRAIN | EVAL, GRP_DATA, OPT_ENUM, NULL, id_order_words, 0, 0, 0, 0,
      "permuted", "dense id order: seeded permutation or sorted raw ids", AT(data.permute_ids),
      AT(id_order_given)},
+    {"sep", TRAIN | EVAL, GRP_DATA, OPT_STRING, "S", NULL, 0, 0, 0, 0,
+     NULL, "field separator of csv/tsv files: tab, comma, semicolon, pipe, space (runs of "
+     "blanks) or the string itself, e.g. '::' (none: the format's own)", AT(data.sep), 0},
+    {"columns", TRAIN | EVAL, GRP_DATA, OPT_STRING, "user=C,item=C[,rating=C]", NULL, 0, 0, 0,
+     0, NULL, "where the ids and the rating are: C a header name (e.g. user=reviewerID,"
+     "item=asin,rating=overall) or a 1-based column number; no rating: every rating is 1 "
+     "(none: user, item and rating in columns 1, 2, 3)", AT(data.columns), 0},
+    {"header", TRAIN | EVAL, GRP_DATA, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
+     NULL, "line 1 of each file is a header: skip it (without it, line 1 of a csv/tsv file "
+     "is a header only when it names columns such as user, item, rating)", AT(header_flag), 0},
+    {"no-header", TRAIN | EVAL, GRP_DATA, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
+     NULL, "line 1 of each file is data, never a header", AT(no_header_flag), 0},
 
     /* ---- model ---- */
     {"k", TRAIN, GRP_MODEL, OPT_INT, "K", NULL, INT_RANGE(1), 0, 0,
@@ -525,7 +540,12 @@ static int store_value(const cli_option *o, const char *val, bivae_config *cfg, 
 }
 
 /* Fields derived from others. */
-static void finish_config(bivae_config *cfg) { cfg->data.seed = cfg->train.seed; }
+static void finish_config(bivae_config *cfg)
+{
+    cfg->data.seed = cfg->train.seed;
+    cfg->data.header = cfg->header_flag ? DATA_HEADER_YES
+                       : cfg->no_header_flag ? DATA_HEADER_NO : DATA_HEADER_AUTO;
+}
 
 void cli_defaults(bivae_config *cfg)
 {
@@ -699,8 +719,22 @@ static int check_data(const parser *p, int require)
     if (given(p, "test-ratio") && given(p, "train"))
         return usage_error(p->cmd, "--test-ratio", "only applies to --data or --synthetic "
                            "(--train/--test is an explicit split)");
-    if (given(p, "format") && given(p, "synthetic"))
-        return usage_error(p->cmd, "--format", "does not apply to --synthetic");
+    static const char *const file_only[] = {"format", "sep", "columns", "header", "no-header"};
+    for (int k = 0; k < 5; k++)
+        if (given(p, file_only[k]) && given(p, "synthetic")) {
+            char flag[32];
+            snprintf(flag, sizeof flag, "--%s", file_only[k]);
+            return usage_error(p->cmd, flag, "does not apply to --synthetic");
+        }
+    if (given(p, "header") && given(p, "no-header"))
+        return usage_error(p->cmd, "--no-header", "give either --header or --no-header");
+    const data_format f = p->cfg->data.format;
+    int delimited = f == DATA_FORMAT_AUTO || f == DATA_FORMAT_CSV || f == DATA_FORMAT_TSV;
+    if (!delimited && (given(p, "sep") || given(p, "columns")))
+        return usage_error(p->cmd, given(p, "sep") ? "--sep" : "--columns", "applies to csv, "
+                           "tsv or auto files (--format %s has its own layout)",
+                           f == DATA_FORMAT_ML100K ? "ml-100k" : f == DATA_FORMAT_ML1M ? "ml-1m"
+                                                                                   : "ml-20m");
     return 0;
 }
 

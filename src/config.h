@@ -70,6 +70,7 @@ typedef struct bivae_config {
     const char *users_file;             /* --users FILE (recommend) */
     const char *user_features, *item_features;   /* --user-features/--item-features */
     int test_ratio_given, id_order_given;        /* set when the flag is on the command line */
+    int header_flag, no_header_flag;             /* --header / --no-header (-> data.header) */
 } bivae_config;
 
 #endif

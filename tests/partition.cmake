@@ -8,6 +8,9 @@ target_include_directories(partition_test_util PUBLIC ${CMAKE_SOURCE_DIR})
 
 bivae_add_unit_test(partition_basics partition/test_basics.c LIBS bivae_partition)
 bivae_add_unit_test(partition_reader partition/test_reader.c LIBS partition_test_util)
+if(ZSTD_FOUND)
+  target_compile_definitions(partition_reader PRIVATE BIVAE_HAVE_ZSTD=1)
+endif()
 bivae_add_unit_test(partition_load partition/test_load.c LIBS partition_test_util)
 bivae_add_unit_test(partition_synth partition/test_synth.c LIBS partition_test_util)
 

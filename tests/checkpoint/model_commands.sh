@@ -54,9 +54,12 @@ expect_exit 0 "1 of 3 users in users.txt are not in the checkpoint" \
 [[ $(wc -l <recs_file.tsv) -eq 15 ]] || fail "recommend --users: $(wc -l <recs_file.tsv) lines"
 diff <(sed -n 1,8p recs_file.tsv) recs.tsv || fail "--users and --user disagree"
 expect_exit 2 "--user 999999: not a user of the checkpoint" "$BIVAE" recommend --model "$CK" --user 999999
-expect_exit 2 "--user x1: not a raw user id" "$BIVAE" recommend --model "$CK" --user x1
-printf '%s\nabc\n' "$user" >bad_users.txt
-expect_exit 2 "bad_users.txt:2: not a raw user id" "$BIVAE" recommend --model "$CK" \
+expect_exit 2 "--user x1: not a user of the checkpoint" "$BIVAE" recommend --model "$CK" --user x1
+expect_exit 2 "--user: a user id with a control character" "$BIVAE" recommend --model "$CK" \
+    --user "$(printf 'a\001b')"
+printf '%s\na\001b\n' "$user" >bad_users.txt
+expect_exit 2 "bad_users.txt:2: not a raw user id \('a\\\\x01b'\): a user id with a control character" \
+    "$BIVAE" recommend --model "$CK" \
     --users bad_users.txt --out recs_bad.tsv
 [[ ! -e recs_bad.tsv && ! -e recs_bad.tsv.tmp ]] || fail "a partial --out file"
 

@@ -105,17 +105,24 @@ static void assert_same(const float *a, const float *b, int64_t n, const char *w
 
 /* The id maps and training rows as read back from the file. */
 typedef struct readback {
-    int64_t *user_raw, *item_raw, *rowptr;
+    const dataset *d;
+    int64_t *rowptr;
     int32_t *col;
+    int64_t ids_seen[2];      /* ids of this rank's own global ids found equal */
 } readback;
 
 static int collect(void *ctx, ckpt_tensor t, int64_t off, const void *data, int64_t n,
                    char *err, size_t len)
 {
     readback *r = ctx;
+    if (t == CKPT_USER_IDS || t == CKPT_ITEM_IDS) {      /* against the owner's ids */
+        int rc = ckpt_compare_ids(r->d, "file", t, off, data, n, err, len);
+        for (int64_t g = off; rc == 0 && g < off + n; g++)
+            r->ids_seen[t] += g % r->d->nranks == r->d->rank;
+        return rc;
+    }
     size_t esz = t == CKPT_TRAIN_COL ? 4 : 8;
-    char *dst = t == CKPT_USER_RAW ? (char *)r->user_raw : t == CKPT_ITEM_RAW ? (char *)r->item_raw
-              : t == CKPT_TRAIN_ROWPTR ? (char *)r->rowptr : t == CKPT_TRAIN_COL ? (char *)r->col
+    char *dst = t == CKPT_TRAIN_ROWPTR ? (char *)r->rowptr : t == CKPT_TRAIN_COL ? (char *)r->col
               : NULL;
     if (dst)
         memcpy(dst + (size_t)off * esz, data, (size_t)n * esz);
@@ -125,15 +132,14 @@ static int collect(void *ctx, ckpt_tensor t, int64_t off, const void *data, int6
 static void check_readback(const char *path)
 {
     const dataset *d = &F.d;
-    readback r = {malloc(8 * (size_t)d->n_users), malloc(8 * (size_t)d->n_items),
-                  malloc(8 * (size_t)(d->n_users + 1)), malloc(4 * (size_t)d->nnz_train)};
+    readback r = {d, malloc(8 * (size_t)(d->n_users + 1)), malloc(4 * (size_t)d->nnz_train), {0, 0}};
     ckpt_info info;
     char err[1024];
     assert_int_equal(ckpt_read(path, &info, collect, &r, err, sizeof err), 0);
     assert_int_equal(info.nranks, comm_size(F.c));
     assert_true(info.n_users == d->n_users && info.n_items == d->n_items && info.K == 3);
-    assert_memory_equal(r.user_raw, d->user_raw, 8 * (size_t)d->n_users);
-    assert_memory_equal(r.item_raw, d->item_raw, 8 * (size_t)d->n_items);
+    assert_int_equal(r.ids_seen[CKPT_USER_IDS], d->n_local_users);
+    assert_int_equal(r.ids_seen[CKPT_ITEM_IDS], d->n_local_items);
     int rank = comm_rank(F.c), P = comm_size(F.c);
     for (int64_t l = 0; l < d->n_local_users; l++) {
         int64_t g = partition_global(l, rank, P), n = d->Ru.rowptr[l + 1] - d->Ru.rowptr[l];
@@ -141,8 +147,6 @@ static void check_readback(const char *path)
         assert_memory_equal(r.col + r.rowptr[g], d->Ru.col + d->Ru.rowptr[l], 4 * (size_t)n);
     }
     ckpt_info_free(&info);
-    free(r.user_raw);
-    free(r.item_raw);
     free(r.rowptr);
     free(r.col);
 }

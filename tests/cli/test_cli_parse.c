@@ -158,6 +158,15 @@ static void test_data_flags(void **state)
     assert_string_equal(c.data.synthetic, "50000x8000x2000000");
     assert_true(c.data.test_ratio == 0.0);
     assert_true(c.data.min_rating == -1.0);
+    assert_int_equal(c.data.header, DATA_HEADER_AUTO);
+
+    c = parse_ok("train --data r.csv --sep ; --columns user=reviewerID,item=asin --header");
+    assert_string_equal(c.data.sep, ";");
+    assert_string_equal(c.data.columns, "user=reviewerID,item=asin");
+    assert_int_equal(c.data.header, DATA_HEADER_YES);
+    c = parse_ok("eval --model m --data r.txt --sep=space --no-header");
+    assert_string_equal(c.data.sep, "space");
+    assert_int_equal(c.data.header, DATA_HEADER_NO);
 }
 
 static void test_format_words(void **state)

@@ -11,7 +11,7 @@ expect_exit 2 "no training data" "$BIVAE" train
 expect_exit 2 "--synthetic" "$BIVAE" train --synthetic 10x10
 expect_exit 3 "no CUDA device" "$BIVAE" train --synthetic ml-100k --device cuda
 # bad input files: one line naming FILE:LINE, exit 2, also when 3 ranks read the file
-printf '1\t2\t5\n1\t3\t4\n7\tx\t5\n' >"$TMP/bad.tsv"
+printf '1\t2\t5\n1\t3\t4\n7\t\t5\n' >"$TMP/bad.tsv"
 expect_exit 2 "bad.tsv:3:" "$BIVAE" train --data "$TMP/bad.tsv" --epochs 1
 expect_exit 2 "bad.tsv:3:" "$MPIRUN" -np 3 --oversubscribe "$BIVAE" train --data "$TMP/bad.tsv" --epochs 1
 [[ $(grep -c "bad.tsv:3:" "$TMP/err") -eq 1 ]] || fail "the error line is not printed exactly once"

@@ -1,10 +1,12 @@
 /* tests/fuzz/fuzz_reader.c — libFuzzer harness for the ratings readers.
  *
  * Input: byte 0 picks the --format (auto, ml-100k, ml-1m, ml-20m, csv, tsv) and the file
- * name (so auto-detection by name is exercised too); the rest is the file. Property checked
- * (besides no crash, no sanitizer report): cutting the file into P = 1..4 byte ranges yields
- * the same ratings (count and an order-independent hash) or the same first error line as
- * P = 1 — the invariant every multi-rank ingest relies on. */
+ * name (so auto-detection by name is exercised too), byte 1 the header mode and a
+ * separator (the format's own, "space", ";") ; the rest is the file (which may be gzip or
+ * zstd: told by its magic). Property checked (besides no crash, no sanitizer report):
+ * reading the file as the shares of P = 1..4 ranks yields the same ratings (count and an
+ * order-independent hash) or the same first error line as P = 1 — the invariant every
+ * multi-rank ingest relies on. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,27 +29,31 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 33);
 }
 
-static void add(void *ctx, int64_t u, int64_t i, float r)
+static void add(void *ctx, const raw_id *u, const raw_id *i, float r)
 {
     tally *t = ctx;
     uint32_t rb;
     memcpy(&rb, &r, sizeof(rb));
     t->count++;
-    t->hash += mix((uint64_t)u * 0x9e3779b97f4a7c15ull ^ mix((uint64_t)i) ^ rb);
+    t->hash += mix(raw_id_key(u) * 0x9e3779b97f4a7c15ull ^ mix(raw_id_key(i)) ^ rb ^ (uint64_t)u->is_int);
 }
 
-/* Parses the file as P ranges: the tally, or the global line of the first error (0: none). */
-static int64_t parse_p(int fd, const char *path, data_format fmt, int64_t size, int P, tally *t)
+/* Parses the file as the shares of P ranks: the tally, or the line of the first error
+ * (0: none, -1: an error not tied to a line). */
+static int64_t parse_p(const char *path, const data_options *o, int P, tally *t)
 {
     int64_t lines_before = 0;
     memset(t, 0, sizeof(*t));
     for (int r = 0; r < P; r++) {
-        int64_t b, e;
         range_stats st = {0};
-        read_error err;
-        reader_range(size, r, P, &b, &e);
-        if (reader_parse_range(fd, path, fmt, b, e, add, t, &st, &err) != 0)
-            return err.line > 0 ? lines_before + err.line : -1;
+        static read_error err;
+        data_file f;
+        if (reader_open(&f, path, o, &err) != 0)
+            return err.line > 0 ? err.line : -1;
+        int rc = reader_parse_share(&f, r, P, add, t, &st, &err);
+        reader_close(&f);
+        if (rc != 0)
+            return err.line > 0 ? (st.lines_global ? 0 : lines_before) + err.line : -1;
         lines_before += st.lines;
     }
     return 0;
@@ -65,24 +71,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(path, sizeof(path), "%s/%s", dir, names[data[0] / 6 % 6]);
     FILE *f = fopen(path, "wb");
     if (f) {
-        fwrite(data + 1, 1, size - 1, f);
+        fwrite(data + 1, 1, size - 1, f);   /* byte 1 is both options and content: fine */
         fclose(f);
     }
-    read_error err;
-    int64_t fsize;
-    int fd = reader_open(path, &fsize, &err);
-    data_format fmt = (data_format)(data[0] % 6);
-    if (fd >= 0 && (fmt != DATA_FORMAT_AUTO || reader_detect(fd, path, fsize, &fmt, &err) == 0)) {
-        tally t1, tp;
-        int64_t e1 = parse_p(fd, path, fmt, fsize, 1, &t1);
-        for (int P = 2; P <= 4; P++) {
-            int64_t ep = parse_p(fd, path, fmt, fsize, P, &tp);
-            if (ep != e1 || (e1 == 0 && (tp.count != t1.count || tp.hash != t1.hash)))
-                __builtin_trap();   /* ranges disagree with the whole file */
-        }
+    static const char *const seps[] = {NULL, "space", ";", NULL};
+    data_options o;
+    memset(&o, 0, sizeof o);
+    o.format = (data_format)(data[0] % 6);
+    o.header = size > 1 ? data[1] % 3 : 0;
+    o.sep = size > 1 && (o.format == DATA_FORMAT_AUTO || o.format >= DATA_FORMAT_CSV)
+                ? seps[data[1] / 3 % 4] : NULL;
+    tally t1, tp;
+    int64_t e1 = parse_p(path, &o, 1, &t1);
+    for (int P = 2; P <= 4; P++) {
+        int64_t ep = parse_p(path, &o, P, &tp);
+        if (ep != e1 || (e1 == 0 && (tp.count != t1.count || tp.hash != t1.hash)))
+            __builtin_trap();   /* shares disagree with the whole file */
     }
-    if (fd >= 0)
-        close(fd);
     unlink(path);
     rmdir(dir);
     return 0;

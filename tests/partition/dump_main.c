@@ -7,6 +7,7 @@
  *
  *   partition_dump [--data F | --train F [--test F] | --synthetic S] [--format F]
  *                  [--seed N] [--test-ratio R] [--min-rating R] [--no-permute]
+ *                  [--sep S] [--columns C] [--header | --no-header]
  *                  [--out FILE] [--report-rc]
  *   partition_dump --write-synthetic SPEC FILE [--seed N]
  * Exit status: dataset_load's (2 on bad input), 1 when an invariant fails. */
@@ -52,6 +53,8 @@ static void parse_args(int argc, char **argv, args *a)
         else if (!strcmp(f, "--seed")) a->opt.seed = v ? strtoull(v, NULL, 10) : 0;
         else if (!strcmp(f, "--test-ratio")) a->opt.test_ratio = v ? atof(v) : 0;
         else if (!strcmp(f, "--min-rating")) a->opt.has_min_rating = 1, a->opt.min_rating = v ? atof(v) : 0;
+        else if (!strcmp(f, "--sep")) a->opt.sep = v;
+        else if (!strcmp(f, "--columns")) a->opt.columns = v;
         else if (!strcmp(f, "--out")) a->out = v;
         else if (!strcmp(f, "--write-synthetic")) {
             a->write_spec = v;
@@ -60,6 +63,8 @@ static void parse_args(int argc, char **argv, args *a)
         } else {
             used = 0;
             if (!strcmp(f, "--no-permute")) a->opt.permute_ids = 0;
+            else if (!strcmp(f, "--header")) a->opt.header = DATA_HEADER_YES;
+            else if (!strcmp(f, "--no-header")) a->opt.header = DATA_HEADER_NO;
             else if (!strcmp(f, "--report-rc")) a->report_rc = 1;
             else {
                 fprintf(stderr, "partition_dump: unknown argument %s\n", f);
@@ -134,18 +139,43 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The raw ids of all n global ids of one side (owned by g mod P), NUL-terminated, on every
+ * rank: out[g] points into the returned buffer (free both). */
+static char *gather_ids(comm *c, const dataset *d, const id_table *own, int64_t n, char ***out)
+{
+    size_t bytes = (size_t)own->off[own->n] + (size_t)own->n, got = 0;
+    char *mine = malloc(bytes ? bytes : 1), *at = mine;
+    for (int64_t j = 0; j < own->n; j++) {
+        size_t len;
+        const char *p = id_table_get(own, j, &len);
+        memcpy(at, p, len);
+        at[len] = '\0';
+        at += len + 1;
+    }
+    char *all = comm_allgatherv_bytes(c, mine, bytes, 1, &got);
+    free(mine);
+    *out = malloc(sizeof(char *) * (size_t)(n ? n : 1));
+    char *q = all;
+    for (int r = 0; r < d->nranks; r++)
+        for (int64_t l = 0; l < partition_owned_count(n, r, d->nranks); l++) {
+            (*out)[partition_global(l, r, d->nranks)] = q;
+            q += strlen(q) + 1;
+        }
+    return all;
+}
+
 /* Prints "<tag> raw_row raw_col row col" (or "<tag> raw_row row count") lines, sorted. */
-static void print_entries(FILE *f, const char *tag, int64_t *e, size_t n, const int64_t *row_raw,
-                          const int64_t *col_raw)
+static void print_entries(FILE *f, const char *tag, int64_t *e, size_t n, char **row_raw,
+                          char **col_raw)
 {
     qsort(e, n, sizeof(int64_t), cmp_i64);
     for (size_t k = 0; k < n; k++) {
         int64_t g = e[k] >> 32, v = e[k] & 0xffffffff;
         if (col_raw)
-            fprintf(f, "%s %lld %lld %lld %lld\n", tag, (long long)row_raw[g], (long long)col_raw[v],
-                    (long long)g, (long long)v);
+            fprintf(f, "%s %s %s %lld %lld\n", tag, row_raw[g], col_raw[v], (long long)g,
+                    (long long)v);
         else
-            fprintf(f, "%s %lld %lld %lld\n", tag, (long long)row_raw[g], (long long)g, (long long)v);
+            fprintf(f, "%s %s %lld %lld\n", tag, row_raw[g], (long long)g, (long long)v);
     }
 }
 
@@ -178,19 +208,28 @@ static int dump(comm *c, const dataset *d, FILE *f)
     int ok = is_transpose(R, nR, I, nI) && (int64_t)nR == d->nnz_train;
     if (!ok)
         fprintf(stderr, "partition_dump: invariant failed: Ri is not the transpose of Ru\n");
+    char **users, **items;
+    char *ub = gather_ids(c, d, &d->user_ids, d->n_users, &users);
+    char *ib = gather_ids(c, d, &d->item_ids, d->n_items, &items);
     if (f) {
-        fprintf(f, "stats users %lld items %lld nnz_train %lld nnz_test %lld test_users %lld dropped %lld\n",
+        fprintf(f, "stats users %lld items %lld nnz_train %lld nnz_test %lld test_users %lld "
+                "unknown_user %lld unknown_item %lld below_min %lld\n",
                 (long long)d->n_users, (long long)d->n_items, (long long)d->nnz_train,
-                (long long)d->nnz_test, (long long)d->n_test_users, (long long)d->test_rows_dropped);
+                (long long)d->nnz_test, (long long)d->n_test_users, (long long)d->test_unknown_user,
+                (long long)d->test_unknown_item, (long long)d->below_min_rating);
         for (int64_t g = 0; g < d->n_users; g++)
-            fprintf(f, "user %lld %lld\n", (long long)g, (long long)d->user_raw[g]);
+            fprintf(f, "user %lld %s\n", (long long)g, users[g]);
         for (int64_t g = 0; g < d->n_items; g++)
-            fprintf(f, "item %lld %lld\n", (long long)g, (long long)d->item_raw[g]);
-        print_entries(f, "R", R, nR, d->user_raw, d->item_raw);
-        print_entries(f, "I", I, nI, d->item_raw, d->user_raw);
-        print_entries(f, "T", T, nT, d->user_raw, d->item_raw);
-        print_entries(f, "C", C, nC, d->user_raw, NULL);
+            fprintf(f, "item %lld %s\n", (long long)g, items[g]);
+        print_entries(f, "R", R, nR, users, items);
+        print_entries(f, "I", I, nI, items, users);
+        print_entries(f, "T", T, nT, users, items);
+        print_entries(f, "C", C, nC, users, NULL);
     }
+    free(users);
+    free(items);
+    free(ub);
+    free(ib);
     free(R);
     free(I);
     free(T);

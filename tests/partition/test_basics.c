@@ -14,7 +14,7 @@
 #include "partition/alias.h"
 #include "partition/csr.h"
 #include "partition/hash.h"
-#include "partition/idhash.h"
+#include "partition/iddict.h"
 #include "partition/idmap.h"
 #include "partition/sort.h"
 #include "partition/split.h"
@@ -77,54 +77,72 @@ static void test_sorts_match_qsort(void **state)
     free(c);
 }
 
-static void test_idhash(void **state)
+/* The dictionary gives one local index per distinct raw id: integers by value, strings by
+ * their bytes ("7" and "007" are different ids), and keeps them through growth. */
+static void test_iddict(void **state)
 {
     (void)state;
-    id_hash h;
-    idhash_init(&h, 4);                                    /* grows many times */
-    for (int32_t k = 0; k < 50000; k++)
-        assert_int_equal(idhash_put(&h, (int64_t)k * 1000003 - 7, k), 1);
-    assert_int_equal(idhash_put(&h, -7, 99), 0);            /* present: kept */
-    assert_int_equal(h.n, 50000);
-    for (int32_t k = 0; k < 50000; k++)
-        assert_int_equal(idhash_get(&h, (int64_t)k * 1000003 - 7), k);
-    assert_int_equal(idhash_get(&h, 5), -1);
-    assert_int_equal(idhash_get(&h, INT64_MIN), -1);
-    int64_t *keys = malloc(sizeof(int64_t) * h.n);
-    idhash_keys(&h, keys);
-    qsort(keys, h.n, sizeof(int64_t), cmp_i64);
-    for (size_t k = 0; k < h.n; k++)
-        assert_true(keys[k] == (int64_t)k * 1000003 - 7);
-    free(keys);
-    idhash_free(&h);
+    id_dict d;
+    id_dict_init(&d);
+    char buf[32];
+    for (int32_t k = 0; k < 50000; k++) {
+        raw_id v = raw_id_int((int64_t)k * 1000003 - 7);
+        assert_int_equal(id_dict_intern(&d, &v), 2 * k);
+        snprintf(buf, sizeof buf, "s%d", k);
+        raw_id t = {0, 0, buf, (uint32_t)strlen(buf)};
+        assert_int_equal(id_dict_intern(&d, &t), 2 * k + 1);
+    }
+    assert_int_equal(d.n, 100000);
+    for (int32_t k = 0; k < 50000; k += 7) {
+        raw_id v = raw_id_int((int64_t)k * 1000003 - 7);
+        assert_int_equal(id_dict_intern(&d, &v), 2 * k);
+        snprintf(buf, sizeof buf, "s%d", k);
+        raw_id t = {0, 0, buf, (uint32_t)strlen(buf)};
+        assert_int_equal(id_dict_intern(&d, &t), 2 * k + 1);
+        raw_id back = id_dict_get(&d, 2 * k + 1);
+        assert_true(back.n == t.n && memcmp(back.p, buf, t.n) == 0);
+    }
+    raw_id seven = raw_id_int(7), s007 = {0, 0, "007", 3};
+    uint32_t a = id_dict_intern(&d, &seven), b = id_dict_intern(&d, &s007);
+    assert_true(a != b);
+    assert_int_equal(d.n, 100002);
+    id_dict_free(&d);
 }
 
-/* The permutation is a permutation, fixed by (n, seed, side), and changes with each. */
+/* The inverse permutation of the id maps: fixed by (n, seed, side), a permutation, and
+ * exactly the shuffle every earlier version applied to the sorted raw ids (golden values
+ * printed by the shuffle of commit 87d5a90), so integer files keep their global ids. */
 static void test_permutation(void **state)
 {
     (void)state;
+    static const int32_t shuffled_42_user[12] = {5, 6, 9, 3, 2, 10, 1, 7, 0, 4, 8, 11};
+    static const int32_t shuffled_7_item[12] = {6, 2, 4, 5, 8, 7, 1, 3, 11, 9, 0, 10};
+    int32_t inv[12];
+    idmap_inverse_permutation(inv, 12, 42, ID_SIDE_USER);
+    for (int g = 0; g < 12; g++)
+        assert_int_equal(inv[shuffled_42_user[g]], g);
+    idmap_inverse_permutation(inv, 12, 7, ID_SIDE_ITEM);
+    for (int g = 0; g < 12; g++)
+        assert_int_equal(inv[shuffled_7_item[g]], g);
     const int64_t n = 1000;
-    int64_t *a = malloc(sizeof(int64_t) * n), *b = malloc(sizeof(int64_t) * n);
-    for (int64_t k = 0; k < n; k++)
-        a[k] = b[k] = k;
-    idmap_permute(a, n, 42, ID_SIDE_USER);
-    idmap_permute(b, n, 42, ID_SIDE_USER);
-    assert_memory_equal(a, b, sizeof(int64_t) * n);
+    int32_t *a = malloc(sizeof(int32_t) * n), *b = malloc(sizeof(int32_t) * n);
+    idmap_inverse_permutation(a, n, 42, ID_SIDE_USER);
+    idmap_inverse_permutation(b, n, 42, ID_SIDE_USER);
+    assert_memory_equal(a, b, sizeof(int32_t) * n);
     int64_t fixed = 0;
-    for (int64_t k = 0; k < n; k++)
+    char *seen = calloc((size_t)n, 1);
+    for (int64_t k = 0; k < n; k++) {
         fixed += a[k] == k;
+        assert_true(a[k] >= 0 && a[k] < n && !seen[a[k]]);
+        seen[a[k]] = 1;
+    }
     assert_true(fixed < 20);                               /* ~1 expected */
-    qsort(b, n, sizeof(int64_t), cmp_i64);
-    for (int64_t k = 0; k < n; k++)
-        assert_int_equal(b[k], k);
-    for (int64_t k = 0; k < n; k++)
-        b[k] = k;
-    idmap_permute(b, n, 42, ID_SIDE_ITEM);
-    assert_memory_not_equal(a, b, sizeof(int64_t) * n);
-    for (int64_t k = 0; k < n; k++)
-        b[k] = k;
-    idmap_permute(b, n, 43, ID_SIDE_USER);
-    assert_memory_not_equal(a, b, sizeof(int64_t) * n);
+    idmap_inverse_permutation(b, n, 42, ID_SIDE_ITEM);
+    assert_memory_not_equal(a, b, sizeof(int32_t) * n);
+    idmap_inverse_permutation(b, n, 43, ID_SIDE_USER);
+    assert_memory_not_equal(a, b, sizeof(int32_t) * n);
+    idmap_inverse_permutation(b, 0, 43, ID_SIDE_USER);    /* empty: nothing to do */
+    free(seen);
     free(a);
     free(b);
 }
@@ -223,7 +241,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sorts_match_qsort),
-        cmocka_unit_test(test_idhash),
+        cmocka_unit_test(test_iddict),
         cmocka_unit_test(test_permutation),
         cmocka_unit_test(test_split_hash),
         cmocka_unit_test(test_alias_frequencies),

@@ -84,10 +84,11 @@ typedef struct shape_check {
     uint64_t fingerprint, sum_hash;          /* order-dependent / order-independent */
 } shape_check;
 
-static void check_rating(void *ctx, int64_t u, int64_t i, float r)
+static void check_rating(void *ctx, const raw_id *user, const raw_id *item, float r)
 {
     shape_check *c = ctx;
-    int ok = u >= 1 && u <= c->U && i >= 1 && i <= c->I && r >= 1 && r <= 5 && r == floorf(r);
+    int64_t u = user->value, i = item->value;
+    int ok = user->is_int && item->is_int && u >= 1 && u <= c->U && i >= 1 && i <= c->I && r >= 1 && r <= 5 && r == floorf(r);
     if (!ok || c->stamp[i - 1] == u) {
         c->bad++;
         return;
@@ -264,11 +265,11 @@ static void test_split_ratio_and_determinism(void **state)
     double ratio = (double)a.nnz_test / 1000209.0;
     assert_true(fabs(ratio - 0.25) < 0.003);
     assert_int_equal(a.n_users, 6040);
-    assert_int_equal(a.test_rows_dropped, 0);
+    assert_int_equal(a.test_unknown_user, 0);
     assert_int_equal(a.nnz_train, b.nnz_train);
     assert_memory_equal(a.Ru.col, b.Ru.col, sizeof(int32_t) * (size_t)a.nnz_train);
     assert_memory_equal(a.Tu.col, b.Tu.col, sizeof(int32_t) * (size_t)a.Tu.rowptr[a.Tu.nrows]);
-    assert_memory_equal(a.item_raw, b.item_raw, sizeof(int64_t) * (size_t)a.n_items);
+    assert_true(id_tables_equal(&a.item_ids, &b.item_ids));
     dataset_free(&a);
     dataset_free(&b);
     o.test_ratio = 0.1;
@@ -378,8 +379,8 @@ static void test_write_file_round_trip(void **state)
     assert_int_equal(a.n_items, b.n_items);
     assert_int_equal(a.nnz_train, b.nnz_train);
     assert_int_equal(a.nnz_test, b.nnz_test);
-    assert_memory_equal(a.user_raw, b.user_raw, sizeof(int64_t) * (size_t)a.n_users);
-    assert_memory_equal(a.item_raw, b.item_raw, sizeof(int64_t) * (size_t)a.n_items);
+    assert_true(id_tables_equal(&a.user_ids, &b.user_ids));
+    assert_true(id_tables_equal(&a.item_ids, &b.item_ids));
     assert_memory_equal(a.Ru.rowptr, b.Ru.rowptr, sizeof(int64_t) * (size_t)(a.n_users + 1));
     assert_memory_equal(a.Ru.col, b.Ru.col, sizeof(int32_t) * (size_t)a.nnz_train);
     assert_memory_equal(a.Tu.col, b.Tu.col, sizeof(int32_t) * (size_t)a.Tu.rowptr[a.n_users]);

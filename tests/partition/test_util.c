@@ -112,6 +112,25 @@ int test_count_error_lines(const char *s)
     return n;
 }
 
+int id_tables_equal(const id_table *a, const id_table *b)
+{
+    return a->n == b->n && memcmp(a->off, b->off, sizeof(int64_t) * (size_t)(a->n + 1)) == 0 &&
+           memcmp(a->text, b->text, (size_t)a->off[a->n]) == 0;
+}
+
+int64_t *test_ids(const id_table *t)
+{
+    int64_t *v = malloc(sizeof(int64_t) * (size_t)(t->n ? t->n : 1));
+    for (int64_t j = 0; j < t->n; j++) {
+        size_t len;
+        const char *p = id_table_get(t, j, &len);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.*s", (int)len, p);
+        v[j] = strtoll(buf, NULL, 10);
+    }
+    return v;
+}
+
 static int64_t find_raw(const int64_t *raw, int64_t n, int64_t id)
 {
     for (int64_t g = 0; g < n; g++)

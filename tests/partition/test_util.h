@@ -33,6 +33,12 @@ int test_load(const data_options *opt, dataset *d, char **err);
 /* Number of lines of s that start with "bivae-dist: error: ". */
 int test_count_error_lines(const char *s);
 
+/* 1 when two id tables hold the same ids in the same order. */
+int id_tables_equal(const id_table *a, const id_table *b);
+
+/* The raw ids of a one-rank dataset's id table, all integers, as int64 (malloc'd). */
+int64_t *test_ids(const id_table *t);
+
 /* 1 when m (of a one-rank dataset) has a one at (raw_row, raw_col); row_raw / col_raw map
  * its global rows / columns to raw ids. */
 int test_has_one(const csr_matrix *m, const int64_t *row_raw, const int64_t *col_raw,

@@ -22,6 +22,26 @@ for f in file-ml1m file-ml20m file-crlf-bom; do
     cmp -s "$T/file-tsv.np1" "$T/$f.np1" || fail "$f reads differently from the tsv file"
 done
 
+# String ids, compressed files, other separators and named columns: the same for any np.
+awk -F'\t' '{ printf "A%s@x.org,B%07d,%s\n", $1 * 7919 % 2001, $2, $3 }' "$T/gen.tsv" > "$T/str.csv"
+same_for_all_np file-strings "2 3 4" --data "$T/str.csv" --seed 3
+gzip -c "$T/gen.tsv" > "$T/gen.tsv.gz"
+same_for_all_np file-gz "2 3" --data "$T/gen.tsv.gz" --seed 3
+cmp -s "$T/file-tsv.np1" "$T/file-gz.np1" || fail "the .gz file reads differently from the tsv file"
+if command -v zstd >/dev/null; then
+    zstd -q -c "$T/gen.tsv" > "$T/gen.tsv.zst"
+    same_for_all_np file-zst "3" --data "$T/gen.tsv.zst" --seed 3
+    cmp -s "$T/file-tsv.np1" "$T/file-zst.np1" || fail "the .zst file reads differently"
+fi
+{ echo "time;rating;item;user"; awk -F'\t' '{ print $4 ";" $3 ";" $2 ";" $1 }' "$T/gen.tsv"; } \
+    > "$T/cols.txt"
+same_for_all_np file-columns "2 4" --data "$T/cols.txt" --seed 3 --sep ';' \
+    --columns user=user,item=item,rating=rating
+cmp -s "$T/file-tsv.np1" "$T/file-columns.np1" || fail "--sep/--columns read differently"
+awk -F'\t' '{ print $1 "   " $2 " " $3 }' "$T/gen.tsv" > "$T/spaces.txt"
+same_for_all_np file-spaces "3" --data "$T/spaces.txt" --seed 3 --sep space
+cmp -s "$T/file-tsv.np1" "$T/file-spaces.np1" || fail "--sep space reads differently"
+
 # An explicit split: test rows of users/items unknown to training, a header, duplicates.
 awk 'NR % 4 != 0' "$T/gen.tsv" > "$T/train.tsv"
 { echo "user,item,rating"; awk -F'\t' 'NR % 4 == 0 { print $1 "," $2 "," $3 }' "$T/gen.tsv";

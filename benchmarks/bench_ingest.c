@@ -1,9 +1,11 @@
 /* benchmarks/bench_ingest.c — wall time of dataset_load (the whole ingest: read or
  * generate, split, id maps, routing, CSR), per rank count.
  *
- *   mpirun -np P bench_ingest (--synthetic PRESET | --data FILE) [--seed S] [--repeat N]
- * Prints, on rank 0, one line per repeat: seconds (max over ranks), the dataset's shape
- * and this process's peak resident memory. */
+ *   mpirun -np P bench_ingest (--synthetic PRESET | --data FILE) [--sep S] [--seed S]
+ *                             [--repeat N]
+ * Prints, on rank 0, one line per repeat: seconds (max over ranks), the dataset's shape,
+ * the id maps' memory per rank (kept, and the most held while building them) and this
+ * process's peak resident memory. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +35,10 @@ static int bench_once(comm *c, const data_options *opt, int rep)
         return rc;
     if (comm_rank(c) == 0)
         printf("ingest %s ranks %d repeat %d: %.3f s  users %lld items %lld train %lld test %lld  "
-               "peak rss (rank 0) %.0f MB\n", d.source, comm_size(c), rep, max_dt,
-               (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train,
-               (long long)d.nnz_test, peak_rss_mb());
+               "id maps %.2f MB kept / %.2f MB building (per rank)  peak rss (rank 0) %.0f MB\n",
+               d.source, comm_size(c), rep, max_dt, (long long)d.n_users, (long long)d.n_items,
+               (long long)d.nnz_train, (long long)d.nnz_test, (double)d.idmap_bytes / 1e6,
+               (double)d.idmap_peak_bytes / 1e6, peak_rss_mb());
     dataset_free(&d);
     return 0;
 }
@@ -50,6 +53,7 @@ int main(int argc, char **argv)
     for (int k = 1; k + 1 < argc; k += 2) {
         if (!strcmp(argv[k], "--synthetic")) opt.synthetic = argv[k + 1];
         else if (!strcmp(argv[k], "--data")) opt.data_path = argv[k + 1];
+        else if (!strcmp(argv[k], "--sep")) opt.sep = argv[k + 1];
         else if (!strcmp(argv[k], "--seed")) opt.seed = strtoull(argv[k + 1], NULL, 10);
         else if (!strcmp(argv[k], "--repeat")) repeat = atoi(argv[k + 1]);
         else {

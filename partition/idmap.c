@@ -19,7 +19,7 @@ static size_t rec_size(const raw_id *id) { return 1 + (id->is_int ? 8 : 4 + (siz
 
 static size_t rec_put(char *dst, const raw_id *id, uint8_t flags)
 {
-    dst[0] = (char)flags;
+    dst[0] = (char)((flags & ~ID_DICT_INT) | (id->is_int ? ID_DICT_INT : 0));
     if (id->is_int) {
         memcpy(dst + 1, &id->value, 8);
         return 9;

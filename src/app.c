@@ -16,19 +16,45 @@
 #include "src/signals.h"
 #include "src/train.h"
 
+int app_allowed_cores(int *online_out)
+{
+    cpu_set_t set;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int n_online = (int)(online > 0 ? online : 1), allowed = n_online;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        allowed = CPU_COUNT(&set);     /* (fails with EINVAL beyond CPU_SETSIZE cores) */
+    if (online_out)
+        *online_out = n_online;
+    return allowed;
+}
+
 int app_resolve_threads(int requested, int local_size)
 {
     if (requested > 0)
         return requested;
-    cpu_set_t set;
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    int allowed = (int)(online > 0 ? online : 1);
-    if (sched_getaffinity(0, sizeof(set), &set) == 0)
-        allowed = CPU_COUNT(&set);
-    if (online > 0 && allowed < online)
-        return allowed > 0 ? allowed : 1;          /* bound by the launcher: use what we got */
+    int online, allowed = app_allowed_cores(&online);
+    if (allowed < online)
+        return allowed;                          /* bound by the launcher: use what we got */
     int share = allowed / (local_size > 0 ? local_size : 1);
     return share > 0 ? share : 1;
+}
+
+/* Collective. --threads N: at most the cores this rank may run on, on every rank (more
+ * threads than cores only take turns; 100000 of them crash the OpenMP runtime). */
+static int check_threads(const bivae_config *cfg, comm *c)
+{
+    char msg[512] = "";
+    int want = cfg->system.threads, online, allowed = app_allowed_cores(&online);
+    if (want > allowed && allowed < online)
+        snprintf(msg, sizeof msg, "--threads %d: rank %d may run on only %d of the node's %d "
+                 "cores (its CPU affinity, set by the launcher: with mpirun, --bind-to none or "
+                 "--map-by slot:PE=%d; or give --threads %d or less)", want, comm_rank(c),
+                 allowed, online, want, allowed);
+    else if (want > allowed)
+        snprintf(msg, sizeof msg, "--threads %d: rank %d may run on only %d core(s): give "
+                 "--threads %d or less (0, the default, picks for you)", want, comm_rank(c),
+                 allowed, allowed);
+    return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
 }
 
 /* ---- device and communicator ------------------------------------------------------- */
@@ -260,7 +286,9 @@ static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads);
 int app_train(const bivae_config *cfg, comm *world)
 {
     int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
-    int status = reject_unimplemented(cfg, world);
+    int status = check_threads(cfg, world);
+    if (!status)
+        status = reject_unimplemented(cfg, world);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);
     comm *c = status ? NULL : open_comm(cfg, world, k, &status);
     if (!status)

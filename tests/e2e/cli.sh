@@ -10,6 +10,20 @@ expect_exit 2 "--frobnicate" "$BIVAE" train --synthetic ml-100k --frobnicate 1
 expect_exit 2 "no training data" "$BIVAE" train
 expect_exit 2 "--synthetic" "$BIVAE" train --synthetic 10x10
 expect_exit 3 "no CUDA device" "$BIVAE" train --synthetic ml-100k --device cuda
+# --threads above the cores this rank may run on (its affinity mask): exit 2 naming the flag
+# and the cores, once, on every rank (today's alternative: 100000 threads crash OpenMP)
+mine=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)   # this process's affinity mask
+tiny=(train --synthetic 60x50x1300 --epochs 1 --k 2 --encoder 4 --quiet)
+expect_exit 2 "error: --threads $((mine + 1)): rank 0 may run on only $mine (core|of the node)" \
+    "$BIVAE" "${tiny[@]}" --threads $((mine + 1))
+one_core=$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')   # the first core of our mask
+online=$(getconf _NPROCESSORS_ONLN)
+expect_exit 2 "error: --threads 2: rank 0 may run on only 1 (core|of the node's $online cores \(its CPU affinity)" \
+    taskset -c "$one_core" "$BIVAE" "${tiny[@]}" --threads 2
+expect_exit 2 "error: --threads $((mine + 1)): rank [01] may run" \
+    "$MPIRUN" -np 2 --oversubscribe --bind-to none "$BIVAE" "${tiny[@]}" --threads $((mine + 1))
+[[ $(grep -c "error:" "$TMP/err") -eq 1 ]] || fail "--threads on 2 ranks: not exactly one error line"
+"$BIVAE" "${tiny[@]}" --threads "$mine" >/dev/null || fail "--threads $mine (the cores this rank has) refused"
 # bad input files: one line naming FILE:LINE, exit 2, also when 3 ranks read the file
 printf '1\t2\t5\n1\t3\t4\n7\tx\t5\n' >"$TMP/bad.tsv"
 expect_exit 2 "bad.tsv:3:" "$BIVAE" train --data "$TMP/bad.tsv" --epochs 1

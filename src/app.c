@@ -75,6 +75,32 @@ static kern_gemm_math gemm_math(bivae_precision p)
                                                                        : KERN_GEMM_FP32);
 }
 
+/* The GPU-only setting of cfg ("--precision bf16", "--comm nccl") into buf, or NULL. */
+static const char *gpu_only_setting(const bivae_config *cfg, char *buf, size_t len)
+{
+    if (cfg->system.precision != PRECISION_FP32)
+        snprintf(buf, len, "--precision %s",
+                 cfg->system.precision == PRECISION_TF32 ? "tf32" : "bf16");
+    else if (cfg->system.comm == COMM_NCCL)
+        snprintf(buf, len, "--comm nccl");
+    else
+        return NULL;
+    return buf;
+}
+
+/* Collective, where --device auto chose the CPU: a GPU-only setting is an error (exit 2 on
+ * every rank, named by a rank without a GPU), never silently ignored. */
+static int check_cpu_fallback(const bivae_config *cfg, comm *c, int n_gpus, const char *why)
+{
+    char setting[32], msg[512] = "";
+    if (!gpu_only_setting(cfg, setting, sizeof setting))
+        return 0;
+    if (n_gpus <= 0)
+        snprintf(msg, sizeof msg, "%s needs a GPU, but --device auto found none on rank %d "
+                 "(%s): drop %s to train on the CPU", setting, comm_rank(c), why, setting);
+    return comm_agree(c, n_gpus <= 0 ? BIVAE_EXIT_USAGE : 0, msg);
+}
+
 /* Collective. The backend of this rank: CPU with `threads`, or the GPU of index (node-local
  * rank mod visible GPUs). NULL with the status when any rank cannot have it. */
 static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *status)
@@ -83,10 +109,13 @@ static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *st
     int n_gpus = 0;
     kern *k = NULL;
     bivae_device dev = resolve_device(cfg, c, &n_gpus, why, sizeof why);
+    if (dev == DEVICE_CPU && cfg->system.device == DEVICE_AUTO &&
+        (*status = check_cpu_fallback(cfg, c, n_gpus, why)))
+        return NULL;
     if (dev == DEVICE_CPU)
         k = kern_cpu_create(threads);
     else if (n_gpus <= 0)
-        snprintf(msg, sizeof msg, "--device cuda: no CUDA device: %s (rank %d)", why, comm_rank(c));
+        snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);
     else if (!(k = kern_cuda_create(comm_local_rank(c) % n_gpus,
                                     gemm_math(cfg->system.precision), why, sizeof why)))
         snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);

@@ -58,7 +58,7 @@ expect_exit 2 "--user x1: not a raw user id" "$BIVAE" recommend --model "$CK" --
 printf '%s\nabc\n' "$user" >bad_users.txt
 expect_exit 2 "bad_users.txt:2: not a raw user id" "$BIVAE" recommend --model "$CK" \
     --users bad_users.txt --out recs_bad.tsv
-[[ ! -e recs_bad.tsv && ! -e recs_bad.tsv.tmp ]] || fail "a partial --out file"
+[[ -z $(ls -d recs_bad.tsv* 2>/dev/null) ]] || fail "a partial --out file or its temporary: $(ls -d recs_bad.tsv*)"
 
 # export: .npy and CSV, consistent with recommend
 U=200 I=150

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -224,6 +225,14 @@ int ckpt_in_open(ckpt_in *in, const char *path)
     in->f = fopen(path, "rb");
     if (!in->f) {
         in_fail(in, CKPT_REC_IO, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(in->f), &st) == 0 && S_ISDIR(st.st_mode)) {   /* fopen accepts one */
+        in_fail(in, CKPT_REC_IO, "is a directory: give a checkpoint file (such as "
+                "%s/ckpt-000001.bvck)", path);
+        fclose(in->f);   /* read-only: nothing to lose */
+        in->f = NULL;
         return -1;
     }
     return 0;

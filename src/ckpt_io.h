@@ -73,7 +73,7 @@ typedef struct ckpt_in {
     char msg[768];
 } ckpt_in;
 
-/* 0, or -1 with in->msg ("<path>: cannot open: <strerror>"). */
+/* 0, or -1 with in->msg ("<path>: cannot open: <strerror>", "<path>: is a directory ..."). */
 int ckpt_in_open(ckpt_in *in, const char *path);
 ckpt_rec_status ckpt_in_next(ckpt_in *in);
 void ckpt_in_close(ckpt_in *in);

@@ -56,7 +56,16 @@ expect_exit 2 "^bivae-dist: error: --out $CK: is the --model file" \
     "$MPIRUN" -np 2 --oversubscribe "$BIVAE" recommend --model "$CK" --user 1 --out "$CK"
 [[ $(grep -c "error:" "$TMP/err") -eq 1 ]] || fail "recommend on 2 ranks: not exactly one error line"
 cmp "$CK" model_copy.bvck || fail "the --model file changed"
+# --model naming the checkpoint folder: exit 2, one line (not a read error, exit 3)
+for cmd in "eval --model ck" "export --model ck --out never"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "^bivae-dist: error: ck: is a directory: give a checkpoint file \(such as ck/ckpt-000001.bvck\)$" \
+        "$BIVAE" $cmd
+done
+no_leftovers never
 # a failure after the output was opened leaves nothing under --out, and no temporary
+expect_exit 2 "^bivae-dist: error: ck: is a directory" "$BIVAE" recommend --model ck --user 1 --out fail/recs.tsv
+no_leftovers fail/recs.tsv*
 expect_exit 2 "--user 999999: not a user of the checkpoint" \
     "$BIVAE" recommend --model "$CK" --user 999999 --out fail/recs.tsv
 no_leftovers fail/recs.tsv*

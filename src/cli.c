@@ -834,6 +834,24 @@ static int parse_command(const char *a, bivae_config *cfg)
     return usage_error(CMD_NONE, a, "unknown command (train, eval, recommend, export, gen)");
 }
 
+/* "--help CMD [...]": CMD's help; "--help x", "--version x": an error, not silence. 1 when
+ * argv is neither (parse_command takes it from there), else the status. */
+static int parse_help_or_version_args(int argc, char **argv, bivae_config *cfg)
+{
+    if (argc < 3 || (!is_help(argv[1]) && strcmp(argv[1], "--version") != 0))
+        return 1;
+    if (strcmp(argv[1], "--version") == 0)
+        return usage_error(CMD_NONE, "--version", "takes no arguments (got '%s')", argv[2]);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[2], cli_commands[i].name) == 0) {
+            cli_print_help(stdout, cli_commands[i].cmd);
+            cfg->command = CMD_HELP;
+            return 0;
+        }
+    return usage_error(CMD_NONE, argv[1], "'%s' is not a command (train, eval, recommend, "
+                       "export, gen)", argv[2]);
+}
+
 int cli_parse(int argc, char **argv, bivae_config *cfg)
 {
     cli_defaults(cfg);
@@ -841,7 +859,10 @@ int cli_parse(int argc, char **argv, bivae_config *cfg)
         print_overview(stderr);
         return BIVAE_EXIT_USAGE;
     }
-    int rc = parse_command(argv[1], cfg);
+    int rc = parse_help_or_version_args(argc, argv, cfg);
+    if (rc != 1)
+        return rc;
+    rc = parse_command(argv[1], cfg);
     if (rc || cfg->command == CMD_HELP || cfg->command == CMD_VERSION)
         return rc;
     for (int i = 2; i < argc; i++)

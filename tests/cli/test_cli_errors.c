@@ -21,6 +21,9 @@ typedef struct bad_case {
 static const bad_case cases[] = {
     /* commands, flags, values */
     {"frobnicate", "error: frobnicate: unknown command"},
+    {"--version 2", "error: --version: takes no arguments (got '2')"},
+    {"--help frobnicate", "error: --help: 'frobnicate' is not a command (train, eval,"},
+    {"-h --k", "error: -h: '--k' is not a command"},
     {"--k 5 train", "error: --k: a command comes first"},
     {SYN "--epoch 5", "error: --epoch: unknown flag (did you mean --epochs?)"},
     {SYN "--lerning-rate 5", "error: --lerning-rate: unknown flag\n"},

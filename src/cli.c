@@ -210,8 +210,8 @@ static const cli_option cli_options[] = {
     {"quiet", TRAIN, GRP_OUTPUT, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
      NULL, "no progress line", AT(output.quiet), 0},
     {"out", RECOMMEND | EXPORT | GEN, GRP_OUTPUT, OPT_STRING, "PATH", NULL, 0, 0, 0, 0,
-     NULL, "recommendations file (recommend; none: stdout), directory (export), "
-     "ratings file (gen)", AT(output.out), 0},
+     NULL, "recommendations file (recommend; none or -: stdout), directory (export), "
+     "ratings file (gen); missing folders are made", AT(output.out), 0},
 };
 
 #define N_OPTIONS ((int)(sizeof cli_options / sizeof cli_options[0]))

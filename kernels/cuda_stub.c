@@ -4,7 +4,8 @@
 
 #include "kernels/kernels.h"
 
-static const char no_cuda[] = "this build has no CUDA backend";
+static const char no_cuda[] = "this build has no CUDA backend: it was built without nvcc or "
+                               "with -DBIVAE_ENABLE_CUDA=OFF";
 
 int kern_cuda_device_count(char *reason, size_t reason_len)
 {

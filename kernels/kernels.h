@@ -44,8 +44,10 @@ kern *kern_cpu_create(int threads);
 
 /* GEMM math of the CUDA backend: fp32, or tf32 / bf16 inputs with fp32 accumulation. */
 typedef enum { KERN_GEMM_FP32 = 0, KERN_GEMM_TF32, KERN_GEMM_BF16 } kern_gemm_math;
-/* Number of visible CUDA devices; 0 with a reason ("CUDA driver version is insufficient",
- * "this build has no CUDA backend", ...) written to reason[reason_len]. */
+/* Number of visible CUDA devices; 0 with a reason a user can act on written to
+ * reason[reason_len]: "no NVIDIA driver / no GPU found" (no driver, no device, none
+ * visible), "the NVIDIA driver (CUDA 12.4) is older than this build's CUDA runtime 13.0:
+ * ...", "no usable GPU (<the runtime's error>)", "this build has no CUDA backend ...". */
 int kern_cuda_device_count(char *reason, size_t reason_len);
 /* CUDA backend on device `ordinal` (an index among the visible devices). NULL with the
  * reason in err[err_len] when it cannot be created (no device, no CUDA in this build). */

@@ -1,13 +1,14 @@
 /* partition/synth_file.c — `bivae-dist gen`: the synthetic ratings as a TSV file, written
- * to a temporary name in the target directory, fsync'd, then renamed. */
+ * to a new temporary beside it (its folder made as `mkdir -p` does), fsync'd, then renamed;
+ * one line says what was written. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/outfile.h"
 #include "partition/errors.h"
 #include "partition/synth.h"
 
@@ -15,6 +16,7 @@ typedef struct tsv_out {
     FILE *f;
     int failed;             /* a write failed (errno kept in err) */
     int err;
+    int64_t written;        /* ratings written */
 } tsv_out;
 
 /* Appends the decimal digits of v (v >= 0) at p; returns the new end. */
@@ -43,6 +45,7 @@ static void write_rating(void *ctx, const raw_id *user, const raw_id *item, floa
         o->failed = 1;
         o->err = errno;
     }
+    o->written++;
 }
 
 /* Flushes, fsyncs and closes; 0 or an errno value. */
@@ -57,33 +60,69 @@ static int finish(FILE *f, int failed, int err)
     return failed ? (err ? err : EIO) : 0;
 }
 
+/* v with thousands separators ("100,000") into buf[32]. */
+static const char *grouped(int64_t v, char *buf)
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)v), len = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[len++] = ',';
+        buf[len++] = digits[i];
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* "bivae-dist: wrote 100,000 ratings (943 users x 1,682 items, synthetic ml-100k, seed 42)
+ * to FILE" on stderr. */
+static void say_written(const synth_shape *s, int64_t n, uint64_t seed, const char *path)
+{
+    char a[32], b[32], c[32];
+    fprintf(stderr, "bivae-dist: wrote %s ratings (%s users x %s items, synthetic %s, seed "
+            "%llu) to %s\n", grouped(n, a), grouped(s->U, b), grouped(s->I, c), s->name,
+            (unsigned long long)seed, path);
+}
+
+/* The temporary beside path, open for writing: 0, or an exit status after one line naming
+ * --out (could not be created: 2; failed after that: 3). */
+static int open_temp(const char *path, char **tmp, tsv_out *o)
+{
+    char msg[1024];
+    size_t n = strlen(path) + 16;
+    *tmp = xmalloc(n);
+    if (outfile_prepare_file("--out", path, msg, sizeof msg) != 0) {
+        part_error("%s", msg);
+        return BIVAE_EXIT_USAGE;
+    }
+    int fd = outfile_create_temp(path, *tmp, n);
+    if (fd < 0) {
+        part_error("--out %s: cannot create: %s", path, strerror(errno));
+        return BIVAE_EXIT_USAGE;
+    }
+    *o = (tsv_out){fdopen(fd, "w"), 0, 0, 0};
+    if (!o->f) {
+        part_error("--out %s: cannot write: %s", path, strerror(errno));
+        close(fd);
+        unlink(*tmp);
+        return BIVAE_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 int synth_write_file(const char *spec, uint64_t seed, const char *path)
 {
     synth_shape s;
-    char msg[512];
+    char msg[512], *tmp = NULL;
+    tsv_out o;
     if (synth_shape_from_spec(spec, &s, msg, sizeof msg) != 0) {
         part_error("%s", msg);
         return BIVAE_EXIT_USAGE;
     }
-    size_t n = strlen(path) + 16;
-    char *tmp = xmalloc(n);
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        part_error("cannot write %s: cannot create a temporary file there: %s", path,
-                   strerror(errno));
+    int status = open_temp(path, &tmp, &o);
+    if (status) {
         free(tmp);
-        return BIVAE_EXIT_RUNTIME;
-    }
-    mode_t mask = umask(0);                          /* mkstemp made it 0600: give it */
-    umask(mask);                                     /* the usual 0666 & ~umask      */
-    tsv_out o = {fchmod(fd, 0666 & ~mask) == 0 ? fdopen(fd, "w") : NULL, 0, 0};
-    if (!o.f) {
-        part_error("cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return BIVAE_EXIT_RUNTIME;
+        return status;
     }
     setvbuf(o.f, NULL, _IOFBF, 1 << 20);
     synth_generate(&s, seed, 0, 1, write_rating, &o);
@@ -91,8 +130,10 @@ int synth_write_file(const char *spec, uint64_t seed, const char *path)
     if (err == 0 && rename(tmp, path) != 0)
         err = errno;
     if (err != 0) {
-        part_error("cannot write %s: %s", path, strerror(err));
+        part_error("--out %s: cannot write: %s", path, strerror(err));
         unlink(tmp);
+    } else {
+        say_written(&s, o.written, seed, path);
     }
     free(tmp);
     return err ? BIVAE_EXIT_RUNTIME : 0;

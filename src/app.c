@@ -16,19 +16,45 @@
 #include "src/signals.h"
 #include "src/train.h"
 
+int app_allowed_cores(int *online_out)
+{
+    cpu_set_t set;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int n_online = (int)(online > 0 ? online : 1), allowed = n_online;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        allowed = CPU_COUNT(&set);     /* (fails with EINVAL beyond CPU_SETSIZE cores) */
+    if (online_out)
+        *online_out = n_online;
+    return allowed;
+}
+
 int app_resolve_threads(int requested, int local_size)
 {
     if (requested > 0)
         return requested;
-    cpu_set_t set;
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    int allowed = (int)(online > 0 ? online : 1);
-    if (sched_getaffinity(0, sizeof(set), &set) == 0)
-        allowed = CPU_COUNT(&set);
-    if (online > 0 && allowed < online)
-        return allowed > 0 ? allowed : 1;          /* bound by the launcher: use what we got */
+    int online, allowed = app_allowed_cores(&online);
+    if (allowed < online)
+        return allowed;                          /* bound by the launcher: use what we got */
     int share = allowed / (local_size > 0 ? local_size : 1);
     return share > 0 ? share : 1;
+}
+
+/* Collective. --threads N: at most the cores this rank may run on, on every rank (more
+ * threads than cores only take turns; 100000 of them crash the OpenMP runtime). */
+static int check_threads(const bivae_config *cfg, comm *c)
+{
+    char msg[512] = "";
+    int want = cfg->system.threads, online, allowed = app_allowed_cores(&online);
+    if (want > allowed && allowed < online)
+        snprintf(msg, sizeof msg, "--threads %d: rank %d may run on only %d of the node's %d "
+                 "cores (its CPU affinity, set by the launcher: with mpirun, --bind-to none or "
+                 "--map-by slot:PE=%d; or give --threads %d or less)", want, comm_rank(c),
+                 allowed, online, want, allowed);
+    else if (want > allowed)
+        snprintf(msg, sizeof msg, "--threads %d: rank %d may run on only %d core(s): give "
+                 "--threads %d or less (0, the default, picks for you)", want, comm_rank(c),
+                 allowed, allowed);
+    return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
 }
 
 /* ---- device and communicator ------------------------------------------------------- */
@@ -49,6 +75,32 @@ static kern_gemm_math gemm_math(bivae_precision p)
                                                                        : KERN_GEMM_FP32);
 }
 
+/* The GPU-only setting of cfg ("--precision bf16", "--comm nccl") into buf, or NULL. */
+static const char *gpu_only_setting(const bivae_config *cfg, char *buf, size_t len)
+{
+    if (cfg->system.precision != PRECISION_FP32)
+        snprintf(buf, len, "--precision %s",
+                 cfg->system.precision == PRECISION_TF32 ? "tf32" : "bf16");
+    else if (cfg->system.comm == COMM_NCCL)
+        snprintf(buf, len, "--comm nccl");
+    else
+        return NULL;
+    return buf;
+}
+
+/* Collective, where --device auto chose the CPU: a GPU-only setting is an error (exit 2 on
+ * every rank, named by a rank without a GPU), never silently ignored. */
+static int check_cpu_fallback(const bivae_config *cfg, comm *c, int n_gpus, const char *why)
+{
+    char setting[32], msg[512] = "";
+    if (!gpu_only_setting(cfg, setting, sizeof setting))
+        return 0;
+    if (n_gpus <= 0)
+        snprintf(msg, sizeof msg, "%s needs a GPU, but --device auto found none on rank %d "
+                 "(%s): drop %s to train on the CPU", setting, comm_rank(c), why, setting);
+    return comm_agree(c, n_gpus <= 0 ? BIVAE_EXIT_USAGE : 0, msg);
+}
+
 /* Collective. The backend of this rank: CPU with `threads`, or the GPU of index (node-local
  * rank mod visible GPUs). NULL with the status when any rank cannot have it. */
 static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *status)
@@ -57,10 +109,13 @@ static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *st
     int n_gpus = 0;
     kern *k = NULL;
     bivae_device dev = resolve_device(cfg, c, &n_gpus, why, sizeof why);
+    if (dev == DEVICE_CPU && cfg->system.device == DEVICE_AUTO &&
+        (*status = check_cpu_fallback(cfg, c, n_gpus, why)))
+        return NULL;
     if (dev == DEVICE_CPU)
         k = kern_cpu_create(threads);
     else if (n_gpus <= 0)
-        snprintf(msg, sizeof msg, "--device cuda: no CUDA device: %s (rank %d)", why, comm_rank(c));
+        snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);
     else if (!(k = kern_cuda_create(comm_local_rank(c) % n_gpus,
                                     gemm_math(cfg->system.precision), why, sizeof why)))
         snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);
@@ -105,9 +160,15 @@ static comm *open_comm(const bivae_config *cfg, comm *c, kern *k, int *status)
     return *status ? NULL : tc;
 }
 
-static int64_t max_local_batch(const bivae_config *cfg, int P)
+/* Rows of a global batch on one rank: ceil(B / P), where a batch larger than both sides
+ * counts as the larger side (it holds every row either way): the same batches and the same
+ * numbers, without buffers and all-reduce blocks sized for rows that do not exist
+ * (--batch-size 1048576 on ml-100k took 8.8 GB). */
+static int64_t max_local_batch(const bivae_config *cfg, const dataset *d, int P)
 {
-    int64_t B = cfg->train.batch_size;
+    int64_t B = cfg->train.batch_size, n = d->n_users > d->n_items ? d->n_users : d->n_items;
+    if (B > n)
+        B = n > 0 ? n : 1;
     return (B + P - 1) / P;
 }
 
@@ -249,7 +310,7 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
     describe_run(log, cfg, d, c, k, threads);
     model_init(&m, k, &cfg->model, cfg->train.seed, comm_rank(c), comm_size(c), d->n_users,
                d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
-               d->n_local_items, max_local_batch(cfg, comm_size(c)), c,
+               d->n_local_items, max_local_batch(cfg, d, comm_size(c)), c,
                cfg->system.first_layer == FIRST_LAYER_SHARDED);
     describe_adam(log, &m);
     trainer_init(&t, &m, c, d, cfg, log);
@@ -285,7 +346,9 @@ static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads);
 int app_train(const bivae_config *cfg, comm *world)
 {
     int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
-    int status = reject_unimplemented(cfg, world);
+    int status = check_threads(cfg, world);
+    if (!status)
+        status = reject_unimplemented(cfg, world);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);
     comm *c = status ? NULL : open_comm(cfg, world, k, &status);
     if (!status)

@@ -15,7 +15,12 @@ int app_recommend(const bivae_config *cfg, comm *c);
 int app_export(const bivae_config *cfg, comm *c);
 
 /* CPU threads per rank: --threads, or (0) the cores this rank may run on, shared among the
- * ranks of its node when they are not bound to separate cores. */
+ * ranks of its node when they are not bound to separate cores. (app_train refuses a
+ * --threads above app_allowed_cores on any rank: exit 2 on every rank.) */
 int app_resolve_threads(int requested, int local_size);
+
+/* The cores this rank may run on (its CPU affinity mask; the online CPUs when it cannot be
+ * read); *online (may be NULL): the online CPUs of the node. */
+int app_allowed_cores(int *online);
 
 #endif

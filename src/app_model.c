@@ -15,8 +15,10 @@
  *              offsets in full, μ_θ and training rows only of the users asked.
  *   export     rank 0: mu_theta.npy, mu_beta.npy, theta_tilde.npy, beta_tilde.npy
  *              ([rows × K] float32, row = global id) and user_ids.csv / item_ids.csv
- *              ("index,raw_id": row index -> raw id) into --out DIR; the file is checked
- *              completely before anything is written. */
+ *              ("index,raw_id": row index -> raw id) into --out DIR (made as `mkdir -p`
+ *              does); the file is checked completely before anything is written, and the
+ *              six files take their names together once all are complete (a failure
+ *              leaves none of them). */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "common/check.h"
+#include "common/outfile.h"
 #include "src/app.h"
 #include "src/checkpoint.h"
 #include "src/ckpt_io.h"
@@ -206,13 +209,13 @@ static int export_open(export_ctx *x, int i, char *err, size_t err_len)
     } else {
         memset(w, 0, sizeof(*w));
         w->expected = rows;
-        rc = ckpt_out_open(&w->out, path);
+        rc = ckpt_out_open_new(&w->out, path);
         ckpt_out_bytes(&w->out, "index,raw_id\n", 13);
     }
     x->open[i] = 1;
-    if (rc != 0 || w->out.failed) {
-        ckpt_errf(err, err_len, "export: %s", w->out.msg);
-        return BIVAE_EXIT_RUNTIME;
+    if (rc != 0 || w->out.failed) {   /* not created: the folder's fault (2); else I/O (3) */
+        ckpt_errf(err, err_len, "--out %s: %s", x->dir, w->out.msg);
+        return w->out.f ? BIVAE_EXIT_RUNTIME : BIVAE_EXIT_USAGE;
     }
     return 0;
 }
@@ -262,25 +265,18 @@ static int export_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *da
         export_csv(w, offset, data, n);
     if (w->written < w->expected)
         return 0;
-    x->open[i] = 0;
-    if (npy_close(w) != 0) {
-        ckpt_errf(err, err_len, "export: %s", w->out.msg);
+    if (npy_finish(w) != 0) {       /* renamed with the others when all are complete */
+        x->open[i] = 0;
+        ckpt_errf(err, err_len, "--out %s: %s", x->dir, w->out.msg);
         return BIVAE_EXIT_RUNTIME;
     }
     return 0;
 }
 
+/* --out DIR: made as `mkdir -p` does. */
 static int make_out_dir(const char *dir, char *err, size_t err_len)
 {
-    struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        return 0;
-    if (stat(dir, &st) == 0 || mkdir(dir, 0777) != 0) {
-        ckpt_errf(err, err_len, "--out %s: %s", dir, errno == 0 || stat(dir, &st) == 0 ?
-                 "not a directory" : strerror(errno));
-        return BIVAE_EXIT_USAGE;
-    }
-    return 0;
+    return outfile_prepare_dir("--out", dir, err, err_len) ? BIVAE_EXIT_USAGE : 0;
 }
 
 static int export_model(const bivae_config *cfg, char *err, size_t err_len)
@@ -299,6 +295,13 @@ static int export_model(const bivae_config *cfg, char *err, size_t err_len)
         status = ckpt_read(cfg->model_path, &again, export_visit, &x, err, err_len);
         if (!status)
             ckpt_info_free(&again);
+    }
+    for (int i = 0; i < N_EXPORT && !status; i++) {   /* all complete: in place together */
+        if (ckpt_out_commit(&x.files[i].out) != 0) {
+            ckpt_errf(err, err_len, "--out %s: %s", x.dir, x.files[i].out.msg);
+            status = BIVAE_EXIT_RUNTIME;
+        }
+        x.open[i] = 0;
     }
     for (int i = 0; i < N_EXPORT; i++)
         if (x.open[i])
@@ -711,9 +714,42 @@ static int rec_load(const bivae_config *cfg, rec_ctx *x, ckpt_info *info, char *
     return 0;
 }
 
-/* Opens the output; the unknown users are reported (one --user: an error). */
-static int rec_begin(const bivae_config *cfg, const rec_users *u, rec_out *o, char *err,
-                     size_t len)
+/* 1 when paths a and b both name one existing file. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
+           x.st_ino == y.st_ino;
+}
+
+/* --out FILE, before the checkpoint is read (an unwritable path fails at once, exit 2):
+ * its folder made as `mkdir -p` does, not one of the input files, and a new temporary
+ * opened beside it. Nothing to do for stdout (no --out, or "-"). */
+static int rec_open_out(const bivae_config *cfg, rec_out *o, char *err, size_t len)
+{
+    const char *out = cfg->output.out;
+    memset(o, 0, sizeof(*o));
+    o->to_file = out && strcmp(out, "-") != 0;
+    if (!o->to_file)
+        return 0;
+    if (outfile_prepare_file("--out", out, err, len) != 0)
+        return BIVAE_EXIT_USAGE;
+    const char *input = same_file(out, cfg->model_path) ? "--model" :
+                        same_file(out, cfg->users_file) ? "--users" : NULL;
+    if (input) {
+        ckpt_errf(err, len, "--out %s: is the %s file (the recommendations would replace it)",
+                 out, input);
+        return BIVAE_EXIT_USAGE;
+    }
+    if (ckpt_out_open_new(&o->out, out) != 0) {
+        ckpt_errf(err, len, "--out %s", o->out.msg);
+        return BIVAE_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The unknown users are reported (one --user: an error). */
+static int rec_begin(const bivae_config *cfg, const rec_users *u, char *err, size_t len)
 {
     if (u->n_known == 0 && cfg->user) {
         ckpt_errf(err, len, "--user %s: not a user of the checkpoint %s (no training ratings)",
@@ -724,12 +760,6 @@ static int rec_begin(const bivae_config *cfg, const rec_users *u, rec_out *o, ch
         fprintf(stderr, "bivae-dist: note: %lld of %lld users in %s are not in the checkpoint "
                 "(no training ratings): skipped\n", (long long)(u->n - u->n_known),
                 (long long)u->n, cfg->users_file);
-    const char *out = cfg->output.out;
-    o->to_file = out && strcmp(out, "-") != 0;
-    if (o->to_file && ckpt_out_open(&o->out, out) != 0) {
-        ckpt_errf(err, len, "--out %s", o->out.msg);
-        return BIVAE_EXIT_RUNTIME;
-    }
     return 0;
 }
 
@@ -738,16 +768,18 @@ static int recommend(const bivae_config *cfg, char *err, size_t len)
     rec_users u;
     rec_ctx x;
     ckpt_info info;
+    rec_out o;
     memset(&x, 0, sizeof x);
     memset(&info, 0, sizeof info);
+    memset(&o, 0, sizeof o);
     x.u = &u;
     int status = parse_users(cfg, &u, err, len);
     if (!status)
-        status = rec_load(cfg, &x, &info, err, len);
-    rec_out o;
-    memset(&o, 0, sizeof o);
+        status = rec_open_out(cfg, &o, err, len);
     if (!status)
-        status = rec_begin(cfg, &u, &o, err, len);
+        status = rec_load(cfg, &x, &info, err, len);
+    if (!status)
+        status = rec_begin(cfg, &u, err, len);
     if (!status) {
         recommend_all(&x, cfg->output.top_k, &o);
         if (o.to_file && ckpt_out_commit(&o.out) != 0) {
@@ -757,6 +789,8 @@ static int recommend(const bivae_config *cfg, char *err, size_t len)
             ckpt_errf(err, len, "cannot write the recommendations: %s", strerror(errno));
             status = BIVAE_EXIT_RUNTIME;
         }
+    } else if (o.to_file && o.out.f) {
+        ckpt_out_abandon(&o.out);     /* nothing under --out, no temporary left */
     }
     ckpt_info_free(&info);
     rec_free(&x, &u);

@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "common/check.h"
+#include "common/outfile.h"
 #include "src/checkpoint.h"
 
 uint32_t ckpt_crc32(const void *p, size_t n) { return ckpt_crc32_update(0, p, n); }
@@ -31,26 +33,60 @@ uint32_t ckpt_crc32_update(uint32_t crc0, const void *p, size_t n)
 
 /* ---- writing ----------------------------------------------------------------------- */
 
+/* The message names the file the user asked for; the temporary is an implementation
+ * detail (named only where it matters: a failed rename). */
 static void out_fail(ckpt_out *o, const char *what, int err)
 {
     if (o->failed)
         return;
     o->failed = 1;
-    ckpt_errf(o->msg, sizeof o->msg, "%s: %s: %s", o->tmp_path, what, strerror(err));
+    ckpt_errf(o->msg, sizeof o->msg, "%s: %s: %s", o->final_path, what, strerror(err));
+}
+
+static int out_names(ckpt_out *o, const char *final_path)
+{
+    memset(o, 0, sizeof(*o));
+    int n = snprintf(o->final_path, sizeof o->final_path, "%s", final_path);
+    if (n < 0 || (size_t)n >= sizeof o->final_path) {
+        out_fail(o, "cannot create", ENAMETOOLONG);
+        return -1;
+    }
+    return 0;
 }
 
 int ckpt_out_open(ckpt_out *o, const char *final_path)
 {
-    memset(o, 0, sizeof(*o));
-    int n = snprintf(o->final_path, sizeof o->final_path, "%s", final_path);
+    if (out_names(o, final_path) != 0)
+        return -1;
     int m = snprintf(o->tmp_path, sizeof o->tmp_path, "%s.tmp", final_path);
-    if (n < 0 || m < 0 || (size_t)m >= sizeof o->tmp_path) {
+    if (m < 0 || (size_t)m >= sizeof o->tmp_path) {
         out_fail(o, "cannot create", ENAMETOOLONG);
         return -1;
     }
     o->f = fopen(o->tmp_path, "wb");
     if (!o->f) {
         out_fail(o, "cannot create", errno);
+        return -1;
+    }
+    return 0;
+}
+
+int ckpt_out_open_new(ckpt_out *o, const char *final_path)
+{
+    if (out_names(o, final_path) != 0)
+        return -1;
+    int fd = outfile_create_temp(final_path, o->tmp_path, sizeof o->tmp_path);
+    if (fd < 0) {
+        o->tmp_path[0] = '\0';                      /* nothing to remove */
+        out_fail(o, "cannot create", errno);
+        return -1;
+    }
+    o->f = fdopen(fd, "wb");
+    if (!o->f) {
+        out_fail(o, "cannot create", errno);
+        close(fd);
+        unlink(o->tmp_path);
+        o->tmp_path[0] = '\0';
         return -1;
     }
     return 0;
@@ -124,26 +160,40 @@ static int sync_dir_of(ckpt_out *o, const char *path)
     return 0;
 }
 
-int ckpt_out_commit(ckpt_out *o)
+int ckpt_out_finish(ckpt_out *o)
 {
+    if (!o->f && !o->failed)
+        out_fail(o, "cannot create", EBADF);     /* no successful open, or finished twice */
     if (!o->failed && fflush(o->f) != 0)
         out_fail(o, "cannot write", errno);
     if (!o->failed && fsync(fileno(o->f)) != 0)
         out_fail(o, "cannot fsync", errno);
-    int closed = fclose(o->f);
+    int closed = o->f ? fclose(o->f) : 0;
     o->f = NULL;
     if (closed != 0)
         out_fail(o, "cannot close", errno);
-    if (!o->failed && rename(o->tmp_path, o->final_path) != 0) {
-        int err = errno;
-        o->failed = 1;
-        ckpt_errf(o->msg, sizeof o->msg, "%s: cannot rename to %s: %s", o->tmp_path,
-                 o->final_path, strerror(err));
-    }
     if (o->failed) {
-        unlink(o->tmp_path);   /* best effort: the failure is already being reported */
+        if (o->tmp_path[0])
+            unlink(o->tmp_path);   /* best effort: the failure is already being reported */
         return -1;
     }
+    o->finished = 1;
+    return 0;
+}
+
+int ckpt_out_commit(ckpt_out *o)
+{
+    if (!o->finished && ckpt_out_finish(o) != 0)
+        return -1;
+    if (rename(o->tmp_path, o->final_path) != 0) {
+        int err = errno;
+        o->failed = 1;
+        ckpt_errf(o->msg, sizeof o->msg, "%s: cannot rename the finished temporary %s to it: "
+                 "%s", o->final_path, o->tmp_path, strerror(err));
+        unlink(o->tmp_path);       /* best effort, as above */
+        return -1;
+    }
+    o->tmp_path[0] = '\0';         /* renamed: nothing left to abandon */
     return sync_dir_of(o, o->final_path);
 }
 
@@ -152,7 +202,8 @@ void ckpt_out_abandon(ckpt_out *o)
     if (o->f)
         fclose(o->f);   /* result irrelevant: the file is being removed */
     o->f = NULL;
-    unlink(o->tmp_path);
+    if (o->tmp_path[0])
+        unlink(o->tmp_path);
 }
 
 /* ---- reading ----------------------------------------------------------------------- */
@@ -176,6 +227,14 @@ int ckpt_in_open(ckpt_in *in, const char *path)
     in->f = fopen(path, "rb");
     if (!in->f) {
         in_fail(in, CKPT_REC_IO, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(in->f), &st) == 0 && S_ISDIR(st.st_mode)) {   /* fopen accepts one */
+        in_fail(in, CKPT_REC_IO, "is a directory: give a checkpoint file (such as "
+                "%s/ckpt-000001.bvck)", path);
+        fclose(in->f);   /* read-only: nothing to lose */
+        in->f = NULL;
         return -1;
     }
     return 0;

@@ -28,22 +28,30 @@ uint32_t ckpt_crc32_update(uint32_t crc0, const void *p, size_t n);
 
 typedef struct ckpt_out {
     FILE *f;
-    char tmp_path[4096];     /* <final>.tmp: what is being written */
+    char tmp_path[4096];     /* what is being written: <final>.tmp or <final>.tmp.XXXXXX */
     char final_path[4096];
     int failed;              /* 1 after the first failed call: later writes are skipped */
-    char msg[768];           /* the failure: "<path>: <what>: <strerror>" */
+    int finished;            /* ckpt_out_finish done: the temporary is complete and closed */
+    char msg[768];           /* the failure: "<final path>: <what>: <strerror>" */
     uint64_t bytes;          /* bytes written so far */
 } ckpt_out;
 
-/* Creates final_path + ".tmp" (truncating a stale one). 0, or -1 with o->msg set. */
+/* Creates final_path + ".tmp" (truncating a stale one: checkpoints, in a folder of their
+ * own whose leftovers --resume cleans). 0, or -1 with o->msg set ("... cannot create ..."). */
 int ckpt_out_open(ckpt_out *o, const char *final_path);
+/* The same for a file the user names (export, recommend --out): the temporary is a new
+ * file "<final>.tmp.XXXXXX" (common/outfile.h), never one that exists. */
+int ckpt_out_open_new(ckpt_out *o, const char *final_path);
 /* Appends n raw bytes. No-op after a failure. */
 void ckpt_out_bytes(ckpt_out *o, const void *p, size_t n);
 /* Appends one framed record; *crc (may be NULL) gets the crc32 of the record's bytes.
  * No-op after a failure. */
 void ckpt_out_record(ckpt_out *o, const BivaeCkpt__Record *r, uint32_t *crc);
-/* fflush, fsync, fclose, rename to the final name, fsync of the directory. 0, or -1 with
- * o->msg set and the temporary removed (the final name is never touched on failure). */
+/* fflush, fsync, fclose: the temporary is complete (renamed by a later commit, or removed
+ * by abandon). 0, or -1 with o->msg set and the temporary removed. */
+int ckpt_out_finish(ckpt_out *o);
+/* ckpt_out_finish unless done, rename to the final name, fsync of the directory. 0, or -1
+ * with o->msg set and the temporary removed (the final name is never touched on failure). */
 int ckpt_out_commit(ckpt_out *o);
 /* Closes and removes the temporary (after a failure elsewhere). */
 void ckpt_out_abandon(ckpt_out *o);
@@ -67,7 +75,7 @@ typedef struct ckpt_in {
     char msg[768];
 } ckpt_in;
 
-/* 0, or -1 with in->msg ("<path>: cannot open: <strerror>"). */
+/* 0, or -1 with in->msg ("<path>: cannot open: <strerror>", "<path>: is a directory ..."). */
 int ckpt_in_open(ckpt_in *in, const char *path);
 ckpt_rec_status ckpt_in_next(ckpt_in *in);
 void ckpt_in_close(ckpt_in *in);

@@ -7,7 +7,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,7 +103,7 @@ static const cli_word precision_words[] = {
     {"fp32", PRECISION_FP32}, {"tf32", PRECISION_TF32}, {"bf16", PRECISION_BF16}, {NULL, 0}
 };
 
-#define INT_RANGE(min) .lo = (min), .hi = INT_MAX
+#define INT_RANGE(min, max) .lo = (min), .hi = (max)
 #define ANY_DOUBLE .lo = -DBL_MAX, .hi = DBL_MAX
 
 static const cli_option cli_options[] = {
@@ -153,15 +152,16 @@ static const cli_option cli_options[] = {
      NULL, "line 1 of each file is data, never a header", AT(no_header_flag), 0},
 
     /* ---- model ---- */
-    {"k", TRAIN, GRP_MODEL, OPT_INT, "K", NULL, INT_RANGE(1), 0, 0,
+    {"k", TRAIN, GRP_MODEL, OPT_INT, "K", NULL, INT_RANGE(1, BIVAE_MAX_K), 0, 0,
      "10", "latent size", AT(model.k), 0},
-    {"encoder", TRAIN, GRP_MODEL, OPT_LAYERS, "H[,H...]", NULL, INT_RANGE(1), 0, 0,
+    {"encoder", TRAIN, GRP_MODEL, OPT_LAYERS, "H[,H...]", NULL,
+     INT_RANGE(1, BIVAE_MAX_LAYER_SIZE), 0, 0,
      "20", "hidden layer sizes of both encoders", AT(model), 0},
     {"act", TRAIN, GRP_MODEL, OPT_ENUM, NULL, act_words, 0, 0, 0, 0,
      "tanh", "hidden activation", AT(model.act), 0},
     {"likelihood", TRAIN, GRP_MODEL, OPT_ENUM, NULL, lik_words, 0, 0, 0, 0,
      "pois", "decoder likelihood", AT(model.likelihood), 0},
-    {"beta-kl", TRAIN, GRP_MODEL, OPT_DOUBLE, "X", NULL, 0, DBL_MAX, 0, 0,
+    {"beta-kl", TRAIN, GRP_MODEL, OPT_DOUBLE, "X", NULL, 0, 10000, 0, 0,
      "1.0", "KL weight", AT(model.beta_kl), 0},
     {"cap-priors", TRAIN, GRP_MODEL, OPT_CAPS, "user,item", NULL, 0, 0, 0, 0,
      NULL, "constrained adaptive priors (user, item or user,item)", AT(model), 0},
@@ -171,11 +171,12 @@ static const cli_option cli_options[] = {
      NULL, "item features for --cap-priors item", AT(item_features), 0},
 
     /* ---- training ---- */
-    {"epochs", TRAIN, GRP_TRAINING, OPT_INT, "N", NULL, INT_RANGE(1), 0, 0,
+    {"epochs", TRAIN, GRP_TRAINING, OPT_INT, "N", NULL, INT_RANGE(1, BIVAE_MAX_EPOCHS), 0, 0,
      "100", "training epochs", AT(train.epochs), 0},
-    {"batch-size", TRAIN, GRP_TRAINING, OPT_INT, "B", NULL, INT_RANGE(1), 0, 0,
+    {"batch-size", TRAIN, GRP_TRAINING, OPT_INT, "B", NULL, INT_RANGE(1, BIVAE_MAX_BATCH), 0,
+     0,
      "100", "global batch size (the same for any rank count)", AT(train.batch_size), 0},
-    {"lr", TRAIN, GRP_TRAINING, OPT_DOUBLE, "X", NULL, 0, DBL_MAX, 1, 0,
+    {"lr", TRAIN, GRP_TRAINING, OPT_DOUBLE, "X", NULL, 0, 1, 1, 0,
      "0.001", "Adam learning rate", AT(train.lr), 0},
     {"seed", TRAIN | GEN, GRP_TRAINING, OPT_U64, "S", NULL, 0, 0, 0, 0,
      "42", "random seed (initialization, sampling, split, id order, synthetic data)",
@@ -183,16 +184,19 @@ static const cli_option cli_options[] = {
 
     /* ---- system ---- */
     {"device", TRAIN, GRP_SYSTEM, OPT_ENUM, NULL, device_words, 0, 0, 0, 0,
-     "auto", "compute device (auto: cuda when a GPU is visible)", AT(system.device), 0},
+     "auto", "compute device (auto: cuda when every rank sees a GPU, else cpu)",
+     AT(system.device), 0},
     {"comm", TRAIN, GRP_SYSTEM, OPT_ENUM, NULL, comm_words, 0, 0, 0, 0,
      "auto", "communicator (auto: nccl with cuda)", AT(system.comm), 0},
     {"precision", TRAIN, GRP_SYSTEM, OPT_ENUM, NULL, precision_words, 0, 0, 0, 0,
-     "fp32", "GPU GEMM precision", AT(system.precision), 0},
-    {"threads", TRAIN, GRP_SYSTEM, OPT_INT, "N", NULL, INT_RANGE(0), 0, 0,
-     "0", "CPU threads per rank (0: cores / ranks on the node)", AT(system.threads), 0},
+     "fp32", "GPU GEMM precision (tf32, bf16: an error without a GPU, also when --device "
+     "auto finds none)", AT(system.precision), 0},
+    {"threads", TRAIN, GRP_SYSTEM, OPT_INT, "N", NULL, INT_RANGE(0, BIVAE_MAX_THREADS), 0, 0,
+     "0", "CPU threads per rank, at most the cores this rank may run on (its CPU affinity "
+     "mask; 0: those cores, shared among the ranks of the node)", AT(system.threads), 0},
     {"check-replicas", TRAIN, GRP_SYSTEM, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
      NULL, "compare a parameter checksum across ranks", AT(system.check_replicas), 0},
-    {"comm-timeout", TRAIN, GRP_SYSTEM, OPT_DOUBLE, "S", NULL, 0, DBL_MAX, 0, 0, "300",
+    {"comm-timeout", TRAIN, GRP_SYSTEM, OPT_DOUBLE, "S", NULL, 0, 86400, 0, 0, "300",
      "seconds a collective may wait for a stalled or dead rank before the job fails (0: "
      "forever)", AT(system.comm_timeout), 0},
     {"first-layer", TRAIN, GRP_SYSTEM, OPT_ENUM, NULL, first_layer_words, 0, 0, 0, 0,
@@ -201,26 +205,28 @@ static const cli_option cli_options[] = {
      AT(system.first_layer), 0},
 
     /* ---- output ---- */
-    {"top-k", TRAIN | EVAL | RECOMMEND, GRP_OUTPUT, OPT_INT, "K", NULL, INT_RANGE(1), 0, 0,
+    {"top-k", TRAIN | EVAL | RECOMMEND, GRP_OUTPUT, OPT_INT, "K", NULL,
+     INT_RANGE(1, BIVAE_MAX_TOP_K), 0, 0,
      "10", "metrics at K / items to recommend", AT(output.top_k), 0},
-    {"eval-every", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL, INT_RANGE(0), 0, 0,
+    {"eval-every", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL, INT_RANGE(0, BIVAE_MAX_EPOCHS), 0, 0,
      "0", "evaluate every N epochs (0: only at the end)", AT(output.eval_every), 0},
     {"metrics-out", TRAIN, GRP_OUTPUT, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
      NULL, "JSON lines: one object per epoch, then the final metrics", AT(output.metrics_out),
      0},
     {"checkpoint-dir", TRAIN, GRP_OUTPUT, OPT_STRING, "DIR", NULL, 0, 0, 0, 0,
      NULL, "write checkpoints into DIR", AT(output.checkpoint_dir), 0},
-    {"checkpoint-every", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL, INT_RANGE(0), 0, 0,
+    {"checkpoint-every", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL,
+     INT_RANGE(0, BIVAE_MAX_EPOCHS), 0, 0,
      "0", "checkpoint every N epochs (0: only at the end)", AT(output.checkpoint_every), 0},
-    {"keep", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL, INT_RANGE(1), 0, 0,
+    {"keep", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL, INT_RANGE(1, BIVAE_MAX_KEEP), 0, 0,
      "2", "checkpoints to keep", AT(output.keep), 0},
     {"resume", TRAIN, GRP_OUTPUT, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
      NULL, "continue from the newest checkpoint in --checkpoint-dir", AT(output.resume), 0},
     {"quiet", TRAIN, GRP_OUTPUT, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
      NULL, "no progress line", AT(output.quiet), 0},
     {"out", RECOMMEND | EXPORT | GEN, GRP_OUTPUT, OPT_STRING, "PATH", NULL, 0, 0, 0, 0,
-     NULL, "recommendations file (recommend; none: stdout), directory (export), "
-     "ratings file (gen)", AT(output.out), 0},
+     NULL, "recommendations file (recommend; none or -: stdout), directory (export), "
+     "ratings file (gen); missing folders are made", AT(output.out), 0},
 };
 
 #define N_OPTIONS ((int)(sizeof cli_options / sizeof cli_options[0]))
@@ -352,16 +358,25 @@ static const char *closest_option(const char *name, size_t len, bivae_command cm
 /* ---------------------------------------------------------------------------------- */
 /* values                                                                               */
 
-/* Writes "must be >= 1" style text for o's range into why. */
+/* o's range as "[1, 65536]" or "(0, 1]" into buf; "" when any finite value is allowed. */
+static void range_bounds(const cli_option *o, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (o->kind == OPT_DOUBLE && o->lo == -DBL_MAX && o->hi == DBL_MAX)
+        return;
+    if (o->kind == OPT_DOUBLE)
+        snprintf(buf, n, "%c%g, %g%c", o->lo_open ? '(' : '[', o->lo, o->hi,
+                 o->hi_open ? ')' : ']');
+    else
+        snprintf(buf, n, "[%lld, %lld]", (long long)o->lo, (long long)o->hi);
+}
+
+/* "V is out of range (must be in [lo, hi])" into why: both bounds, always. */
 static void range_text(const cli_option *o, char *why, size_t n, const char *val)
 {
-    int bounded_above = o->kind == OPT_DOUBLE ? o->hi < DBL_MAX : o->hi < INT_MAX;
-    if (bounded_above)
-        snprintf(why, n, "%s is out of range (must be in %c%g, %g%c)", val,
-                 o->lo_open ? '(' : '[', o->lo, o->hi, o->hi_open ? ')' : ']');
-    else
-        snprintf(why, n, "%s is out of range (must be %s %g)", val, o->lo_open ? ">" : ">=",
-                 o->lo);
+    char bounds[64];
+    range_bounds(o, bounds, sizeof bounds);
+    snprintf(why, n, "%s is out of range (must be in %s)", val, bounds);
 }
 
 static int in_range(const cli_option *o, double v)
@@ -414,7 +429,7 @@ static int store_u64(const char *val, uint64_t *dst, char *why, size_t n)
         return -1;
     }
     if (errno == ERANGE) {
-        snprintf(why, n, "%s is out of range (at most %llu)", val,
+        snprintf(why, n, "%s is out of range (must be in [0, %llu])", val,
                  (unsigned long long)UINT64_MAX);
         return -1;
     }
@@ -579,7 +594,11 @@ static void print_option_help(FILE *out, const cli_option *o)
     else
         fprintf(out, "%-30s", left);
     const char *def = o->def ? o->def : o->kind == OPT_FLAG ? "off" : "none";
-    fprintf(out, "%s (default: %s)\n", o->help, def);
+    char bounds[64] = "";
+    if (o->kind == OPT_INT || o->kind == OPT_DOUBLE || o->kind == OPT_LAYERS)
+        range_bounds(o, bounds, sizeof bounds);
+    fprintf(out, "%s%s%s (default: %s)\n", o->help,
+            !bounds[0] ? "" : o->kind == OPT_LAYERS ? ", each in " : ", in ", bounds, def);
 }
 
 static void print_command_help(FILE *out, const cli_command *c)
@@ -849,6 +868,24 @@ static int parse_command(const char *a, bivae_config *cfg)
     return usage_error(CMD_NONE, a, "unknown command (train, eval, recommend, export, gen)");
 }
 
+/* "--help CMD [...]": CMD's help; "--help x", "--version x": an error, not silence. 1 when
+ * argv is neither (parse_command takes it from there), else the status. */
+static int parse_help_or_version_args(int argc, char **argv, bivae_config *cfg)
+{
+    if (argc < 3 || (!is_help(argv[1]) && strcmp(argv[1], "--version") != 0))
+        return 1;
+    if (strcmp(argv[1], "--version") == 0)
+        return usage_error(CMD_NONE, "--version", "takes no arguments (got '%s')", argv[2]);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[2], cli_commands[i].name) == 0) {
+            cli_print_help(stdout, cli_commands[i].cmd);
+            cfg->command = CMD_HELP;
+            return 0;
+        }
+    return usage_error(CMD_NONE, argv[1], "'%s' is not a command (train, eval, recommend, "
+                       "export, gen)", argv[2]);
+}
+
 int cli_parse(int argc, char **argv, bivae_config *cfg)
 {
     cli_defaults(cfg);
@@ -856,7 +893,10 @@ int cli_parse(int argc, char **argv, bivae_config *cfg)
         print_overview(stderr);
         return BIVAE_EXIT_USAGE;
     }
-    int rc = parse_command(argv[1], cfg);
+    int rc = parse_help_or_version_args(argc, argv, cfg);
+    if (rc != 1)
+        return rc;
+    rc = parse_command(argv[1], cfg);
     if (rc || cfg->command == CMD_HELP || cfg->command == CMD_VERSION)
         return rc;
     for (int i = 2; i < argc; i++)

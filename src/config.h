@@ -10,6 +10,17 @@
 
 #define BIVAE_MAX_HIDDEN 8
 
+/* Upper bounds of the numeric flags (src/cli.c; --help shows them). K and the hidden sizes
+ * are the checkpoint reader's limits (src/checkpoint.c); the others keep a typo from
+ * asking for absurd amounts of memory or time. */
+#define BIVAE_MAX_K 65536                  /* --k */
+#define BIVAE_MAX_LAYER_SIZE (1 << 24)     /* each --encoder size */
+#define BIVAE_MAX_EPOCHS 1000000           /* --epochs, --eval-every, --checkpoint-every */
+#define BIVAE_MAX_BATCH (1 << 24)          /* --batch-size */
+#define BIVAE_MAX_TOP_K 100000             /* --top-k */
+#define BIVAE_MAX_THREADS 1024             /* --threads (and the cores of the rank, app.c) */
+#define BIVAE_MAX_KEEP 1000000             /* --keep */
+
 typedef enum {
     CMD_NONE = 0, CMD_TRAIN, CMD_EVAL, CMD_RECOMMEND, CMD_EXPORT, CMD_GEN, CMD_HELP, CMD_VERSION
 } bivae_command;

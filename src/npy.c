@@ -29,7 +29,7 @@ int npy_open(npy_out *w, const char *path, int64_t rows, int64_t cols)
     char head[256];
     memset(w, 0, sizeof(*w));
     w->expected = rows * cols;
-    if (ckpt_out_open(&w->out, path) != 0)
+    if (ckpt_out_open_new(&w->out, path) != 0)
         return -1;
     size_t n = npy_header(head, sizeof head, rows, cols);
     if (n == 0) {
@@ -47,7 +47,7 @@ void npy_write_f32(npy_out *w, const float *v, int64_t n)
     w->written += n;
 }
 
-int npy_close(npy_out *w)
+int npy_finish(npy_out *w)
 {
     if (!w->out.failed && w->written != w->expected) {
         ckpt_errf(w->out.msg, sizeof w->out.msg, "%s: %lld values written, %lld expected",
@@ -58,7 +58,7 @@ int npy_close(npy_out *w)
         ckpt_out_abandon(&w->out);
         return -1;
     }
-    return ckpt_out_commit(&w->out);
+    return ckpt_out_finish(&w->out);
 }
 
 void npy_abandon(npy_out *w) { ckpt_out_abandon(&w->out); }

@@ -2,7 +2,8 @@
  * little-endian uint16 header length, a Python dict literal padded with spaces to a
  * multiple of 64 bytes and ended by '\n', then the raw values), as `export` writes them:
  * 2-D little-endian float32 ('<f4') in C order. Written as a stream — header, then values
- * in any number of pieces — to <path>.tmp, renamed when complete (src/ckpt_io.h). */
+ * in any number of pieces — to a new temporary <path>.tmp.XXXXXX, renamed when complete
+ * (ckpt_out_open_new, src/ckpt_io.h). */
 #ifndef BIVAE_NPY_H
 #define BIVAE_NPY_H
 
@@ -23,8 +24,10 @@ size_t npy_header(char *buf, size_t cap, int64_t rows, int64_t cols);
 /* 0, or -1 with the reason in w->out.msg. */
 int npy_open(npy_out *w, const char *path, int64_t rows, int64_t cols);
 void npy_write_f32(npy_out *w, const float *v, int64_t n);
-/* Checks that rows × cols values were written, then commits. 0, or -1 (w->out.msg). */
-int npy_close(npy_out *w);
+/* Checks that rows × cols values were written, then completes and closes the temporary
+ * (ckpt_out_finish): ckpt_out_commit renames it, npy_abandon removes it. 0, or -1
+ * (w->out.msg; the temporary removed). */
+int npy_finish(npy_out *w);
 /* Drops the partial file. */
 void npy_abandon(npy_out *w);
 

@@ -59,6 +59,13 @@ endif()
 bivae_add_script_test(cuda_train cuda/train_gpu.sh)
 set_tests_properties(cuda_train PROPERTIES LABELS "script;cuda" TIMEOUT 600)
 
+# --device cuda where no GPU can be used: the reason a user can act on, exit 3 (cuemu also
+# plays a missing driver, an old driver and no devices); --device auto's CPU fallback
+if(BIVAE_HAVE_CUDA)
+  bivae_add_script_test(cuda_no_device cuda/no_device.sh)
+  set_tests_properties(cuda_no_device PROPERTIES LABELS "script;cuda")
+endif()
+
 # Under cuemu (BIVAE_CUDA_EMU, tests/cuemu): two emulated devices, so that the NCCL tests
 # with one GPU per rank run too; cuemu's own checks; and the op and model tests again with
 # the threads of every block run in reverse order (a missing barrier changes results).

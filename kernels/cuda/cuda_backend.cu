@@ -283,20 +283,50 @@ static void put_reason(char *buf, size_t len, const char *fmt, const char *what)
         snprintf(buf, len, fmt, what);
 }
 
+/* "13.0" of a CUDA version number (1000 * major + 10 * minor) into buf[16]. */
+static const char *cuda_version_text(int v, char *buf)
+{
+    snprintf(buf, 16, "%d.%d", v / 1000, v % 1000 / 10);
+    return buf;
+}
+
+/* Why no device can be used, in words a user can act on: the runtime says "CUDA driver
+ * version is insufficient for CUDA runtime version" also where there is no driver at all.
+ * The runtime's own text stays in parentheses where it says more. */
+static void no_device_reason(cudaError_t err, char *reason, size_t len)
+{
+    int driver = 0, runtime = 0;
+    char dv[16], rv[16];
+    const char *visible = getenv("CUDA_VISIBLE_DEVICES");
+    if (!reason || !len)
+        return;
+    if (err == cudaErrorInsufficientDriver && cudaDriverGetVersion(&driver) == cudaSuccess &&
+        driver > 0 && cudaRuntimeGetVersion(&runtime) == cudaSuccess)
+        snprintf(reason, len, "the NVIDIA driver (CUDA %s) is older than this build's CUDA "
+                 "runtime %s: update the driver (%s)", cuda_version_text(driver, dv),
+                 cuda_version_text(runtime, rv), cudaGetErrorString(err));
+    else if (err == cudaErrorNoDevice && visible)
+        snprintf(reason, len, "no NVIDIA driver / no GPU found (CUDA_VISIBLE_DEVICES=\"%s\")",
+                 visible);
+    else if (err == cudaErrorInsufficientDriver || err == cudaErrorNoDevice ||
+             err == cudaSuccess)
+        snprintf(reason, len, "no NVIDIA driver / no GPU found");
+    else
+        snprintf(reason, len, "no usable GPU (%s: %s)", cudaGetErrorName(err),
+                 cudaGetErrorString(err));
+}
+
 extern "C" int kern_cuda_device_count(char *reason, size_t reason_len)
 {
     int n = 0;
     cudaError_t err = cudaGetDeviceCount(&n);
-    if (err != cudaSuccess) {
-        put_reason(reason, reason_len, "%s", cudaGetErrorString(err));
+    if (err != cudaSuccess || n <= 0) {
+        no_device_reason(err, reason, reason_len);
         (void)cudaGetLastError();   /* not sticky, but leave no error behind */
         return 0;
     }
-    if (n <= 0)
-        put_reason(reason, reason_len, "%s", "no CUDA-capable device is visible");
-    else
-        put_reason(reason, reason_len, "%s", "");
-    return n > 0 ? n : 0;
+    put_reason(reason, reason_len, "%s", "");
+    return n;
 }
 
 /* Creates the stream and the cuBLAS handle on `ordinal`; 0, or -1 with err filled. */

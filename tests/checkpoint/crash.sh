@@ -27,7 +27,7 @@ grep -q "resuming from d/ckpt-000002.bvck" "$TMP/train.err" || fail "did not res
 # disk full: the temporary name leads to /dev/full, where every write fails with ENOSPC
 cp d/ckpt-000003.bvck before3.bvck
 ln -s /dev/full d/ckpt-000004.bvck.tmp
-expect_exit 3 "cannot write checkpoint: d/ckpt-000004.bvck.tmp: cannot write: No space left on device" \
+expect_exit 3 "cannot write checkpoint: d/ckpt-000004.bvck: cannot write: No space left on device" \
     "$BIVAE" train "${SMALL[@]}" --epochs 4 --checkpoint-dir d --resume
 one_error_line
 cmp d/ckpt-000003.bvck before3.bvck || fail "disk full: the previous checkpoint changed"
@@ -35,7 +35,7 @@ cmp d/ckpt-000003.bvck before3.bvck || fail "disk full: the previous checkpoint 
 
 # the rename fails (a directory holds the real name)
 mkdir d/ckpt-000004.bvck
-expect_exit 3 "cannot write checkpoint: d/ckpt-000004.bvck.tmp: cannot rename to d/ckpt-000004.bvck" \
+expect_exit 3 "cannot write checkpoint: d/ckpt-000004.bvck: cannot rename the finished temporary d/ckpt-000004.bvck.tmp to it" \
     "$MPIRUN" -np 2 --oversubscribe "$BIVAE" train "${SMALL[@]}" --epochs 4 --checkpoint-dir d --resume
 one_error_line
 [[ ! -e d/ckpt-000004.bvck.tmp ]] || fail "rename failure: the .tmp was left behind"

@@ -21,6 +21,9 @@ typedef struct bad_case {
 static const bad_case cases[] = {
     /* commands, flags, values */
     {"frobnicate", "error: frobnicate: unknown command"},
+    {"--version 2", "error: --version: takes no arguments (got '2')"},
+    {"--help frobnicate", "error: --help: 'frobnicate' is not a command (train, eval,"},
+    {"-h --k", "error: -h: '--k' is not a command"},
     {"--k 5 train", "error: --k: a command comes first"},
     {SYN "--epoch 5", "error: --epoch: unknown flag (did you mean --epochs?)"},
     {SYN "--lerning-rate 5", "error: --lerning-rate: unknown flag\n"},
@@ -35,33 +38,56 @@ static const bad_case cases[] = {
     {SYN "--k 5x", "error: --k: '5x' is not an integer"},
     {SYN "--k 1.5", "error: --k: '1.5' is not an integer"},
     {SYN "--k=", "error: --k: '' is not an integer"},
-    {SYN "--k 99999999999", "error: --k: 99999999999 is out of range"},
+    {SYN "--k 99999999999", "error: --k: 99999999999 is out of range (must be in [1, 65536])"},
     {SYN "--k 99999999999999999999999", "error: --k: 99999999999999999999999 is out of range"},
-    {SYN "--k 0", "error: --k: 0 is out of range (must be >= 1)"},
-    {SYN "--k -3", "error: --k: -3 is out of range (must be >= 1)"},
+    {SYN "--k 0", "error: --k: 0 is out of range (must be in [1, 65536])"},
+    {SYN "--k 65537", "error: --k: 65537 is out of range (must be in [1, 65536])"},
+    {SYN "--k -3", "error: --k: -3 is out of range (must be in [1, 65536])"},
     {SYN "--lr nan", "error: --lr: 'nan' is not a finite number"},
     {SYN "--lr inf", "error: --lr: 'inf' is not a finite number"},
     {SYN "--lr -inf", "error: --lr: '-inf' is not a finite number"},
     {SYN "--lr 1e999", "error: --lr: '1e999' is not a finite number"},
     {SYN "--lr 0.1x", "error: --lr: '0.1x' is not a finite number"},
-    {SYN "--lr 0", "error: --lr: 0 is out of range (must be > 0)"},
-    {SYN "--lr -0.001", "error: --lr: -0.001 is out of range (must be > 0)"},
-    {SYN "--beta-kl -1", "error: --beta-kl: -1 is out of range (must be >= 0)"},
-    {SYN "--epochs 0", "error: --epochs: 0 is out of range (must be >= 1)"},
-    {SYN "--batch-size 0", "error: --batch-size: 0 is out of range (must be >= 1)"},
-    {SYN "--threads -1", "error: --threads: -1 is out of range (must be >= 0)"},
-    {SYN "--top-k 0", "error: --top-k: 0 is out of range (must be >= 1)"},
-    {"eval --model m --top-k=-1", "error: --top-k: -1 is out of range"},
-    {SYN "--eval-every -1", "error: --eval-every: -1 is out of range (must be >= 0)"},
+    {SYN "--lr 0", "error: --lr: 0 is out of range (must be in (0, 1])"},
+    {SYN "--lr 1.5", "error: --lr: 1.5 is out of range (must be in (0, 1])"},
+    {SYN "--lr -0.001", "error: --lr: -0.001 is out of range (must be in (0, 1])"},
+    {SYN "--beta-kl -1", "error: --beta-kl: -1 is out of range (must be in [0, 10000])"},
+    {SYN "--beta-kl 1e5",
+     "error: --beta-kl: 1e5 is out of range (must be in [0, 10000])"},
+    {SYN "--epochs 0", "error: --epochs: 0 is out of range (must be in [1, 1000000])"},
+    {SYN "--epochs 1000001",
+     "error: --epochs: 1000001 is out of range (must be in [1, 1000000])"},
+    {SYN "--batch-size 0", "error: --batch-size: 0 is out of range (must be in [1, 16777216])"},
+    {SYN "--batch-size 100000000",
+     "error: --batch-size: 100000000 is out of range (must be in [1, 16777216])"},
+    {SYN "--threads -1", "error: --threads: -1 is out of range (must be in [0, 1024])"},
+    {SYN "--threads 100000",
+     "error: --threads: 100000 is out of range (must be in [0, 1024])"},
+    {SYN "--top-k 0", "error: --top-k: 0 is out of range (must be in [1, 100000])"},
+    {"eval --model m --top-k=-1",
+     "error: --top-k: -1 is out of range (must be in [1, 100000])"},
+    {"recommend --model m --user 1 --top-k 100001",
+     "error: --top-k: 100001 is out of range (must be in [1, 100000])"},
+    {SYN "--eval-every -1",
+     "error: --eval-every: -1 is out of range (must be in [0, 1000000])"},
     {SYN "--test-ratio 1", "error: --test-ratio: 1 is out of range (must be in [0, 1))"},
-    {SYN "--test-ratio -0.1", "error: --test-ratio: -0.1 is out of range"},
-    {SYN "--checkpoint-dir d --checkpoint-every -1", "error: --checkpoint-every: -1 is out"},
-    {SYN "--checkpoint-dir d --keep 0", "error: --keep: 0 is out of range (must be >= 1)"},
+    {SYN "--test-ratio -0.1", "error: --test-ratio: -0.1 is out of range (must be in [0, 1))"},
+    {SYN "--checkpoint-dir d --checkpoint-every -1",
+     "error: --checkpoint-every: -1 is out of range (must be in [0, 1000000])"},
+    {SYN "--checkpoint-dir d --keep 0",
+     "error: --keep: 0 is out of range (must be in [1, 1000000])"},
+    {SYN "--comm-timeout 86401",
+     "error: --comm-timeout: 86401 is out of range (must be in [0, 86400])"},
+    {SYN "--comm-timeout -1",
+     "error: --comm-timeout: -1 is out of range (must be in [0, 86400])"},
     {SYN "--min-rating x", "error: --min-rating: 'x' is not a finite number"},
     {SYN "--seed -1", "error: --seed: '-1' is not a non-negative integer"},
-    {SYN "--seed 18446744073709551616", "error: --seed: 18446744073709551616 is out of range"},
+    {SYN "--seed 18446744073709551616",
+     "error: --seed: 18446744073709551616 is out of range (must be in [0, 18446744073709551615])"},
     {"gen --out f --synthetic x --seed 4x", "error: --seed: '4x' is not a non-negative"},
-    {SYN "--encoder 0", "error: --encoder: 0 is out of range (must be >= 1)"},
+    {SYN "--encoder 0", "error: --encoder: 0 is out of range (must be in [1, 16777216])"},
+    {SYN "--encoder 20,16777217",
+     "error: --encoder: 16777217 is out of range (must be in [1, 16777216])"},
     {SYN "--encoder 20,,10", "error: --encoder: '20,,10' is not a comma-separated list"},
     {SYN "--encoder 20,", "error: --encoder: '20,' is not a comma-separated list"},
     {SYN "--encoder=", "error: --encoder: '' is not a comma-separated list"},
@@ -159,6 +185,62 @@ static void test_bad_usage(void **state)
         check_case(&cases[i]);
 }
 
+/* 1 when text holds "(must be in " + '[' or '(' + a number + ", " + a number + ']' or ')'. */
+static int states_both_bounds(const char *text)
+{
+    const char *p = strstr(text, "(must be in ");
+    if (!p || (p[12] != '[' && p[12] != '('))
+        return 0;
+    char *end;
+    strtod(p + 13, &end);
+    if (end == p + 13 || strncmp(end, ", ", 2) != 0)
+        return 0;
+    const char *hi = end + 2;
+    strtod(hi, &end);
+    return end != hi && (*end == ']' || *end == ')') && end[1] == ')';
+}
+
+/* Every numeric flag of the table (a number as its default) refuses a value far below and
+ * one far above its range with both bounds stated (--seed: unsigned 64-bit, refuses a
+ * negative value as not a non-negative integer). */
+static void test_ranges_state_both_bounds(void **state)
+{
+    static const char *const cmd_names[] = {
+        [CMD_TRAIN] = "train", [CMD_EVAL] = "eval", [CMD_RECOMMEND] = "recommend",
+        [CMD_EXPORT] = "export", [CMD_GEN] = "gen"};
+    static const char *const values[] = {"-999999999", "999999999999"};
+    unsigned cmds;
+    const char *def, *name;
+    int takes_value, checked = 0;
+    for (int i = 0; (name = cli_table_entry(i, &cmds, &def, &takes_value)); i++) {
+        char *end;
+        if (!def || !takes_value || strcmp(name, "seed") == 0 || (strtod(def, &end), *end))
+            continue;                                   /* not a numeric flag */
+        int cmd = CMD_TRAIN;
+        while (!(cmds & (1u << cmd)))
+            cmd++;
+        for (int v = 0; v < 2; v++) {
+            char line[128], expect[128], *argv[SPLIT_MAX];
+            snprintf(line, sizeof line, "%s --%s %s", cmd_names[cmd], name, values[v]);
+            snprintf(expect, sizeof expect, "error: --%s: %s is out of range (must be in ",
+                     name, values[v]);
+            bad_case c = {line, expect};
+            check_case(&c);
+            bivae_config cfg;
+            capture err;
+            capture_begin(&err, 2);
+            cli_parse(split_args(line, argv), argv, &cfg);
+            char *text = capture_end(&err);
+            if (!states_both_bounds(text))
+                print_error("'%s': the bounds are not both stated:\n%s", line, text);
+            assert_true(states_both_bounds(text));
+            free(text);
+            checked++;
+        }
+    }
+    assert_true(checked >= 2 * 12);
+}
+
 /* The hint names the command's help. */
 static void test_hint_names_command(void **state)
 {
@@ -227,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_usage),
+        cmocka_unit_test(test_ranges_state_both_bounds),
         cmocka_unit_test(test_hint_names_command),
         cmocka_unit_test(test_no_arguments),
         cmocka_unit_test(test_flags_refused_elsewhere),

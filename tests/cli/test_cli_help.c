@@ -151,6 +151,27 @@ static void test_command_help_through_parse(void **state)
     }
 }
 
+/* "bivae-dist --help CMD" (and -h CMD) prints CMD's help, as "bivae-dist CMD --help" does. */
+static void test_help_before_command(void **state)
+{
+    for (int cmd = CMD_TRAIN; cmd <= CMD_GEN; cmd++)
+        for (int dash = 0; dash < 2; dash++) {
+            char line[64], *argv[SPLIT_MAX];
+            snprintf(line, sizeof line, "%s %s", dash ? "-h" : "--help", cmd_names[cmd]);
+            bivae_config cfg;
+            capture out;
+            capture_begin(&out, 1);
+            int rc = cli_parse(split_args(line, argv), argv, &cfg);
+            char *text = capture_end(&out);
+            char *want = help_text(cmd);
+            assert_int_equal(rc, 0);
+            assert_int_equal(cfg.command, CMD_HELP);
+            assert_string_equal(text, want);
+            free(text);
+            free(want);
+        }
+}
+
 static void test_overview(void **state)
 {
     char *help = help_text(CMD_NONE);
@@ -171,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_documented_defaults),
         cmocka_unit_test(test_words_and_groups),
         cmocka_unit_test(test_command_help_through_parse),
+        cmocka_unit_test(test_help_before_command),
         cmocka_unit_test(test_overview),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

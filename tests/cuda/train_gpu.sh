@@ -18,8 +18,9 @@ args=(--synthetic ml-100k --epochs 3 --k 10 --encoder 20 --batch-size 100)
 probe=0
 "$BIVAE" train --synthetic 60x50x1300 --epochs 1 --k 2 --encoder 4 --device cuda --quiet >"$TMP/probe.out" 2>"$TMP/probe.err" \
     || probe=$?
-if [[ $probe -eq 3 ]] && grep -q "no CUDA device" "$TMP/probe.err"; then
-    echo "SKIP: $(grep -m1 "no CUDA device" "$TMP/probe.err")"
+nodev="--device cuda: rank 0: (no NVIDIA driver / no GPU found|this build has no CUDA backend)"
+if [[ $probe -eq 3 ]] && grep -Eq -- "$nodev" "$TMP/probe.err"; then
+    echo "SKIP: $(grep -E -m1 -- "$nodev" "$TMP/probe.err")"
     exit 77
 fi
 [[ $probe -eq 0 ]] || { cat "$TMP/probe.err"; fail "the GPU probe run failed (exit $probe)"; }

@@ -17,7 +17,8 @@
  *
  * Environment: CUEMU_DEVICES (visible devices, default 1; CUDA_VISIBLE_DEVICES selects
  * among them), CUEMU_MEMORY_GIB (per device, default 16), CUEMU_ORDER=reverse,
- * CUEMU_PROTECT=0. */
+ * CUEMU_PROTECT=0, CUEMU_DRIVER (the driver's CUDA version as CUDA numbers it, e.g. 12040;
+ * "none": no driver; older than the runtime's: cudaErrorInsufficientDriver, as CUDA). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,6 +56,7 @@ static std::vector<int> g_visible;            /* visible ordinal → physical id
 static int g_device = 0;                      /* current visible ordinal */
 static size_t g_mem_total;
 static int g_reverse, g_protect = 1;
+static int g_driver_version = CUEMU_RUNTIME_VERSION;   /* CUEMU_DRIVER; 0: no driver */
 static cudaError_t g_last_error = cudaSuccess;
 
 static void config_once(void)
@@ -88,6 +90,9 @@ static void config_once(void)
     g_reverse = o && !strcmp(o, "reverse");
     const char *pr = getenv("CUEMU_PROTECT");
     g_protect = !(pr && !strcmp(pr, "0"));
+    const char *drv = getenv("CUEMU_DRIVER");
+    if (drv)
+        g_driver_version = !strcmp(drv, "none") ? 0 : atoi(drv);
 }
 
 static cudaError_t set_error(cudaError_t e)
@@ -107,6 +112,7 @@ extern "C" const char *cudaGetErrorName(cudaError_t e)
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
     case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
+    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
@@ -125,6 +131,8 @@ extern "C" const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     case cudaErrorInvalidDevicePointer: return "invalid device pointer";
     case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
+    case cudaErrorInsufficientDriver:
+        return "CUDA driver version is insufficient for CUDA runtime version";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected (cuemu: CUEMU_DEVICES=0)";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorNotReady: return "device not ready";
@@ -146,8 +154,29 @@ extern "C" cudaError_t cudaGetDeviceCount(int *n)
     config_once();
     if (!n)
         return set_error(cudaErrorInvalidValue);
+    if (g_driver_version < CUEMU_RUNTIME_VERSION) {   /* as CUDA: also with no driver */
+        *n = 0;
+        return set_error(cudaErrorInsufficientDriver);
+    }
     *n = (int)g_visible.size();
     return g_visible.empty() ? set_error(cudaErrorNoDevice) : cudaSuccess;
+}
+
+extern "C" cudaError_t cudaDriverGetVersion(int *version)
+{
+    config_once();
+    if (!version)
+        return set_error(cudaErrorInvalidValue);
+    *version = g_driver_version;                      /* 0 without a driver, as CUDA */
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaRuntimeGetVersion(int *version)
+{
+    if (!version)
+        return set_error(cudaErrorInvalidValue);
+    *version = CUEMU_RUNTIME_VERSION;
+    return cudaSuccess;
 }
 
 extern "C" cudaError_t cudaSetDevice(int ordinal)

@@ -9,7 +9,37 @@ expect_exit 2 "--k" "$BIVAE" train --synthetic ml-100k --k zero
 expect_exit 2 "--frobnicate" "$BIVAE" train --synthetic ml-100k --frobnicate 1
 expect_exit 2 "no training data" "$BIVAE" train
 expect_exit 2 "--synthetic" "$BIVAE" train --synthetic 10x10
-expect_exit 3 "no CUDA device" "$BIVAE" train --synthetic ml-100k --device cuda
+# --threads above the cores this rank may run on (its affinity mask): exit 2 naming the flag
+# and the cores, once, on every rank (today's alternative: 100000 threads crash OpenMP)
+mine=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)   # this process's affinity mask
+tiny=(train --synthetic 60x50x1300 --epochs 1 --k 2 --encoder 4 --quiet)
+expect_exit 2 "error: --threads $((mine + 1)): rank 0 may run on only $mine (core|of the node)" \
+    "$BIVAE" "${tiny[@]}" --threads $((mine + 1))
+one_core=$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')   # the first core of our mask
+online=$(getconf _NPROCESSORS_ONLN)
+expect_exit 2 "error: --threads 2: rank 0 may run on only 1 (core|of the node's $online cores \(its CPU affinity)" \
+    taskset -c "$one_core" "$BIVAE" "${tiny[@]}" --threads 2
+expect_exit 2 "error: --threads $((mine + 1)): rank [01] may run" \
+    "$MPIRUN" -np 2 --oversubscribe --bind-to none "$BIVAE" "${tiny[@]}" --threads $((mine + 1))
+[[ $(grep -c "error:" "$TMP/err") -eq 1 ]] || fail "--threads on 2 ranks: not exactly one error line"
+"$BIVAE" "${tiny[@]}" --threads "$mine" >/dev/null || fail "--threads $mine (the cores this rank has) refused"
+# --device cuda without a usable GPU: one line saying why, exit 3; GPU-only settings where
+# --device auto falls back to the CPU: exit 2 on every rank, one line, never ignored.
+# (CUDA_VISIBLE_DEVICES="" hides any GPU this machine may have.)
+nodev="this build has no CUDA backend: it was built without nvcc"
+[[ ${BIVAE_HAVE_CUDA:?} == ON ]] && nodev="no NVIDIA driver / no GPU found"
+CUDA_VISIBLE_DEVICES="" expect_exit 3 "error: --device cuda: rank 0: $nodev" \
+    "$BIVAE" "${tiny[@]}" --device cuda
+grep -q "insufficient" "$TMP/err" && fail "--device cuda: the runtime's version text instead of the reason"
+CUDA_VISIBLE_DEVICES="" expect_exit 2 \
+    "error: --precision bf16 needs a GPU, but --device auto found none on rank 0 \($nodev.*\): drop --precision bf16 to train on the CPU" \
+    "$BIVAE" "${tiny[@]}" --precision bf16
+CUDA_VISIBLE_DEVICES="" expect_exit 2 "error: --precision tf32 needs a GPU, but --device auto found none on rank [01]" \
+    "$MPIRUN" -np 2 --oversubscribe -x CUDA_VISIBLE_DEVICES "$BIVAE" "${tiny[@]}" --threads 1 --precision tf32
+[[ $(grep -c "error:" "$TMP/err") -eq 1 ]] || fail "--precision on 2 ranks: not exactly one error line"
+CUDA_VISIBLE_DEVICES="" expect_exit 2 "error: --comm nccl needs a GPU, but --device auto found none" \
+    "$BIVAE" "${tiny[@]}" --comm nccl
+CUDA_VISIBLE_DEVICES="" "$BIVAE" "${tiny[@]}" --precision fp32 >/dev/null || fail "--precision fp32 on the CPU"
 # bad input files: one line naming FILE:LINE, exit 2, also when 3 ranks read the file
 printf '1\t2\t5\n1\t3\t4\n7\t\t5\n' >"$TMP/bad.tsv"
 expect_exit 2 "bad.tsv:3:" "$BIVAE" train --data "$TMP/bad.tsv" --epochs 1

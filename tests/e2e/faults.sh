@@ -27,6 +27,8 @@ ls "$ck" | grep -q '\.tmp' && echo "note: a partial .tmp was left (resume cleans
 "$MPIRUN" -np 3 --oversubscribe "$BIVAE" "${args[@]}" --checkpoint-dir "$ck" --resume \
     >"$TMP/out" 2>"$TMP/err" || { cat "$TMP/err"; fail "resume after the killed rank failed"; }
 
-expect_exit 3 "no CUDA device" "$BIVAE" "${args[@]}" --device cuda
+nodev="this build has no CUDA backend"
+[[ ${BIVAE_HAVE_CUDA:?} == ON ]] && nodev="no NVIDIA driver / no GPU found"
+CUDA_VISIBLE_DEVICES="" expect_exit 3 "--device cuda: rank 0: $nodev" "$BIVAE" "${args[@]}" --device cuda
 expect_exit 2 "cap-priors" "$BIVAE" "${args[@]}" --cap-priors user --user-features /dev/null
 echo "faults: OK"

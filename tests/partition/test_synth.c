@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/check.h"
 #include "partition/hash.h"
@@ -400,21 +401,48 @@ static int call_write(void *arg)
 static void test_write_file_errors(void **state)
 {
     (void)state;
-    char missing_dir[512];
-    snprintf(missing_dir, sizeof missing_dir, "%s", test_path("no-such-dir/out.tsv"));
-    write_call bad_spec = {"12x", test_path("never.tsv")}, bad_dir = {"ml-100k", missing_dir};
+    char in_a_file[512], plain[512];
+    snprintf(plain, sizeof plain, "%s", test_path("plain"));
+    snprintf(in_a_file, sizeof in_a_file, "%s", test_path("plain/out.tsv"));
+    FILE *f = fopen(plain, "w");            /* a file where the folder would have to be */
+    assert_non_null(f);
+    fclose(f);
+    write_call bad_spec = {"12x", test_path("never.tsv")}, bad_dir = {"ml-100k", in_a_file};
     int rc;
     char *err = test_capture_stderr(call_write, &bad_spec, &rc);
     assert_int_equal(rc, BIVAE_EXIT_USAGE);
     assert_int_equal(test_count_error_lines(err), 1);
     assert_non_null(strstr(err, "--synthetic '12x'"));
     free(err);
-    err = test_capture_stderr(call_write, &bad_dir, &rc);
-    assert_int_equal(rc, BIVAE_EXIT_RUNTIME);
+    err = test_capture_stderr(call_write, &bad_dir, &rc);  /* the user's path: exit 2 */
+    assert_int_equal(rc, BIVAE_EXIT_USAGE);
     assert_int_equal(test_count_error_lines(err), 1);
-    assert_non_null(strstr(err, "no-such-dir/out.tsv"));
-    assert_non_null(strstr(err, "No such file or directory"));
+    assert_non_null(strstr(err, "--out "));
+    assert_non_null(strstr(err, "plain/out.tsv: "));
+    assert_non_null(strstr(err, "plain: not a directory"));
     free(err);
+}
+
+/* gen --out makes the folders of its path, as `mkdir -p` does, and says what it wrote. */
+static void test_write_file_makes_folders(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s", test_path("new/sub/out.tsv"));
+    write_call w = {"40x60x1000", path};
+    int rc;
+    char *err = test_capture_stderr(call_write, &w, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, "bivae-dist: wrote 1,000 ratings (40 users x 60 items, "
+                                "synthetic 40x60x1000, seed 1) to "));
+    assert_non_null(strstr(err, "new/sub/out.tsv\n"));
+    free(err);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(unlink(path), 0);      /* the teardown removes plain files only */
+    assert_int_equal(rmdir(test_path("new/sub")), 0);
+    assert_int_equal(rmdir(test_path("new")), 0);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -429,6 +457,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_structure_is_learnable),
     cmocka_unit_test(test_write_file_round_trip),
     cmocka_unit_test(test_write_file_errors),
+    cmocka_unit_test(test_write_file_makes_folders),
 };
 
 TEST_MAIN(tests)

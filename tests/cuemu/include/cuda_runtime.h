@@ -13,6 +13,9 @@
 extern "C" {
 #endif
 
+/* The CUDA version the emulated runtime claims (CUDA's numbering: 1000 * major + 10 * minor). */
+#define CUEMU_RUNTIME_VERSION 13000
+
 typedef enum cudaError {
     cudaSuccess = 0,
     cudaErrorInvalidValue = 1,
@@ -21,6 +24,7 @@ typedef enum cudaError {
     cudaErrorInvalidConfiguration = 9,
     cudaErrorInvalidDevicePointer = 17,
     cudaErrorInvalidMemcpyDirection = 21,
+    cudaErrorInsufficientDriver = 35,
     cudaErrorNoDevice = 100,
     cudaErrorInvalidDevice = 101,
     cudaErrorInvalidResourceHandle = 400,
@@ -59,6 +63,8 @@ cudaError_t cudaGetLastError(void);
 cudaError_t cudaPeekAtLastError(void);
 
 cudaError_t cudaGetDeviceCount(int *n);
+cudaError_t cudaDriverGetVersion(int *version);
+cudaError_t cudaRuntimeGetVersion(int *version);
 cudaError_t cudaSetDevice(int ordinal);
 cudaError_t cudaGetDevice(int *ordinal);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int ordinal);

@@ -157,6 +157,7 @@ void ckpt_info_to_header(const ckpt_info *info, BivaeCkpt__Header *h, BivaeCkpt_
     PUT(h, nranks, info->nranks);
     PUT(h, n_params_user, info->n_params[SIDE_USER]);
     PUT(h, n_params_item, info->n_params[SIDE_ITEM]);
+    h->run_id = info->run_id[0] ? (char *)info->run_id : NULL;   /* "": a legacy file (tests) */
 }
 
 /* A missing field of a decoded header: the file is corrupt (or not ours). */
@@ -293,6 +294,11 @@ static int decode_header(const BivaeCkpt__Header *h, ckpt_info *info, const char
     info->nranks = h->nranks;
     info->n_params[SIDE_USER] = h->n_params_user;
     info->n_params[SIDE_ITEM] = h->n_params_item;
+    if (h->run_id && !ckpt_run_id_valid(h->run_id)) {   /* absent: a legacy file, run_id "" */
+        ckpt_errf(err, err_len, "%s: corrupt header: impossible run id", path);
+        return BIVAE_EXIT_USAGE;
+    }
+    snprintf(info->run_id, sizeof info->run_id, "%s", h->run_id ? h->run_id : "");
     return check_header_values(info, path, err, err_len);
 }
 

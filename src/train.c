@@ -331,7 +331,7 @@ static int epoch_run(trainer *t, int epoch, const ckpt_position *from, ckpt_posi
 static int trainer_checkpoint(trainer *t, const ckpt_position *pos, char *path, size_t len)
 {
     trainer_infer(t);
-    int status = ckpt_save(t->m, t->d, t->cfg, t->c, pos, path, len);
+    int status = ckpt_save(t->m, t->d, t->cfg, t->c, t->run_id, pos, path, len);
     if (status == 0)
         run_log_note(t->log, "checkpoint %s", path);
     return status;

@@ -16,6 +16,8 @@ typedef struct trainer {
     const dataset *d;
     const bivae_config *cfg;
     run_log *log;
+    const char *run_id;   /* the run its checkpoints belong to (src/checkpoint.h "Runs");
+                             NULL (trainer_init's): legacy file names, for tests */
     float *staging[2];    /* [N × K] all-gather target per side (rank-blocked order) */
     float *mu_beta_full;  /* [n_items × K] μ_β in global order, for evaluation */
     double *loss_acc;     /* [2] backend: Σ loss, Σ count of the current phase */

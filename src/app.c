@@ -215,14 +215,33 @@ static int prepare_checkpoints(const bivae_config *cfg, comm *c, run_plan *plan)
     return status;
 }
 
-/* Collective: the run begins training; <checkpoint-dir>/current-run names it from now on. */
-static int start_run(const bivae_config *cfg, comm *c, const run_plan *plan)
+/* Collective: the log of the run; --metrics-out (rank 0) opened for it, its folder made,
+ * its lines checked, nothing in it changed yet. NULL with *status when it cannot be. */
+static run_log *open_log(const bivae_config *cfg, comm *c, const run_plan *plan, int *status)
+{
+    char err[1024] = "";
+    run_log *log = run_log_open(comm_rank(c), NULL, cfg->output.quiet, comm_size(c));
+    int keep = plan->run.resume_path[0] ? plan->resumed_epochs : -1;
+    *status = comm_agree(c, run_log_open_metrics(log, cfg->output.metrics_out, plan->run.id,
+                                                 keep, err, sizeof err), err);
+    if (*status) {
+        run_log_close(log);
+        return NULL;
+    }
+    return log;
+}
+
+/* Collective: the run begins training (its checkpoint, if any, loaded): from now on
+ * <checkpoint-dir>/current-run names it and --metrics-out holds only its kept lines. */
+static int start_run(const bivae_config *cfg, comm *c, const run_plan *plan, run_log *log)
 {
     char err[1024] = "";
     int status = 0;
     const char *dir = cfg->output.checkpoint_dir;
     if (comm_rank(c) == 0 && dir && ckpt_set_current_run(dir, plan->run.id, err, sizeof err))
         status = BIVAE_EXIT_RUNTIME;
+    if (!status)
+        status = run_log_start(log, err, sizeof err);
     return comm_agree(c, status, err);
 }
 
@@ -258,7 +277,7 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
     t.run_id = plan->run.id;
     int status = resume_path[0] ? resume_from(resume_path, &m, &t, d, c, log) : 0;
     if (!status)
-        status = start_run(cfg, c, plan);
+        status = start_run(cfg, c, plan, log);
     if (!status) {
         if (cfg->output.checkpoint_dir)
             signals_install();
@@ -305,19 +324,16 @@ int app_train(const bivae_config *cfg, comm *world)
 static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads)
 {
     run_plan plan;
-    int status = prepare_checkpoints(cfg, c, &plan);
     dataset d;
+    int status = prepare_checkpoints(cfg, c, &plan), loaded = 0;
+    run_log *log = status ? NULL : open_log(cfg, c, &plan, &status);
     if (!status)
-        status = dataset_load(&cfg->data, c, &d);
-    if (status)
-        return status;
-    run_log *log = run_log_open(comm_rank(c), cfg->output.metrics_out, cfg->output.quiet,
-                                comm_size(c));
-    status = (int)comm_allreduce_max_i64(c, comm_rank(c) == 0 && !log ? BIVAE_EXIT_RUNTIME : 0);
+        loaded = !(status = dataset_load(&cfg->data, c, &d));
     if (!status)
         status = train_loaded(cfg, c, k, &d, log, threads, &plan);
     int close_status = log ? run_log_close(log) : 0;
-    dataset_free(&d);
+    if (loaded)
+        dataset_free(&d);
     return (int)comm_allreduce_max_i64(c, status ? status : close_status);
 }
 

@@ -5,7 +5,8 @@
  * A stream of Record messages, each preceded by its byte length as a varint: one Header
  * (magic, format version, the model / training / data configuration, U, I, K, the
  * position: epochs done + phase + step, the loss accumulators of a phase in progress, the
- * RNG position, both Adam step counters, the rank count that wrote it, the run id), then the tensors
+ * RNG position, both Adam step counters, the rank count that wrote it, the run id, what the
+ * epoch in progress cost so far), then the tensors
  * below in this order, each as TensorChunk records of <= CKPT_CHUNK_ELEMS values (name,
  * the whole tensor's shape, offset of the first value, the values, zlib crc32 of their
  * little-endian bytes), then one End record (chunk count, crc32 of the Header record).
@@ -43,7 +44,10 @@
  *     values the in-memory table still holds; no step of the phase reads them, and the
  *     all-gather at the phase's end replaces them by the new samples);
  *   - the phase's loss accumulators (Σ loss, Σ rows: replicated doubles, stored as they
- *     are) and, in the user phase, the epoch's item loss.
+ *     are) and, in the user phase, the epoch's item loss;
+ *   - for the epoch's --metrics-out line only: its seconds, communication seconds and
+ *     bytes so far (ckpt_epoch_cost), so that the line of an epoch split by a stop has the
+ *     whole epoch's bytes (and both parts' times).
  * Nothing else carries over (workspaces are rewritten by every forward; μ is recomputed
  * from the parameters for the file and again at the end of the run), so resuming on the
  * same rank count replays the remaining steps with the same operands in the same order:
@@ -85,6 +89,8 @@
  *   - Legacy files (ckpt-EEEEEE[-SSSSSS].bvck, no run id in the header) are one legacy run:
  *     --resume continues the newest of them under a NEW run id (noted), its checkpoints then
  *     have the new names; rotation never removes legacy files or legacy .tmp leftovers.
+ * The run's --metrics-out follows it: a resumed run keeps the lines of the epochs its
+ * checkpoint completed and appends (src/log.h), so a file holds one run's lines.
  *
  * ---- Resume (--resume) ------------------------------------------------------------------
  * The newest complete checkpoint of the current run in --checkpoint-dir ("Runs"; by its
@@ -156,12 +162,20 @@ typedef enum {
     CKPT_IN_USER_PHASE = 2     /* plus the item phase and `step` steps of the user phase */
 } ckpt_phase;
 
+/* What the epoch in progress cost so far, so that its --metrics-out line covers the whole
+ * epoch when a stop and resume split it over processes (zero at an epoch end). */
+typedef struct ckpt_epoch_cost {
+    double seconds, comm_seconds;                /* wall time; inside data-plane collectives */
+    uint64_t allreduce_bytes, allgather_bytes;   /* per rank */
+} ckpt_epoch_cost;
+
 typedef struct ckpt_position {
     int epoch;                 /* epochs complete */
     ckpt_phase phase;
     int64_t step;              /* steps of `phase` done (0 at an epoch end) */
     double phase_loss[2];      /* the phase's Σ loss, Σ rows so far (trainer loss_acc) */
     double epoch_loss_item;    /* CKPT_IN_USER_PHASE: the item loss of epoch + 1 */
+    ckpt_epoch_cost cost;      /* epoch + 1 so far (not part of the model state) */
 } ckpt_position;
 
 /* The Header, decoded. ckpt_info_free releases the data paths. */

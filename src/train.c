@@ -50,6 +50,29 @@ void trainer_free(trainer *t)
     kern_free(t->m->k, t->nonfinite);
 }
 
+/* ---- what an epoch costs ----------------------------------------------------------------- */
+
+/* The current epoch's cost so far: this process's part (since epoch_t0) and what a resumed
+ * checkpoint carried of it. */
+static ckpt_epoch_cost epoch_so_far(const trainer *t)
+{
+    comm_stats now_s = comm_get_stats(t->c), b = t->epoch_before;
+    ckpt_epoch_cost c = t->carried;
+    c.seconds += now() - t->epoch_t0;
+    c.comm_seconds += (now_s.allreduce_seconds - b.allreduce_seconds) +
+                      (now_s.allgather_seconds - b.allgather_seconds);
+    c.allreduce_bytes += now_s.allreduce_bytes - b.allreduce_bytes;
+    c.allgather_bytes += now_s.allgather_bytes - b.allgather_bytes;
+    return c;
+}
+
+static void epoch_begin(trainer *t, const ckpt_epoch_cost *carried)
+{
+    t->epoch_t0 = now();
+    t->epoch_before = comm_get_stats(t->c);
+    t->carried = *carried;
+}
+
 /* For failures every rank detects at once: ranks other than 0 wait, rank 0 reports the one
  * line and ends the job (MPI_Abort through the fail hook). */
 static void quiet_unless_rank0(trainer *t)
@@ -148,6 +171,9 @@ static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const d
         if (can_stop) {
             test_raise(t, s, epoch, step);
             if (stop_agreed(t)) {
+                /* the cost before the flush: a resumed run's first step does the all-reduce
+                 * that carries this refresh in an uninterrupted run */
+                t->stop_cost = epoch_so_far(t);
                 model_forward_pair(m, s, p0, p1, 0, 0, epoch);   /* flush */
                 check_finite(t, s, epoch, n_steps);
                 *at = step;
@@ -268,23 +294,21 @@ static void check_replicas(trainer *t, int epoch)
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-static void fill_record(trainer *t, epoch_record *rec, int epoch, epoch_losses l, double secs,
-                        comm_stats before, double elapsed)
+static void fill_record(trainer *t, epoch_record *rec, int epoch, epoch_losses l,
+                        ckpt_epoch_cost cost, double elapsed)
 {
-    comm_stats after = comm_get_stats(t->c);
     int E = t->cfg->train.epochs;
     memset(rec, 0, sizeof(*rec));
     rec->epoch = epoch;
     rec->epochs = E;
     rec->loss_item = l.item;
     rec->loss_user = l.user;
-    rec->seconds = secs;
-    rec->comm_seconds = (after.allreduce_seconds - before.allreduce_seconds) +
-                        (after.allgather_seconds - before.allgather_seconds);
-    rec->compute_seconds = secs - rec->comm_seconds;
-    rec->allreduce_bytes = after.allreduce_bytes - before.allreduce_bytes;
-    rec->allgather_bytes = after.allgather_bytes - before.allgather_bytes;
-    rec->ratings_per_second = secs > 0 ? (double)t->d->nnz_train / secs : 0.0;
+    rec->seconds = cost.seconds;
+    rec->comm_seconds = cost.comm_seconds;
+    rec->compute_seconds = cost.seconds - cost.comm_seconds;
+    rec->allreduce_bytes = cost.allreduce_bytes;
+    rec->allgather_bytes = cost.allgather_bytes;
+    rec->ratings_per_second = cost.seconds > 0 ? (double)t->d->nnz_train / cost.seconds : 0.0;
     rec->eta_seconds = elapsed / (epoch - t->start.epoch) * (E - epoch);
 }
 
@@ -305,6 +329,7 @@ static int stop_position(trainer *t, ckpt_position *p, int epoch, ckpt_phase pha
     p->step = at;
     p->epoch_loss_item = loss_item;
     kern_download(t->m->k, p->phase_loss, t->loss_acc, sizeof(p->phase_loss));
+    p->cost = t->stop_cost;
     return 1;
 }
 
@@ -366,7 +391,7 @@ static void trainer_stop(trainer *t, const ckpt_position *p)
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-static void finish_epoch(trainer *t, int epoch, epoch_losses l, double secs, comm_stats before,
+static void finish_epoch(trainer *t, int epoch, epoch_losses l, ckpt_epoch_cost cost,
                          double elapsed)
 {
     const bivae_config *cfg = t->cfg;
@@ -374,7 +399,7 @@ static void finish_epoch(trainer *t, int epoch, epoch_losses l, double secs, com
     if (cfg->system.check_replicas)
         check_replicas(t, epoch);
     epoch_record rec;
-    fill_record(t, &rec, epoch, l, secs, before, elapsed);
+    fill_record(t, &rec, epoch, l, cost, elapsed);
     int every = cfg->output.eval_every;
     if (every > 0 && epoch % every == 0 && epoch < cfg->train.epochs && has_test(t)) {
         trainer_infer(t);
@@ -390,8 +415,7 @@ eval_result trainer_run(trainer *t, double *train_seconds)
     double t_start = now();
     ckpt_position from = t->start;
     for (int epoch = from.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
-        comm_stats before = comm_get_stats(t->c);
-        double t0 = now();
+        epoch_begin(t, &from.cost);
         epoch_losses l;
         ckpt_position stop;
         if (epoch_run(t, epoch, &from, &stop, &l)) {
@@ -401,7 +425,7 @@ eval_result trainer_run(trainer *t, double *train_seconds)
         memset(&from, 0, sizeof from);
         from.epoch = epoch;
         kern_sync(t->m->k);
-        finish_epoch(t, epoch, l, now() - t0, before, now() - t_start);
+        finish_epoch(t, epoch, l, epoch_so_far(t), now() - t_start);
         char path[4096];
         if (checkpoint_due(t, epoch) && (t->status = trainer_checkpoint(t, &from, path, sizeof path)))
             break;

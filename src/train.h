@@ -24,6 +24,10 @@ typedef struct trainer {
     int32_t *nonfinite;   /* [1] backend: first step of the phase with a NaN/Inf loss or
                              gradient (−1: none), checked at every phase end */
     ckpt_position start;  /* where trainer_run begins (trainer_resume_at); zero: epoch 1 */
+    double epoch_t0;          /* when this process began the current epoch (or its part) */
+    comm_stats epoch_before;  /* the communicator's statistics then */
+    ckpt_epoch_cost carried;  /* the current epoch's cost before that (a mid-epoch resume) */
+    ckpt_epoch_cost stop_cost;   /* the current epoch's cost when the ranks agreed to stop */
     int stopped;          /* trainer_run stopped on a preemption signal, checkpoint written */
     int stop_signal;      /* the signal it stopped on */
     int status;           /* 0, or BIVAE_EXIT_RUNTIME: a checkpoint could not be written */

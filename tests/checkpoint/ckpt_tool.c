@@ -8,8 +8,9 @@
  *                                    run ID" (ID "-" for a legacy file)
  *   ckpt_tool legacy IN OUT          IN without its run id: a file as written before run ids
  *   ckpt_tool same A B               exit 0 when A and B hold the same records apart from the
- *                                    run id (two runs of one configuration), else 1 naming the
- *                                    first record that differs
+ *                                    run id and the seconds of an epoch in progress (two runs
+ *                                    of one configuration), else 1 naming the first record
+ *                                    that differs
  *
  * Exit 0, or 1 with a message. */
 #include <stdio.h>
@@ -88,6 +89,7 @@ static int next_normalized(ckpt_in *in, uint8_t **out, size_t *n)
     if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER) {
         run_id = r->header->run_id;
         r->header->run_id = NULL;
+        r->header->has_epoch_seconds = r->header->has_epoch_comm_seconds = 0;   /* timings */
     }
     if (r->kind_case == BIVAE_CKPT__RECORD__KIND_END)
         r->end->has_header_crc32 = 0;

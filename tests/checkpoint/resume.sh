@@ -17,6 +17,7 @@ train 1 a.jsonl --epochs 3 --checkpoint-dir a --checkpoint-every 1 --keep 5
 [[ "$(positions a)" == "000001 000002 000003 " ]] || fail "checkpoint every epoch, keep 5: $(ls a)"
 run_a=$(run_of a)
 grep -q "run $run_a" "$TMP/train.err" || fail "the run id is not in the first log lines"
+[[ $(grep -c "\"run\":\"$run_a\"}$" a.jsonl) -eq 4 ]] || fail "the run id is not in every metrics line"
 cp -r a a_np3                                      # for the 1 -> 3 ranks case below
 train 1 a2.jsonl --epochs 6 --checkpoint-dir a --resume
 grep -q "resuming from $(ckpt a 000003)" "$TMP/train.err" || fail "did not resume from epoch 3"

@@ -180,7 +180,7 @@ static void roundtrip(int64_t chunk, const char *run_id)
             for (int64_t j = 0; j < K; j++)
                 own[l * K + j] += shift;
     kern_upload(F.k, m.sample_local[SIDE_USER], own, sizeof(float) * (size_t)(nl * K));
-    ckpt_position pos = {2, CKPT_IN_USER_PHASE, 2, {123.25, 16.0}, 77.125};
+    ckpt_position pos = {2, CKPT_IN_USER_PHASE, 2, {123.25, 16.0}, 77.125, {1.5, 0.25, 4096, 512}};
     char path[4096];
     ckpt_test_set_chunk_elems(chunk);
     assert_int_equal(ckpt_save(&m, &F.d, &F.cfg, F.c, run_id, &pos, path, sizeof path), 0);
@@ -259,7 +259,7 @@ static void test_every_truncation_and_flip(void **state)
     make_model(&m, 42);
     trainer_init(&t, &m, F.c, &F.d, &F.cfg, F.log);
     trainer_infer(&t);
-    ckpt_position pos = {0, CKPT_AT_EPOCH_END, 0, {0, 0}, 0};
+    ckpt_position pos = {0, CKPT_AT_EPOCH_END, 0, {0, 0}, 0, {0, 0, 0, 0}};
     char path[4096], *tmp = damaged;
     assert_int_equal(ckpt_save(&m, &F.d, &F.cfg, F.c, "20240101T000000Z-0000", &pos, path,
                                sizeof path), 0);

@@ -81,7 +81,7 @@ static void test_run_ids(void **state)
     assert_true(ckpt_run_id_valid(id));
     /* a directory that uses this second's ids already: the next one differs from them */
     char name[128];
-    ckpt_position at3 = {3, CKPT_AT_EPOCH_END, 0, {0, 0}, 0};
+    ckpt_position at3 = {3, CKPT_AT_EPOCH_END, 0, {0, 0}, 0, {0, 0, 0, 0}};
     ckpt_file_name(id, &at3, 10, name, sizeof name);
     touch(name);
     for (int i = 0; i < 50; i++) {
@@ -93,9 +93,9 @@ static void test_run_ids(void **state)
 static void test_names(void **state)
 {
     char name[128];
-    ckpt_position at3 = {3, CKPT_AT_EPOCH_END, 0, {0, 0}, 0};
-    ckpt_position item = {3, CKPT_IN_ITEM_PHASE, 4, {0, 0}, 0};
-    ckpt_position user = {3, CKPT_IN_USER_PHASE, 2, {0, 0}, 0};
+    ckpt_position at3 = {3, CKPT_AT_EPOCH_END, 0, {0, 0}, 0, {0, 0, 0, 0}};
+    ckpt_position item = {3, CKPT_IN_ITEM_PHASE, 4, {0, 0}, 0, {0, 0, 0, 0}};
+    ckpt_position user = {3, CKPT_IN_USER_PHASE, 2, {0, 0}, 0, {0, 0, 0, 0}};
     ckpt_file_name(RUN_A, &at3, 10, name, sizeof name);
     assert_string_equal(name, "ckpt-" RUN_A "-000003.bvck");
     ckpt_file_name(RUN_A, &item, 10, name, sizeof name);

@@ -121,8 +121,12 @@
  * also reaches the ranks and they checkpoint, but mpirun then exits 1: send SIGUSR1.
  *
  * ---- Test switches (environment, tests only) ---------------------------------------------
- * BIVAE_TEST_SIGNAL_AT=E:S:R  rank R raises SIGUSR1 before step S of epoch E (src/train.c);
- * BIVAE_TEST_KILL_SAVE=N      rank 0 SIGKILLs itself after writing N chunks (ckpt_save.c).
+ * BIVAE_TEST_SIGNAL_AT=E:S:R  rank R raises SIGUSR1 before step S of epoch E (src/train.c;
+ *                             its other switches: src/train.h);
+ * BIVAE_TEST_KILL_SAVE=N      rank 0 SIGKILLs itself after writing N chunks (ckpt_save.c);
+ * BIVAE_TEST_LOAD_FAIL=R      rank R's resume read fails at the first encoder chunk as a
+ *                             read error would (ckpt_load.c): every rank must leave with
+ *                             exit 3 and one line, agreed by ckpt_load's comm_agree.
  *
  * ---- Reading (ckpt_read) -----------------------------------------------------------------
  * Streams the file: every chunk is checked (known name, expected shape, contiguous offset,

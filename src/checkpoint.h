@@ -75,7 +75,8 @@
  * continues the run id of the checkpoint it resumes. The file <dir>/current-run (one line,
  * the id; replaced atomically) names the run --resume continues; it is written when a run
  * starts training (after its data loaded and any checkpoint was read), so a run that fails
- * before training changes nothing in the directory.
+ * before training changes nothing in the directory (beyond making it). The run id a
+ * resumed run continues is the one in the checkpoint's header.
  *   - A fresh `train` into a directory that holds complete checkpoints (of any run) stops
  *     with exit 2 before anything is written: pass --resume, or --overwrite.
  *   - --overwrite starts a new run there anyway. Nothing is deleted or overwritten: the
@@ -95,9 +96,8 @@
  * ---- Resume (--resume) ------------------------------------------------------------------
  * The newest complete checkpoint of the current run in --checkpoint-dir ("Runs"; by its
  * position, not its mtime); none: the run starts from scratch with a note (what a Slurm
- * requeue loop wants). A
- * newest file that is damaged is an error (exit 2), not skipped: renames are atomic, so a
- * damaged complete file means something else is wrong. The data is re-loaded from the
+ * requeue loop wants). A newest file that is damaged is an error (exit 2), not skipped:
+ * renames are atomic, so a damaged complete file means something else is wrong. The data is re-loaded from the
  * command line and must be the checkpoint's (same id maps, same training pairs); the model
  * (k, encoder, act, likelihood, beta-kl, cap-priors), --batch-size and --seed must match;
  * --epochs may differ (more: continue; the checkpoint's epoch or fewer: nothing left to

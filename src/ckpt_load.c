@@ -199,8 +199,10 @@ int ckpt_load(const char *path, bivae_model *m, const dataset *d, comm *c, ckpt_
     const char *fail = getenv("BIVAE_TEST_LOAD_FAIL");
     load_ctx x = {m, d, path, fail && atoi(fail) == comm_rank(c)};
     rc = comm_agree(c, ckpt_read(path, &info, load_visit, &x, err, sizeof err), err);
-    if (rc)
+    if (rc) {   /* another rank's failure: this rank's header was read (freeing twice is safe) */
+        ckpt_info_free(&info);
         return rc;
+    }
     m->enc[SIDE_USER].adam_step = info.adam_step[SIDE_USER];
     m->enc[SIDE_ITEM].adam_step = info.adam_step[SIDE_ITEM];
     model_adam_restart(m);

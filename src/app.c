@@ -239,10 +239,18 @@ static void note0(const bivae_config *cfg, comm *c, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The header of the checkpoint to resume against the run: model settings and --epochs. */
-static int check_resume_header(const bivae_config *cfg, comm *c, const char *path, char *err,
+/* The run a train is: its id, and the checkpoint it resumes (src/checkpoint.h "Runs"). */
+typedef struct run_plan {
+    ckpt_run run;           /* run.resume_path "": from scratch */
+    int resumed_epochs;     /* complete epochs of the checkpoint resumed (0: none) */
+} run_plan;
+
+/* The header of the checkpoint to resume against the run: model settings and --epochs.
+ * The run continues the header's run id; a legacy file's run gets plan's new one. */
+static int check_resume_header(const bivae_config *cfg, comm *c, run_plan *plan, char *err,
                                size_t len)
 {
+    const char *path = plan->run.resume_path;
     ckpt_info info;
     int lr_changed = 0, status = ckpt_read_header(path, &info, err, len);
     if (status)
@@ -256,33 +264,70 @@ static int check_resume_header(const bivae_config *cfg, comm *c, const char *pat
     if (!status && lr_changed)
         note0(cfg, c, "note: --lr %g differs from the checkpoint's %g: the continued run does "
               "not replay an uninterrupted one", cfg->train.lr, info.train.lr);
+    if (!status && info.run_id[0])
+        snprintf(plan->run.id, sizeof plan->run.id, "%s", info.run_id);
+    else if (!status)
+        note0(cfg, c, "%s predates run ids: it continues as run %s (files without a run id "
+              "are kept as they are)", path, plan->run.id);
+    plan->resumed_epochs = info.pos.epoch;
     ckpt_info_free(&info);
     return status;
 }
 
-/* Collective. --checkpoint-dir: created when missing; --resume: the newest checkpoint there
- * into path[len] with its settings checked ("" when there is none: start from scratch). */
-static int prepare_checkpoints(const bivae_config *cfg, comm *c, char *path, size_t len)
+/* Collective. The run's id and, with --checkpoint-dir (created when missing), what it does
+ * there: a fresh run (refused where checkpoints are, unless --overwrite) or, with --resume,
+ * the current run's newest checkpoint with its settings checked. Changes nothing on disk
+ * but the directory's creation. */
+static int prepare_checkpoints(const bivae_config *cfg, comm *c, run_plan *plan)
 {
     const char *dir = cfg->output.checkpoint_dir;
     char err[1024] = "";
     int status = 0;
-    memset(path, 0, len);
-    if (!dir)
-        return 0;
-    if (comm_rank(c) == 0) {
-        status = ckpt_prepare_dir(dir, err, sizeof err);
-        if (!status && cfg->output.resume && ckpt_find_latest(dir, path, len, err, sizeof err) < 0)
-            status = BIVAE_EXIT_USAGE;
-    }
+    memset(plan, 0, sizeof *plan);
+    if (comm_rank(c) == 0 && !dir)
+        ckpt_new_run_id(NULL, plan->run.id);
+    if (comm_rank(c) == 0 && dir)
+        status = ckpt_run_plan(dir, cfg->output.resume, cfg->output.overwrite, &plan->run, err,
+                               sizeof err);
     if ((status = comm_agree(c, status, err)))
         return status;
-    comm_bcast(c, path, len, 0);
-    if (cfg->output.resume && !path[0])
+    comm_bcast(c, &plan->run, sizeof plan->run, 0);
+    if (cfg->output.resume && !plan->run.resume_path[0])
         note0(cfg, c, "--resume: no checkpoint in %s: starting from scratch", dir);
-    if (!path[0])
-        return 0;
-    status = check_resume_header(cfg, c, path, err, sizeof err);
+    if (plan->run.resume_path[0])
+        status = comm_agree(c, check_resume_header(cfg, c, plan, err, sizeof err), err);
+    if (!status)
+        note0(cfg, c, "run %s", plan->run.id);
+    return status;
+}
+
+/* Collective: the log of the run; --metrics-out (rank 0) opened for it, its folder made,
+ * its lines checked, nothing in it changed yet. NULL with *status when it cannot be. */
+static run_log *open_log(const bivae_config *cfg, comm *c, const run_plan *plan, int *status)
+{
+    char err[1024] = "";
+    run_log *log = run_log_open(comm_rank(c), NULL, cfg->output.quiet, comm_size(c));
+    int keep = plan->run.resume_path[0] ? plan->resumed_epochs : -1;
+    *status = comm_agree(c, run_log_open_metrics(log, cfg->output.metrics_out, plan->run.id,
+                                                 keep, err, sizeof err), err);
+    if (*status) {
+        run_log_close(log);
+        return NULL;
+    }
+    return log;
+}
+
+/* Collective: the run begins training (its checkpoint, if any, loaded): from now on
+ * <checkpoint-dir>/current-run names it and --metrics-out holds only its kept lines. */
+static int start_run(const bivae_config *cfg, comm *c, const run_plan *plan, run_log *log)
+{
+    char err[1024] = "";
+    int status = 0;
+    const char *dir = cfg->output.checkpoint_dir;
+    if (comm_rank(c) == 0 && dir && ckpt_set_current_run(dir, plan->run.id, err, sizeof err))
+        status = BIVAE_EXIT_RUNTIME;
+    if (!status)
+        status = run_log_start(log, err, sizeof err);
     return comm_agree(c, status, err);
 }
 
@@ -303,10 +348,11 @@ static int resume_from(const char *path, bivae_model *m, trainer *t, const datas
 }
 
 static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset *d,
-                        run_log *log, int threads, const char *resume_path)
+                        run_log *log, int threads, const run_plan *plan)
 {
     bivae_model m;
     trainer t;
+    const char *resume_path = plan->run.resume_path;
     describe_run(log, cfg, d, c, k, threads);
     model_init(&m, k, &cfg->model, cfg->train.seed, comm_rank(c), comm_size(c), d->n_users,
                d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
@@ -314,7 +360,10 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
                cfg->system.first_layer == FIRST_LAYER_SHARDED);
     describe_adam(log, &m);
     trainer_init(&t, &m, c, d, cfg, log);
+    t.run_id = plan->run.id;
     int status = resume_path[0] ? resume_from(resume_path, &m, &t, d, c, log) : 0;
+    if (!status)
+        status = start_run(cfg, c, plan, log);
     if (!status) {
         if (cfg->output.checkpoint_dir)
             signals_install();
@@ -362,21 +411,17 @@ int app_train(const bivae_config *cfg, comm *world)
 /* The train command on a ready backend and communicator. */
 static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads)
 {
-    int status = 0;
-    char resume_path[4096];
-    status = prepare_checkpoints(cfg, c, resume_path, sizeof resume_path);
+    run_plan plan;
     dataset d;
+    int status = prepare_checkpoints(cfg, c, &plan), loaded = 0;
+    run_log *log = status ? NULL : open_log(cfg, c, &plan, &status);
     if (!status)
-        status = dataset_load(&cfg->data, c, &d);
-    if (status)
-        return status;
-    run_log *log = run_log_open(comm_rank(c), cfg->output.metrics_out, cfg->output.quiet,
-                                comm_size(c));
-    status = (int)comm_allreduce_max_i64(c, comm_rank(c) == 0 && !log ? BIVAE_EXIT_RUNTIME : 0);
+        loaded = !(status = dataset_load(&cfg->data, c, &d));
     if (!status)
-        status = train_loaded(cfg, c, k, &d, log, threads, resume_path);
+        status = train_loaded(cfg, c, k, &d, log, threads, &plan);
     int close_status = log ? run_log_close(log) : 0;
-    dataset_free(&d);
+    if (loaded)
+        dataset_free(&d);
     return (int)comm_allreduce_max_i64(c, status ? status : close_status);
 }
 

@@ -176,6 +176,12 @@ void ckpt_info_to_header(const ckpt_info *info, BivaeCkpt__Header *h, BivaeCkpt_
     PUT(h, nranks, info->nranks);
     PUT(h, n_params_user, info->n_params[SIDE_USER]);
     PUT(h, n_params_item, info->n_params[SIDE_ITEM]);
+    h->run_id = info->run_id[0] ? (char *)info->run_id : NULL;   /* "": a legacy file (tests) */
+    const ckpt_epoch_cost *cost = &info->pos.cost;
+    PUT(h, epoch_seconds, cost->seconds);
+    PUT(h, epoch_comm_seconds, cost->comm_seconds);
+    PUT(h, epoch_allreduce_bytes, cost->allreduce_bytes);
+    PUT(h, epoch_allgather_bytes, cost->allgather_bytes);
 }
 
 /* A missing field of a decoded header: the file is corrupt (or not ours). */
@@ -310,12 +316,22 @@ static int decode_header(const BivaeCkpt__Header *h, ckpt_info *info, const char
     info->nnz_train = h->nnz_train;
     info->train_hash = h->train_hash;
     info->pos = (ckpt_position){h->epoch, (ckpt_phase)h->phase, h->step,
-                                {h->phase_loss_sum, h->phase_loss_count}, h->epoch_loss_item};
+                                {h->phase_loss_sum, h->phase_loss_count}, h->epoch_loss_item,
+                                {0.0, 0.0, 0, 0}};   /* cost: below, with run_id */
     info->adam_step[SIDE_USER] = h->adam_step_user;
     info->adam_step[SIDE_ITEM] = h->adam_step_item;
     info->nranks = h->nranks;
     info->n_params[SIDE_USER] = h->n_params_user;
     info->n_params[SIDE_ITEM] = h->n_params_item;
+    if (h->run_id && !ckpt_run_id_valid(h->run_id)) {   /* absent: a legacy file, run_id "" */
+        ckpt_errf(err, err_len, "%s: corrupt header: impossible run id", path);
+        return BIVAE_EXIT_USAGE;
+    }
+    snprintf(info->run_id, sizeof info->run_id, "%s", h->run_id ? h->run_id : "");
+    info->pos.cost = (ckpt_epoch_cost){h->has_epoch_seconds ? h->epoch_seconds : 0.0,
+                                       h->has_epoch_comm_seconds ? h->epoch_comm_seconds : 0.0,
+                                       h->has_epoch_allreduce_bytes ? h->epoch_allreduce_bytes : 0,
+                                       h->has_epoch_allgather_bytes ? h->epoch_allgather_bytes : 0};
     return check_header_values(info, path, err, err_len);
 }
 

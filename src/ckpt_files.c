@@ -1,5 +1,5 @@
-/* src/ckpt_files.c — the checkpoint directory: file names, the newest complete checkpoint,
- * rotation. See checkpoint.h. */
+/* src/ckpt_files.c — the checkpoint directory: file names, the newest complete checkpoint
+ * of a run, rotation within a run. See checkpoint.h ("Runs"). */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,17 +10,22 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/fsutil.h"
 #include "src/checkpoint.h"
 #include "src/ckpt_internal.h"
 
-void ckpt_file_name(const ckpt_position *pos, int64_t item_steps, char *buf, size_t len)
+void ckpt_file_name(const char *run_id, const ckpt_position *pos, int64_t item_steps, char *buf,
+                    size_t len)
 {
+    char run[CKPT_RUN_ID_LEN + 2] = "";
+    if (run_id && run_id[0])
+        snprintf(run, sizeof run, "%s-", run_id);
     if (pos->phase == CKPT_AT_EPOCH_END) {
-        snprintf(buf, len, "ckpt-%06d.bvck", pos->epoch);
+        snprintf(buf, len, "ckpt-%s%06d.bvck", run, pos->epoch);
         return;
     }
     int64_t step = pos->phase == CKPT_IN_ITEM_PHASE ? pos->step : item_steps + pos->step;
-    snprintf(buf, len, "ckpt-%06d-%06lld.bvck", pos->epoch, (long long)step);
+    snprintf(buf, len, "ckpt-%s%06d-%06lld.bvck", run, pos->epoch, (long long)step);
 }
 
 /* Digits at *p (at least one) into *v; advances p. */
@@ -40,14 +45,23 @@ static int parse_digits(const char **p, long long *v)
     return 1;
 }
 
-/* "ckpt-E.bvck" or "ckpt-E-S.bvck" (+ ".tmp" when *tmp): 1 with the position key, else 0. */
-static int parse_name(const char *name, long long key[2], int *tmp)
+/* "ckpt-[RUN-]E[-S].bvck" (+ ".tmp" when *tmp): 1 with the run id ("" for a legacy name)
+ * and the position key, else 0. A run id contains a 'T', so it is never an epoch. */
+static int parse_name(const char *name, char run[CKPT_RUN_ID_LEN + 1], long long key[2], int *tmp)
 {
     const char *p = name;
     key[1] = 0;
+    run[0] = '\0';
     if (strncmp(p, "ckpt-", 5) != 0)
         return 0;
     p += 5;
+    if (strlen(p) > CKPT_RUN_ID_LEN && p[CKPT_RUN_ID_LEN] == '-') {
+        memcpy(run, p, CKPT_RUN_ID_LEN);
+        run[CKPT_RUN_ID_LEN] = '\0';
+        if (!ckpt_run_id_valid(run))
+            return 0;
+        p += CKPT_RUN_ID_LEN + 1;
+    }
     if (!parse_digits(&p, &key[0]))
         return 0;
     if (*p == '-') {
@@ -63,14 +77,19 @@ static int parse_name(const char *name, long long key[2], int *tmp)
 }
 
 typedef struct ckpt_entry {
+    char run[CKPT_RUN_ID_LEN + 1];
     long long key[2];
     char name[256];
 } ckpt_entry;
 
-/* Newest first. */
+/* Newest run first (legacy last: "" sorts lowest), then newest position first. Run ids
+ * begin with their UTC start time, so they sort by age. */
 static int entry_cmp(const void *a, const void *b)
 {
     const ckpt_entry *x = a, *y = b;
+    int r = strcmp(y->run, x->run);
+    if (r)
+        return r;
     for (int i = 0; i < 2; i++)
         if (x->key[i] != y->key[i])
             return x->key[i] < y->key[i] ? 1 : -1;
@@ -86,9 +105,9 @@ static int not_a_dir(const char *dir, const char *name)
     return lstat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-/* The checkpoints of dir (complete ones, or with `tmp` the .tmp leftovers), newest first;
- * directories with such names are not checkpoints. Returns the count, or -1 with err set.
- * *out: malloc'd. */
+/* The checkpoints of dir (complete ones, or with `tmp` the .tmp leftovers), sorted by
+ * entry_cmp; directories with such names are not checkpoints. Returns the count, or -1
+ * with err set. *out: malloc'd. */
 static int list_dir(const char *dir, int want_tmp, ckpt_entry **out, char *err, size_t err_len)
 {
     DIR *dp = opendir(dir);
@@ -103,7 +122,7 @@ static int list_dir(const char *dir, int want_tmp, ckpt_entry **out, char *err, 
     while ((errno = 0, de = readdir(dp)) != NULL) {   /* errno: readdir's own failure */
         ckpt_entry e;
         int tmp = 0;
-        if (strlen(de->d_name) >= sizeof e.name || !parse_name(de->d_name, e.key, &tmp) ||
+        if (strlen(de->d_name) >= sizeof e.name || !parse_name(de->d_name, e.run, e.key, &tmp) ||
             tmp != want_tmp || !not_a_dir(dir, de->d_name))
             continue;
         snprintf(e.name, sizeof e.name, "%s", de->d_name);
@@ -125,16 +144,51 @@ static int list_dir(const char *dir, int want_tmp, ckpt_entry **out, char *err, 
     return n;
 }
 
-int ckpt_find_latest(const char *dir, char *path, size_t len, char *err, size_t err_len)
+int ckpt_find_latest(const char *dir, const char *run_id, char *path, size_t len, char *err,
+                     size_t err_len)
+{
+    ckpt_entry *v = NULL;
+    int n = list_dir(dir, 0, &v, err, err_len), found = 0;
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n && !found; i++)
+        if (strcmp(v[i].run, run_id) == 0) {
+            snprintf(path, len, "%s/%s", dir, v[i].name);
+            found = 1;
+        }
+    free(v);
+    return found;
+}
+
+int ckpt_find_runs(const char *dir, char run_id[CKPT_RUN_ID_LEN + 1], char *path, size_t len,
+                   char *err, size_t err_len)
 {
     ckpt_entry *v = NULL;
     int n = list_dir(dir, 0, &v, err, err_len);
     if (n < 0)
         return -1;
-    if (n > 0)
+    run_id[0] = '\0';
+    if (n > 0) {
+        snprintf(run_id, CKPT_RUN_ID_LEN + 1, "%s", v[0].run);
         snprintf(path, len, "%s/%s", dir, v[0].name);
+    }
     free(v);
-    return n > 0;
+    return n;
+}
+
+int ckpt_name_uses(const char *dir, const char *run_id, char *err, size_t err_len)
+{
+    ckpt_entry *v = NULL;
+    int used = 0;
+    for (int tmp = 0; tmp < 2; tmp++) {
+        int n = list_dir(dir, tmp, &v, err, err_len);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            used |= strcmp(v[i].run, run_id) == 0;
+        free(v);
+    }
+    return used;
 }
 
 /* Removes dir/name; on failure records the first error in err. */
@@ -149,23 +203,22 @@ static int remove_entry(const char *dir, const char *name, char *err, size_t err
     return -1;
 }
 
-int ckpt_rotate(const char *dir, int keep, char *err, size_t err_len)
+int ckpt_rotate(const char *dir, const char *run_id, int keep, char *err, size_t err_len)
 {
     ckpt_entry *v = NULL;
-    int rc = 0, n = list_dir(dir, 0, &v, err, err_len);
+    int rc = 0, kept = 0, n = list_dir(dir, 0, &v, err, err_len);
     if (n < 0)
         return -1;
-    for (int i = keep > 0 ? keep : 1; i < n; i++)
-        rc = remove_entry(dir, v[i].name, err, err_len, rc);
+    for (int i = 0; i < n; i++)   /* newest first: the first `keep` of the run stay */
+        if (strcmp(v[i].run, run_id) == 0 && ++kept > (keep > 0 ? keep : 1))
+            rc = remove_entry(dir, v[i].name, err, err_len, rc);
     free(v);
-    n = list_dir(dir, 1, &v, err, err_len);   /* leftovers of killed writers */
+    n = list_dir(dir, 1, &v, err, err_len);   /* leftovers of this run's killed writers */
     if (n < 0)
         return -1;
-    for (int i = 0; i < n; i++) {
-        char name[300];
-        snprintf(name, sizeof name, "%s", v[i].name);
-        rc = remove_entry(dir, name, err, err_len, rc);
-    }
+    for (int i = 0; i < n; i++)
+        if (strcmp(v[i].run, run_id) == 0)
+            rc = remove_entry(dir, v[i].name, err, err_len, rc);
     free(v);
     return rc;
 }
@@ -173,9 +226,10 @@ int ckpt_rotate(const char *dir, int keep, char *err, size_t err_len)
 int ckpt_prepare_dir(const char *dir, char *err, size_t err_len)
 {
     struct stat st;
-    if (stat(dir, &st) != 0) {
-        if (errno != ENOENT || mkdir(dir, 0777) != 0) {
-            ckpt_errf(err, err_len, "--checkpoint-dir %s: cannot create: %s", dir, strerror(errno));
+    char why[1024];
+    if (stat(dir, &st) != 0) {   /* missing: created with its parents, as mkdir -p does */
+        if (fs_mkdir_p(dir, why, sizeof why) != 0) {   /* why: the component and the reason */
+            ckpt_errf(err, err_len, "--checkpoint-dir %s: cannot create: %s", dir, why);
             return BIVAE_EXIT_USAGE;
         }
         return 0;

@@ -18,6 +18,9 @@ uint32_t ckpt_str_crc32(const ckpt_str *v, int64_t n);
 int64_t ckpt_tensor_numel(const ckpt_info *info, ckpt_tensor t);
 /* Parameters of one encoder with input width d_in (layout of src/model.h). */
 int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc);
+/* 1 when a checkpoint or .tmp name in dir carries run_id, 0 when none does, -1 (err) when
+ * dir cannot be read (src/ckpt_files.c). */
+int ckpt_name_uses(const char *dir, const char *run_id, char *err, size_t err_len);
 /* Fills h (and the sub-messages given) from info; strings point into info. */
 void ckpt_info_to_header(const ckpt_info *info, BivaeCkpt__Header *h, BivaeCkpt__ModelConfig *mc,
                          BivaeCkpt__TrainConfig *tc, BivaeCkpt__DataConfig *dc,

@@ -141,6 +141,7 @@ typedef struct load_ctx {
     bivae_model *m;
     const dataset *d;
     const char *path;
+    int fail;   /* BIVAE_TEST_LOAD_FAIL names this rank (tests only): a read error */
 } load_ctx;
 
 static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data, int64_t n,
@@ -149,6 +150,11 @@ static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
     load_ctx *x = ctx;
     bivae_model *m = x->m;
     size_t bytes = (size_t)n * sizeof(float);
+    if (x->fail && t == CKPT_ENC_USER_PARAMS) {   /* as a read error at this chunk would */
+        ckpt_errf(err, err_len, "%s: read error at tensor %s (rank %d, BIVAE_TEST_LOAD_FAIL)",
+                  x->path, ckpt_tensor_name(t), m->rank);
+        return BIVAE_EXIT_RUNTIME;
+    }
     switch (t) {
     case CKPT_USER_IDS:
     case CKPT_ITEM_IDS:
@@ -197,10 +203,13 @@ int ckpt_load(const char *path, bivae_model *m, const dataset *d, comm *c, ckpt_
     ckpt_info_free(&info);
     if (rc)
         return rc;
-    load_ctx x = {m, d, path};
+    const char *fail = getenv("BIVAE_TEST_LOAD_FAIL");
+    load_ctx x = {m, d, path, fail && atoi(fail) == comm_rank(c)};
     rc = comm_agree(c, ckpt_read(path, &info, load_visit, &x, err, sizeof err), err);
-    if (rc)
+    if (rc) {   /* another rank's failure: this rank's header was read (freeing twice is safe) */
+        ckpt_info_free(&info);
         return rc;
+    }
     m->enc[SIDE_USER].adam_step = info.adam_step[SIDE_USER];
     m->enc[SIDE_ITEM].adam_step = info.adam_step[SIDE_ITEM];
     model_adam_restart(m);

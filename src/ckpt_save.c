@@ -451,17 +451,20 @@ static void put_tensors(saver *s, const bivae_model *m, const dataset *d, int64_
 /* ---- ckpt_save -------------------------------------------------------------------------------- */
 
 int ckpt_save(bivae_model *m, const dataset *d, const bivae_config *cfg, comm *c,
-              const ckpt_position *pos, char *path, size_t path_len)
+              const char *run_id, const ckpt_position *pos, char *path, size_t path_len)
 {
     const char *dir = cfg->output.checkpoint_dir;
     int64_t B = cfg->train.batch_size, item_steps = (d->n_items + B - 1) / B;
     char name[96], paths[3][PATH_MAX];
     model_adam_flush(m, SIDE_USER);   /* the file holds every row as dense Adam has it */
     model_adam_flush(m, SIDE_ITEM);
-    ckpt_file_name(pos, item_steps, name, sizeof name);
+    if (!run_id)
+        run_id = "";
+    ckpt_file_name(run_id, pos, item_steps, name, sizeof name);
     snprintf(path, path_len, "%s/%s", dir, name);
     ckpt_info info;
     fill_info(&info, m, d, cfg, pos, ckpt_train_hash(d, c), paths);
+    snprintf(info.run_id, sizeof info.run_id, "%s", run_id);
     saver s;
     memset(&s, 0, sizeof s);
     s.c = c;
@@ -489,7 +492,7 @@ int ckpt_save(bivae_model *m, const dataset *d, const bivae_config *cfg, comm *c
     }
     free(s.bounce);
     status = comm_agree(c, status, msg);
-    if (status == 0 && s.rank == 0 && ckpt_rotate(dir, cfg->output.keep, msg, sizeof msg) != 0)
+    if (status == 0 && s.rank == 0 && ckpt_rotate(dir, run_id, cfg->output.keep, msg, sizeof msg) != 0)
         fprintf(stderr, "bivae-dist: warning: %s\n", msg);
     return status;
 }

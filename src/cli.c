@@ -214,14 +214,21 @@ static const cli_option cli_options[] = {
      NULL, "JSON lines: one object per epoch, then the final metrics", AT(output.metrics_out),
      0},
     {"checkpoint-dir", TRAIN, GRP_OUTPUT, OPT_STRING, "DIR", NULL, 0, 0, 0, 0,
-     NULL, "write checkpoints into DIR", AT(output.checkpoint_dir), 0},
+     NULL, "write checkpoints into DIR (made as mkdir -p does); a new run there needs it free "
+     "of checkpoints, or --resume / --overwrite", AT(output.checkpoint_dir), 0},
     {"checkpoint-every", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL,
      INT_RANGE(0, BIVAE_MAX_EPOCHS), 0, 0,
      "0", "checkpoint every N epochs (0: only at the end)", AT(output.checkpoint_every), 0},
     {"keep", TRAIN, GRP_OUTPUT, OPT_INT, "N", NULL, INT_RANGE(1, BIVAE_MAX_KEEP), 0, 0,
      "2", "checkpoints to keep", AT(output.keep), 0},
     {"resume", TRAIN, GRP_OUTPUT, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
-     NULL, "continue from the newest checkpoint in --checkpoint-dir", AT(output.resume), 0},
+     NULL, "continue the run in --checkpoint-dir (the one its file current-run names) from "
+     "its newest checkpoint, appending to --metrics-out; none: start from scratch",
+     AT(output.resume), 0},
+    {"overwrite", TRAIN, GRP_OUTPUT, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
+     NULL, "start a new run although --checkpoint-dir holds checkpoints of another run; "
+     "nothing of that run is deleted (its files stay, rotation never touches them), and "
+     "--resume then continues the new run", AT(output.overwrite), 0},
     {"quiet", TRAIN, GRP_OUTPUT, OPT_FLAG, NULL, NULL, 0, 0, 0, 0,
      NULL, "no progress line", AT(output.quiet), 0},
     {"out", RECOMMEND | EXPORT | GEN, GRP_OUTPUT, OPT_STRING, "PATH", NULL, 0, 0, 0, 0,
@@ -784,10 +791,12 @@ static int check_system(const parser *p)
 
 static int check_output(const parser *p)
 {
-    static const char *const needs_dir[] = {"resume", "checkpoint-every", "keep"};
+    static const char *const needs_dir[] = {"resume", "checkpoint-every", "keep", "overwrite"};
+    if (p->cfg->output.resume && p->cfg->output.overwrite)
+        return usage_error(p->cmd, "--overwrite", "starts a new run: not with --resume");
     if (p->cfg->output.checkpoint_dir)
         return 0;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (given(p, needs_dir[i])) {
             char flag[64];
             snprintf(flag, sizeof flag, "--%s", needs_dir[i]);

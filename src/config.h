@@ -65,6 +65,7 @@ typedef struct bivae_output_config {
     int checkpoint_every;               /* --checkpoint-every */
     int keep;                           /* --keep */
     int resume;                         /* --resume */
+    int overwrite;                      /* --overwrite: a new run beside another's checkpoints */
     int quiet;                          /* --quiet */
     const char *out;                    /* --out (gen, recommend, export) */
 } bivae_output_config;

@@ -1,21 +1,33 @@
 /* src/log.c — the progress line (stderr), the JSON-lines metrics file and the final
  * metrics table (stdout); rank 0 only. See log.h. */
+#define _GNU_SOURCE
 #include "src/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/check.h"
+#include "common/fsutil.h"
 
 struct run_log {
     int rank, nranks, quiet;
     FILE *metrics;              /* NULL: no --metrics-out (or rank != 0) */
     const char *path;
+    char run_id[32];            /* written into every line ("": none) */
     int write_errno;            /* first write error (0: none) */
+    int reported;               /* run_log_check handed the write error to the caller */
+    int regular;                /* a regular file (else a device or pipe: only appended to) */
+    int created, started;       /* made by run_log_open_metrics; cut by run_log_start */
+    int resuming;               /* keeps lines of a resumed run */
+    off_t keep_bytes;           /* run_log_start cuts the file to this length */
+    long kept, dropped;         /* epoch lines kept, lines dropped */
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -95,6 +107,13 @@ static void json_metrics(run_log *log, const eval_result *r)
     json_integer(log, "users", r->users);
 }
 
+/* ,"run":"ID" (the run's id: which run a line belongs to, across resumes) */
+static void json_run(run_log *log)
+{
+    if (log->run_id[0])
+        note_error(log, fprintf(log->metrics, ",\"run\":\"%s\"", log->run_id));
+}
+
 /* Ends the object and the line, and flushes so the file can be tailed. */
 static void json_end(run_log *log)
 {
@@ -121,7 +140,162 @@ static void json_epoch(run_log *log, const epoch_record *rec)
     json_integer(log, "ranks", log->nranks);
     if (rec->has_metrics)
         json_metrics(log, &rec->metrics);
+    json_run(log);
     json_end(log);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* the log                                                                              */
+
+/* ---------------------------------------------------------------------------------- */
+/* the metrics file across resumes (log.h)                                              */
+
+/* "--metrics-out PATH: what: why" into err: the user's path is unusable. */
+static int path_error(const char *path, const char *what, const char *why, char *err, size_t len)
+{
+    snprintf(err, len, "--metrics-out %s: %s: %s", path, what, why);
+    return BIVAE_EXIT_USAGE;
+}
+
+/* The folder (mkdir -p) and the file, opened without changing it. */
+static int open_file(run_log *log, const char *path, char *err, size_t len)
+{
+    char why[1024];
+    struct stat st;
+    if (fs_mkdir_parent(path, why, sizeof why) != 0)
+        return path_error(path, "cannot create its folder", why, err, len);
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode))
+        return path_error(path, "cannot open", strerror(EISDIR), err, len);
+    log->regular = !exists || S_ISREG(st.st_mode);
+    int flags = O_CLOEXEC | O_APPEND | (log->regular ? O_RDWR : O_WRONLY);
+    int fd = exists ? open(path, flags) : open(path, flags | O_CREAT | O_EXCL, 0666);
+    if (fd < 0)
+        return path_error(path, "cannot open", strerror(errno), err, len);
+    log->created = !exists;
+    log->metrics = fdopen(fd, log->regular ? "a+" : "a");
+    if (!log->metrics) {
+        int e = errno;
+        close(fd);   /* nothing written */
+        if (log->created)
+            unlink(path);
+        return path_error(path, "cannot open", strerror(e), err, len);
+    }
+    return 0;
+}
+
+/* One complete line: 1 an epoch object (*epoch), 2 the final object, 3 blank, 0 none of
+ * ours. run[32] gets its "run" ("" when it has none). */
+static int parse_line(const char *line, long *epoch, char run[32])
+{
+    const char *r = strstr(line, "\"run\":\"");
+    run[0] = '\0';
+    if (r) {
+        size_t n = strcspn(r += 7, "\"");
+        if (n >= 32 || r[n] != '"')
+            return 0;
+        memcpy(run, r, n);
+        run[n] = '\0';
+    }
+    if (line[strspn(line, " \t\r\n")] == '\0')
+        return 3;
+    if (strncmp(line, "{\"final\":true", 13) == 0)
+        return 2;
+    if (strncmp(line, "{\"epoch\":", 9) != 0)
+        return 0;
+    char *end;
+    errno = 0;
+    *epoch = strtol(line + 9, &end, 10);
+    return end != line + 9 && *end == ',' && *epoch >= 1 && errno == 0;
+}
+
+/* A line that must not be dropped: an error naming it; the file stays as it is. */
+static int line_error(const run_log *log, long lineno, const char *what, const char *run,
+                      char *err, size_t len)
+{
+    if (run)
+        snprintf(err, len, "%s:%ld: a metrics line of run %s, but this run is %s: give this "
+                 "run's --metrics-out or a new file (this one is left as it is)", log->path,
+                 lineno, run, log->run_id);
+    else
+        snprintf(err, len, "%s:%ld: %s: give another --metrics-out (this one is left as it is)",
+                 log->path, lineno, what);
+    return BIVAE_EXIT_USAGE;
+}
+
+/* A resumed run: keep_bytes = the end of the complete lines of epochs 1..keep_epochs before
+ * the first other line; every line checked. */
+static int scan(run_log *log, int keep_epochs, char *err, size_t len)
+{
+    char *line = NULL, run[32];
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0, epoch = 0;
+    int keeping = 1, rc = 0;
+    rewind(log->metrics);
+    while (!rc && (n = getline(&line, &cap, log->metrics)) > 0) {
+        lineno++;
+        int kind = line[n - 1] == '\n' ? parse_line(line, &epoch, run) : -1;   /* -1: cut */
+        if (kind == 0)
+            rc = line_error(log, lineno, "not a line of a bivae-dist metrics file", NULL, err, len);
+        else if (kind > 0 && run[0] && strcmp(run, log->run_id) != 0)
+            rc = line_error(log, lineno, NULL, run, err, len);
+        else if (keeping && (kind == 3 || (kind == 1 && epoch <= keep_epochs))) {
+            log->keep_bytes += n;
+            log->kept += kind == 1;
+        } else {
+            keeping = 0;
+            log->dropped++;
+        }
+    }
+    if (!rc && ferror(log->metrics)) {
+        snprintf(err, len, "cannot read --metrics-out %s: %s", log->path, strerror(errno));
+        rc = BIVAE_EXIT_RUNTIME;
+    }
+    free(line);
+    return rc;
+}
+
+int run_log_open_metrics(run_log *log, const char *path, const char *run_id, int keep_epochs,
+                         char *err, size_t len)
+{
+    if (!log || log->rank != 0 || !path)
+        return 0;
+    log->path = path;
+    snprintf(log->run_id, sizeof log->run_id, "%s", run_id ? run_id : "");
+    log->resuming = keep_epochs >= 0;
+    int rc = open_file(log, path, err, len);
+    if (!rc && log->regular && log->resuming && !log->created)
+        rc = scan(log, keep_epochs, err, len);
+    return rc;
+}
+
+int run_log_start(run_log *log, char *err, size_t len)
+{
+    if (!log || !log->metrics)
+        return 0;
+    log->started = 1;
+    if (!log->regular)
+        return 0;
+    if (ftruncate(fileno(log->metrics), log->keep_bytes) != 0 ||
+        fseeko(log->metrics, 0, SEEK_END) != 0) {
+        snprintf(err, len, "cannot write --metrics-out %s: cannot cut it to the lines kept: %s",
+                 log->path, strerror(errno));
+        return BIVAE_EXIT_RUNTIME;
+    }
+    if (log->resuming && log->dropped > 0)
+        run_log_note(log, "--metrics-out %s: kept the lines of %ld epoch(s), dropped %ld "
+                     "line(s) past the checkpoint", log->path, log->kept, log->dropped);
+    return 0;
+}
+
+int run_log_check(run_log *log, char *err, size_t len)
+{
+    if (!log || !log->write_errno)
+        return 0;
+    snprintf(err, len, "cannot write --metrics-out %s: %s", log->path, strerror(log->write_errno));
+    log->reported = 1;
+    return BIVAE_EXIT_RUNTIME;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -130,20 +304,16 @@ static void json_epoch(run_log *log, const epoch_record *rec)
 run_log *run_log_open(int rank, const char *metrics_path, int quiet, int nranks)
 {
     run_log *log = xcalloc(1, sizeof *log);
+    char err[1024] = "";
     log->rank = rank;
     log->nranks = nranks;
     log->quiet = quiet;
-    log->path = metrics_path;
-    if (rank != 0 || !metrics_path)
+    if (run_log_open_metrics(log, metrics_path, "", -1, err, sizeof err) == 0 &&
+        run_log_start(log, err, sizeof err) == 0)
         return log;
-    log->metrics = fopen(metrics_path, "w");
-    if (!log->metrics) {
-        fprintf(stderr, "bivae-dist: error: cannot open --metrics-out %s: %s\n", metrics_path,
-                strerror(errno));
-        free(log);
-        return NULL;
-    }
-    return log;
+    fprintf(stderr, "bivae-dist: error: %s\n", err);
+    run_log_close(log);
+    return NULL;
 }
 
 static void print_progress(const epoch_record *rec)
@@ -214,6 +384,7 @@ void run_log_final(run_log *log, const eval_result *r, double train_seconds)
         json_integer(log, "top_k", r->top_k);
     }
     json_number(log, 0, "train_seconds", train_seconds);
+    json_run(log);
     json_end(log);
 }
 
@@ -225,11 +396,14 @@ int run_log_close(run_log *log)
         errno = 0;
         if (fclose(log->metrics) == EOF && !log->write_errno)
             log->write_errno = errno ? errno : EIO;
+        if (log->created && !log->started)
+            unlink(log->path);   /* made for a run that never started: nothing in it */
     }
     int rc = 0;
     if (log->write_errno) {
-        fprintf(stderr, "bivae-dist: error: cannot write --metrics-out %s: %s\n", log->path,
-                strerror(log->write_errno));
+        if (!log->reported)
+            fprintf(stderr, "bivae-dist: error: cannot write --metrics-out %s: %s\n", log->path,
+                    strerror(log->write_errno));
         rc = BIVAE_EXIT_RUNTIME;
     }
     free(log);

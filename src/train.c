@@ -14,6 +14,27 @@
 
 static double now(void) { return MPI_Wtime(); }
 
+/* The test-only switches of train.h, read here only: faults at exact steps on exact ranks
+ * through the real code paths (a signal, a NaN in a rank's own rows, a diverged replica). */
+static void test_switches(trainer *t)
+{
+    const char *at = getenv("BIVAE_TEST_SIGNAL_AT"), *nan = getenv("BIVAE_TEST_NAN_AT");
+    const char *perturb = getenv("BIVAE_TEST_PERTURB_RANK");
+    long long step = -1;
+    char what[8] = "";
+    t->test_signal_epoch = t->test_nan_epoch = t->test_perturb_rank = -1;
+    if (at && sscanf(at, "%d:%lld:%d", &t->test_signal_epoch, &step, &t->test_signal_rank) != 3)
+        t->test_signal_epoch = -1;
+    t->test_signal_step = step;
+    if (nan && (sscanf(nan, "%7[a-z]:%d:%lld:%d", what, &t->test_nan_epoch, &step,
+                       &t->test_nan_rank) != 4 || (strcmp(what, "grad") && strcmp(what, "param"))))
+        t->test_nan_epoch = -1;
+    t->test_nan_step = step;
+    t->test_nan_param = strcmp(what, "param") == 0;
+    if (perturb)
+        t->test_perturb_rank = atoi(perturb);
+}
+
 void trainer_init(trainer *t, bivae_model *m, comm *c, const dataset *d,
                   const bivae_config *cfg, run_log *log)
 {
@@ -28,15 +49,7 @@ void trainer_init(trainer *t, bivae_model *m, comm *c, const dataset *d,
     t->mu_beta_full = kern_alloc(m->k, (size_t)(m->n_items * m->K) * sizeof(float));
     t->loss_acc = kern_alloc(m->k, 2 * sizeof(double));
     t->nonfinite = kern_alloc(m->k, sizeof(int32_t));
-    /* Test-only switch: BIVAE_TEST_SIGNAL_AT=E:S:R makes rank R raise SIGUSR1 on itself
-     * before step S of epoch E (item steps, then user steps), so tests can stop a run at
-     * an exact step through the real signal path. */
-    const char *at = getenv("BIVAE_TEST_SIGNAL_AT");
-    long long step = -1;
-    t->test_signal_epoch = -1;
-    if (at && sscanf(at, "%d:%lld:%d", &t->test_signal_epoch, &step, &t->test_signal_rank) != 3)
-        t->test_signal_epoch = -1;
-    t->test_signal_step = step;
+    test_switches(t);
 }
 
 void trainer_resume_at(trainer *t, const ckpt_position *pos) { t->start = *pos; }
@@ -50,13 +63,27 @@ void trainer_free(trainer *t)
     kern_free(t->m->k, t->nonfinite);
 }
 
-/* For failures every rank detects at once: ranks other than 0 wait, rank 0 reports the one
- * line and ends the job (MPI_Abort through the fail hook). */
-static void quiet_unless_rank0(trainer *t)
+/* ---- what an epoch costs ----------------------------------------------------------------- */
+
+/* The current epoch's cost so far: this process's part (since epoch_t0) and what a resumed
+ * checkpoint carried of it. */
+static ckpt_epoch_cost epoch_so_far(const trainer *t)
 {
-    if (comm_rank(t->c) != 0)
-        for (;;)
-            comm_barrier(t->c);
+    comm_stats now_s = comm_get_stats(t->c), b = t->epoch_before;
+    ckpt_epoch_cost c = t->carried;
+    c.seconds += now() - t->epoch_t0;
+    c.comm_seconds += (now_s.allreduce_seconds - b.allreduce_seconds) +
+                      (now_s.allgather_seconds - b.allgather_seconds);
+    c.allreduce_bytes += now_s.allreduce_bytes - b.allreduce_bytes;
+    c.allgather_bytes += now_s.allgather_bytes - b.allgather_bytes;
+    return c;
+}
+
+static void epoch_begin(trainer *t, const ckpt_epoch_cost *carried)
+{
+    t->epoch_t0 = now();
+    t->epoch_before = comm_get_stats(t->c);
+    t->carried = *carried;
 }
 
 /* ---- one phase -------------------------------------------------------------------------- */
@@ -85,26 +112,11 @@ static void phase_step(trainer *t, bivae_side s, int epoch, int64_t step, int64_
     model_reduced_span(m, s, g1 - g0, &reduced, &n_reduced);
     comm_allreduce_sum_f32(t->c, reduced, n_reduced);
     model_backward_first_layer(m, s, g0, g1);
+    trainer_test_nan(t, s, epoch, step, 0);
     kern_find_nonfinite(m->k, e->grad + e->n_params, 2, t->nonfinite, (int32_t)step);
     model_adam_step(m, s, g0, g1, t->cfg->train.lr, t->nonfinite, (int32_t)step);
+    trainer_test_nan(t, s, epoch, step, 1);
     kern_accumulate(m->k, t->loss_acc, e->grad + e->n_params, 2);
-}
-
-/* Numerical guard, at the end of a phase (or before a stop checkpoint): a NaN or Inf in a
- * step's all-reduced loss or gradient — the same on every rank — stops the run with the
- * epoch, side and step, before any checkpoint of the bad state is written. */
-static void check_finite(trainer *t, bivae_side s, int epoch, int64_t n_steps)
-{
-    int32_t bad = -1;
-    kern_download(t->m->k, &bad, t->nonfinite, sizeof(bad));
-    if (bad < 0)
-        return;
-    int64_t B = t->cfg->train.batch_size;
-    quiet_unless_rank0(t);
-    FAIL_RUNTIME("non-finite loss or gradient in epoch %d, %s phase, step %d of %lld (global "
-                 "batch from row %lld): training stopped, no checkpoint of this state is "
-                 "written (try a lower --lr)", epoch, s == SIDE_USER ? "user" : "item", bad + 1,
-                 (long long)n_steps, (long long)(bad * B));
 }
 
 /* ---- stopping on a signal ----------------------------------------------------------------- */
@@ -132,11 +144,15 @@ static int stop_agreed(trainer *t)
 
 /* ---- one phase ---------------------------------------------------------------------------- */
 
+/* How a phase (or an epoch) ended. */
+typedef enum { PHASE_DONE = 0, PHASE_STOPPED, PHASE_FAILED } phase_end;
+
 /* Steps [first, n_steps) of phase s of `epoch`, the loss accumulators starting at acc0[2].
- * Returns 1 when the ranks agreed to stop before step *at (can_stop only), else 0 with the
- * phase's mean loss in *loss. */
-static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const double acc0[2],
-                     int can_stop, double *loss, int64_t *at)
+ * PHASE_DONE with the phase's mean loss in *loss; PHASE_STOPPED when the ranks agreed to
+ * stop before step *at (can_stop only); PHASE_FAILED when a guard stopped the run on every
+ * rank (t->status, the line printed). */
+static phase_end phase_run(trainer *t, bivae_side s, int epoch, int64_t first,
+                           const double acc0[2], int can_stop, double *loss, int64_t *at)
 {
     bivae_model *m = t->m;
     int64_t N = model_side_rows(m, s), B = t->cfg->train.batch_size, n_steps = (N + B - 1) / B;
@@ -148,10 +164,13 @@ static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const d
         if (can_stop) {
             test_raise(t, s, epoch, step);
             if (stop_agreed(t)) {
+                /* the cost before the flush: a resumed run's first step does the all-reduce
+                 * that carries this refresh in an uninterrupted run */
+                t->stop_cost = epoch_so_far(t);
                 model_forward_pair(m, s, p0, p1, 0, 0, epoch);   /* flush */
-                check_finite(t, s, epoch, n_steps);
                 *at = step;
-                return 1;
+                return trainer_check_finite(t, s, epoch, n_steps, step) ? PHASE_FAILED
+                                                                        : PHASE_STOPPED;
             }
         }
         int64_t g0 = step * B, g1 = g0 + B < N ? g0 + B : N;
@@ -161,17 +180,15 @@ static int phase_run(trainer *t, bivae_side s, int epoch, int64_t first, const d
     }
     model_forward_pair(m, s, p0, p1, 0, 0, epoch);   /* flush the last refresh */
     model_adam_flush(m, s);                          /* and Adam's pending rows */
-    check_finite(t, s, epoch, n_steps);
+    if (trainer_check_finite(t, s, epoch, n_steps, n_steps))
+        return PHASE_FAILED;
     gather_table(t, s, m->sample_local[s], m->table[s]);
     double acc[2];
     kern_download(m->k, acc, t->loss_acc, sizeof(acc));
-    if (acc[1] != (double)N) {
-        quiet_unless_rank0(t);
-        FAIL_RUNTIME("%s phase of epoch %d counted %.0f rows over all ranks, expected %lld",
-                     s == SIDE_USER ? "user" : "item", epoch, acc[1], (long long)N);
-    }
+    if (trainer_check_rows(t, s, epoch, acc[1]))
+        return PHASE_FAILED;
     *loss = acc[0] / acc[1];
-    return 0;
+    return PHASE_DONE;
 }
 
 double trainer_phase(trainer *t, bivae_side s, int epoch)
@@ -179,8 +196,7 @@ double trainer_phase(trainer *t, bivae_side s, int epoch)
     static const double zero[2] = {0.0, 0.0};
     double loss = 0.0;
     int64_t at;
-    phase_run(t, s, epoch, 0, zero, 0, &loss, &at);
-    return loss;
+    return phase_run(t, s, epoch, 0, zero, 0, &loss, &at) == PHASE_DONE ? loss : NAN;
 }
 
 /* ---- inference and evaluation ----------------------------------------------------------- */
@@ -208,83 +224,23 @@ eval_result trainer_evaluate(trainer *t)
                         t->mu_beta_full, (int)m->K, t->cfg->output.top_k);
 }
 
-/* ---- replica check ---------------------------------------------------------------------- */
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
-/* Of the replicated part of both encoders (parameters and Adam state): everything but a
- * sharded Wt_1, whose rows exist on one rank only. */
-uint64_t trainer_checksum(trainer *t)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (int s = 0; s < 2; s++) {
-        encoder *e = &t->m->enc[s];
-        const float *bufs[3] = {e->params, e->adam_m, e->adam_v};
-        int64_t from = t->m->sharded ? e->off_b[0] : 0;
-        size_t bytes = (size_t)(e->n_params - from) * sizeof(float);
-        float *host = xmalloc(bytes);
-        for (int b = 0; b < 3; b++) {
-            kern_download(t->m->k, host, bufs[b] + from, bytes);
-            h = fnv1a(h, host, bytes);
-        }
-        free(host);
-    }
-    return h;
-}
-
-/* Test-only switch: BIVAE_TEST_PERTURB_RANK=r makes rank r change one parameter after
- * epoch 1, so tests can see --check-replicas catch diverged replicas. */
-static void test_perturb(trainer *t, int epoch)
-{
-    const char *r = getenv("BIVAE_TEST_PERTURB_RANK");
-    if (!r || epoch != 1 || atoi(r) != t->m->rank)
-        return;
-    float p, *b1 = t->m->enc[SIDE_USER].params + t->m->enc[SIDE_USER].off_b[0];  /* replicated */
-    kern_download(t->m->k, &p, b1, sizeof(p));
-    p += 1e-3f;
-    kern_upload(t->m->k, b1, &p, sizeof(p));
-}
-
-static void check_replicas(trainer *t, int epoch)
-{
-    int P = comm_size(t->c);
-    int64_t *all = xmalloc(sizeof(int64_t) * (size_t)P);
-    comm_allgather_i64(t->c, (int64_t)trainer_checksum(t), all);
-    for (int r = 1; r < P; r++)
-        if (all[r] != all[0]) {
-            quiet_unless_rank0(t);
-            FAIL_RUNTIME("--check-replicas: after epoch %d the parameters of rank %d differ "
-                         "from rank 0 (checksum %016llx vs %016llx)", epoch, r,
-                         (unsigned long long)all[r], (unsigned long long)all[0]);
-        }
-    free(all);
-}
-
 /* ---- the run ------------------------------------------------------------------------------ */
 
-static void fill_record(trainer *t, epoch_record *rec, int epoch, epoch_losses l, double secs,
-                        comm_stats before, double elapsed)
+static void fill_record(trainer *t, epoch_record *rec, int epoch, epoch_losses l,
+                        ckpt_epoch_cost cost, double elapsed)
 {
-    comm_stats after = comm_get_stats(t->c);
     int E = t->cfg->train.epochs;
     memset(rec, 0, sizeof(*rec));
     rec->epoch = epoch;
     rec->epochs = E;
     rec->loss_item = l.item;
     rec->loss_user = l.user;
-    rec->seconds = secs;
-    rec->comm_seconds = (after.allreduce_seconds - before.allreduce_seconds) +
-                        (after.allgather_seconds - before.allgather_seconds);
-    rec->compute_seconds = secs - rec->comm_seconds;
-    rec->allreduce_bytes = after.allreduce_bytes - before.allreduce_bytes;
-    rec->allgather_bytes = after.allgather_bytes - before.allgather_bytes;
-    rec->ratings_per_second = secs > 0 ? (double)t->d->nnz_train / secs : 0.0;
+    rec->seconds = cost.seconds;
+    rec->comm_seconds = cost.comm_seconds;
+    rec->compute_seconds = cost.seconds - cost.comm_seconds;
+    rec->allreduce_bytes = cost.allreduce_bytes;
+    rec->allgather_bytes = cost.allgather_bytes;
+    rec->ratings_per_second = cost.seconds > 0 ? (double)t->d->nnz_train / cost.seconds : 0.0;
     rec->eta_seconds = elapsed / (epoch - t->start.epoch) * (E - epoch);
 }
 
@@ -293,45 +249,48 @@ static int has_test(const trainer *t) { return t->d->n_test_users > 0; }
 /* ---- checkpoints --------------------------------------------------------------------------- */
 
 /* The position of a stop before step `at` of `phase` of `epoch` (before the first item
- * step: the end of the previous epoch). Returns 1. */
-static int stop_position(trainer *t, ckpt_position *p, int epoch, ckpt_phase phase, int64_t at,
-                         double loss_item)
+ * step: the end of the previous epoch). */
+static void stop_position(trainer *t, ckpt_position *p, int epoch, ckpt_phase phase, int64_t at,
+                          double loss_item)
 {
     memset(p, 0, sizeof(*p));
     p->epoch = epoch - 1;
     if (phase == CKPT_IN_ITEM_PHASE && at == 0)
-        return 1;
+        return;
     p->phase = phase;
     p->step = at;
     p->epoch_loss_item = loss_item;
     kern_download(t->m->k, p->phase_loss, t->loss_acc, sizeof(p->phase_loss));
-    return 1;
+    p->cost = t->stop_cost;
 }
 
-/* The rest of `epoch` from position `from` (from->epoch == epoch − 1). 0 with the losses
- * when the epoch completed; 1 when the ranks agreed to stop, with *stop the position. */
-static int epoch_run(trainer *t, int epoch, const ckpt_position *from, ckpt_position *stop,
-                     epoch_losses *l)
+/* The rest of `epoch` from position `from` (from->epoch == epoch − 1). PHASE_DONE with the
+ * losses when the epoch completed; PHASE_STOPPED when the ranks agreed to stop, with *stop
+ * the position; PHASE_FAILED (t->status). */
+static phase_end epoch_run(trainer *t, int epoch, const ckpt_position *from,
+                           ckpt_position *stop, epoch_losses *l)
 {
     static const double zero[2] = {0.0, 0.0};
     int in_item = from->phase == CKPT_IN_ITEM_PHASE, in_user = from->phase == CKPT_IN_USER_PHASE;
-    int64_t at;
+    int64_t at = 0;
+    phase_end end = PHASE_DONE;
     if (in_user)
         l->item = from->epoch_loss_item;
-    else if (phase_run(t, SIDE_ITEM, epoch, in_item ? from->step : 0,
-                       in_item ? from->phase_loss : zero, 1, &l->item, &at))
-        return stop_position(t, stop, epoch, CKPT_IN_ITEM_PHASE, at, 0.0);
-    if (phase_run(t, SIDE_USER, epoch, in_user ? from->step : 0,
-                  in_user ? from->phase_loss : zero, 1, &l->user, &at))
-        return stop_position(t, stop, epoch, CKPT_IN_USER_PHASE, at, l->item);
-    return 0;
+    else if ((end = phase_run(t, SIDE_ITEM, epoch, in_item ? from->step : 0,
+                              in_item ? from->phase_loss : zero, 1, &l->item, &at)))
+        stop_position(t, stop, epoch, CKPT_IN_ITEM_PHASE, at, 0.0);
+    if (end == PHASE_DONE && (end = phase_run(t, SIDE_USER, epoch, in_user ? from->step : 0,
+                                              in_user ? from->phase_loss : zero, 1, &l->user,
+                                              &at)))
+        stop_position(t, stop, epoch, CKPT_IN_USER_PHASE, at, l->item);
+    return end;
 }
 
 /* Collective: μ of the current parameters (for the file's users), then the checkpoint. */
 static int trainer_checkpoint(trainer *t, const ckpt_position *pos, char *path, size_t len)
 {
     trainer_infer(t);
-    int status = ckpt_save(t->m, t->d, t->cfg, t->c, pos, path, len);
+    int status = ckpt_save(t->m, t->d, t->cfg, t->c, t->run_id, pos, path, len);
     if (status == 0)
         run_log_note(t->log, "checkpoint %s", path);
     return status;
@@ -366,15 +325,34 @@ static void trainer_stop(trainer *t, const ckpt_position *p)
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-static void finish_epoch(trainer *t, int epoch, epoch_losses l, double secs, comm_stats before,
-                         double elapsed)
+/* Collective, after an epoch's metrics line: a failed write of --metrics-out (rank 0's
+ * alone) agreed by every rank. The run then stops; when it checkpoints at all, with a
+ * checkpoint of this epoch (pos), so nothing trained is lost. */
+static int metrics_written(trainer *t, const ckpt_position *pos)
+{
+    char msg[1024] = "", path[4096];
+    if (!comm_allreduce_max_i64(t->c, run_log_check(t->log, msg, sizeof msg)))
+        return 0;
+    if (!checkpointing(t))
+        return trainer_fail(t, "%s: training stopped after epoch %d", msg, pos->epoch);
+    if ((t->status = trainer_checkpoint(t, pos, path, sizeof path)))
+        return t->status;   /* its own line said why */
+    return trainer_fail(t, "%s: training stopped after epoch %d, checkpoint %s written: "
+                        "continue with --resume once the file can be written", msg, pos->epoch,
+                        path);
+}
+
+/* The epoch's end: replica check, evaluation (--eval-every), the log line. 0, or the
+ * status of a failed check (every rank). */
+static int finish_epoch(trainer *t, int epoch, epoch_losses l, ckpt_epoch_cost cost,
+                        double elapsed)
 {
     const bivae_config *cfg = t->cfg;
-    test_perturb(t, epoch);
-    if (cfg->system.check_replicas)
-        check_replicas(t, epoch);
+    trainer_test_perturb(t, epoch);
+    if (cfg->system.check_replicas && trainer_check_replicas(t, epoch))
+        return t->status;
     epoch_record rec;
-    fill_record(t, &rec, epoch, l, secs, before, elapsed);
+    fill_record(t, &rec, epoch, l, cost, elapsed);
     int every = cfg->output.eval_every;
     if (every > 0 && epoch % every == 0 && epoch < cfg->train.epochs && has_test(t)) {
         trainer_infer(t);
@@ -382,6 +360,7 @@ static void finish_epoch(trainer *t, int epoch, epoch_losses l, double secs, com
         rec.has_metrics = 1;
     }
     run_log_epoch(t->log, &rec);
+    return 0;
 }
 
 eval_result trainer_run(trainer *t, double *train_seconds)
@@ -390,18 +369,20 @@ eval_result trainer_run(trainer *t, double *train_seconds)
     double t_start = now();
     ckpt_position from = t->start;
     for (int epoch = from.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
-        comm_stats before = comm_get_stats(t->c);
-        double t0 = now();
+        epoch_begin(t, &from.cost);
         epoch_losses l;
         ckpt_position stop;
-        if (epoch_run(t, epoch, &from, &stop, &l)) {
+        phase_end end = epoch_run(t, epoch, &from, &stop, &l);
+        if (end == PHASE_STOPPED)
             trainer_stop(t, &stop);
+        if (end != PHASE_DONE)
             break;
-        }
         memset(&from, 0, sizeof from);
         from.epoch = epoch;
         kern_sync(t->m->k);
-        finish_epoch(t, epoch, l, now() - t0, before, now() - t_start);
+        if (finish_epoch(t, epoch, l, epoch_so_far(t), now() - t_start) ||
+            metrics_written(t, &from))
+            break;
         char path[4096];
         if (checkpoint_due(t, epoch) && (t->status = trainer_checkpoint(t, &from, path, sizeof path)))
             break;

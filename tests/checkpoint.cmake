@@ -4,13 +4,14 @@
 set(CKPT_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/checkpoint)
 
 bivae_add_unit_test(ckpt_roundtrip ${CKPT_TEST_DIR}/test_roundtrip.c LABELS checkpoint)
+bivae_add_unit_test(ckpt_runs ${CKPT_TEST_DIR}/test_runs.c LABELS checkpoint)
 bivae_add_mpi_test(ckpt_roundtrip_np3 3 $<TARGET_FILE:ckpt_roundtrip>)
 
 # ckpt_tool: test helper (re-version a file, a user's training items, header fields)
 add_executable(ckpt_tool ${CKPT_TEST_DIR}/ckpt_tool.c)
 target_link_libraries(ckpt_tool PRIVATE bivae_core)
 
-foreach(t resume bad_input crash signal model_commands)
+foreach(t resume bad_input crash signal model_commands rundir metrics same_door)
   bivae_add_script_test(ckpt_${t} checkpoint/${t}.sh $<TARGET_FILE:ckpt_tool>)
   set_tests_properties(ckpt_${t} PROPERTIES TIMEOUT 300 LABELS "script;checkpoint")
 endforeach()

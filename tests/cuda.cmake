@@ -56,7 +56,7 @@ endif()
 
 # the trainer end to end on the GPU against the CPU: np=1, np=2 sharing one GPU (--comm mpi,
 # both first-layer modes), np=2 with NCCL when there are two GPUs
-bivae_add_script_test(cuda_train cuda/train_gpu.sh)
+bivae_add_script_test(cuda_train cuda/train_gpu.sh $<TARGET_FILE:ckpt_tool>)
 set_tests_properties(cuda_train PROPERTIES LABELS "script;cuda" TIMEOUT 600)
 
 # --device cuda where no GPU can be used: the reason a user can act on, exit 3 (cuemu also

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 train 1 ok.jsonl --epochs 2 --checkpoint-dir good
-CK=good/ckpt-000002.bvck
+CK=$(ckpt good 000002)
 size=$(stat -c %s "$CK")
 
 # bad CKPT: every command that reads one says what is wrong, once (np3: also on 3 ranks)
@@ -75,9 +75,9 @@ resume_bad "--likelihood bern does not match" --epochs 4 "${DATA[@]}" "${MODEL[@
 resume_bad "--beta-kl 0.5 does not match" --epochs 4 "${DATA[@]}" "${MODEL[@]}" --beta-kl 0.5
 resume_bad "--batch-size 32 does not match" --epochs 4 "${DATA[@]}" --k 4 --encoder 8 --batch-size 32
 resume_bad "--seed 7 does not match" --epochs 4 "${DATA[@]}" "${MODEL[@]}" --seed 7
-resume_bad "data do not match the checkpoint r/ckpt-000002.bvck: 201 users" np3 --epochs 4 \
+resume_bad "data do not match the checkpoint $(ckpt r 000002): 201 users" np3 --epochs 4 \
     --synthetic 201x150x5000 "${MODEL[@]}"
-resume_bad "data do not match the checkpoint r/ckpt-000002.bvck: 3569 training ratings" \
+resume_bad "data do not match the checkpoint $(ckpt r 000002): 3569 training ratings" \
     --epochs 4 "${DATA[@]}" "${MODEL[@]}" --test-ratio 0.3
 # same users, items and counts: other pairs (the hash), or other raw ids (the id maps)
 printf '1\t10\n1\t11\n2\t10\n2\t12\n3\t11\n3\t12\n' >a.tsv
@@ -86,17 +86,18 @@ printf '1\t10\n1\t11\n2\t10\n2\t12\n4\t11\n4\t12\n' >c.tsv
 TINY=(--k 2 --encoder 3 --batch-size 2 --threads 1 --quiet)
 "$BIVAE" train --train a.tsv "${TINY[@]}" --epochs 1 --checkpoint-dir tiny >/dev/null 2>&1 \
     || fail "training on a.tsv"
-expect_exit 2 "data do not match the checkpoint tiny/ckpt-000001.bvck: the training ratings differ" \
+expect_exit 2 "data do not match the checkpoint $(ckpt tiny 000001): the training ratings differ" \
     "$BIVAE" train --train b.tsv "${TINY[@]}" --epochs 2 --checkpoint-dir tiny --resume
-expect_exit 2 "data do not match the checkpoint tiny/ckpt-000001.bvck: user id [0-9] is raw id '3' in the checkpoint but '4' in the data" \
+expect_exit 2 "data do not match the checkpoint $(ckpt tiny 000001): user id [0-9] is raw id '3' in the checkpoint but '4' in the data" \
     "$BIVAE" train --train c.tsv "${TINY[@]}" --epochs 2 --checkpoint-dir tiny --resume
 one_error_line
-BIVAE_TEST_SIGNAL_AT=3:3:0 train 1 stop.jsonl --epochs 4 --checkpoint-dir r
-resume_bad "--epochs 2: the checkpoint r/ckpt-000002-000003.bvck is inside epoch 3" --epochs 2 \
+BIVAE_TEST_SIGNAL_AT=3:3:0 train 1 stop.jsonl --epochs 4 --checkpoint-dir r --resume
+inside=$(ckpt r 000002-000003)
+resume_bad "--epochs 2: the checkpoint $inside is inside epoch 3" --epochs 2 \
     "${DATA[@]}" "${MODEL[@]}"
 # the newest checkpoint damaged: an error naming it, not a silent fall-back to an older one
-printf '\x5a' | dd of=r/ckpt-000002-000003.bvck bs=1 seek=$((size / 2)) conv=notrunc status=none
-resume_bad "r/ckpt-000002-000003.bvck: corrupt" np3 --epochs 4 "${DATA[@]}" "${MODEL[@]}"
+printf '\x5a' | dd of="$inside" bs=1 seek=$((size / 2)) conv=notrunc status=none
+resume_bad "$inside: corrupt" np3 --epochs 4 "${DATA[@]}" "${MODEL[@]}"
 # eval on other data than the checkpoint's
 expect_exit 2 "data do not match the checkpoint $CK: 200 users x 151 items" \
     "$BIVAE" eval --model "$CK" --synthetic 200x151x5000

@@ -7,7 +7,13 @@
  *                                    as int64 tensors ids.user_raw / ids.item_raw, as
  *                                    bivae-dist wrote them before string ids
  *   ckpt_tool seen CKPT RAWUSER      raw item ids of the user's training row, one a line
- *   ckpt_tool info CKPT              "epoch E phase P step S nranks R users U items I k K"
+ *   ckpt_tool info CKPT              "epoch E phase P step S nranks R users U items I k K
+ *                                    run ID" (ID "-" for a legacy file)
+ *   ckpt_tool legacy IN OUT          IN without its run id: a file as written before run ids
+ *   ckpt_tool same A B               exit 0 when A and B hold the same records apart from the
+ *                                    run id and the seconds of an epoch in progress (two runs
+ *                                    of one configuration), else 1 naming the first record
+ *                                    that differs
  *
  * Exit 0, or 1 with a message. */
 #define _GNU_SOURCE
@@ -26,7 +32,19 @@ static int die(const char *msg)
 
 /* ---- set-version ---------------------------------------------------------------------- */
 
-static int set_version(const char *in_path, const char *out_path, unsigned version)
+/* Changes the header of a decoded record (set-version, legacy). */
+typedef void (*header_edit)(BivaeCkpt__Header *h, unsigned arg);
+
+static void edit_version(BivaeCkpt__Header *h, unsigned version) { h->format_version = version; }
+static void edit_no_run_id(BivaeCkpt__Header *h, unsigned unused)
+{
+    (void)unused;
+    h->run_id = NULL;   /* the unpacked string is freed with the record, not through here */
+}
+
+/* IN rewritten to OUT with edit applied to its header and the end record's header crc
+ * fixed, so only the edited field differs. */
+static int rewrite(const char *in_path, const char *out_path, header_edit edit, unsigned arg)
 {
     ckpt_in in;
     ckpt_out out;
@@ -40,11 +58,14 @@ static int set_version(const char *in_path, const char *out_path, unsigned versi
         BivaeCkpt__Record *r = bivae_ckpt__record__unpack(NULL, in.len, in.buf);
         if (!r)
             return die("a record does not parse");
+        char *run_id = r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER ? r->header->run_id : NULL;
         if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER)
-            r->header->format_version = version;
+            edit(r->header, arg);
         if (r->kind_case == BIVAE_CKPT__RECORD__KIND_END)
             r->end->header_crc32 = header_crc;
         ckpt_out_record(&out, r, r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER ? &header_crc : NULL);
+        if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER)
+            r->header->run_id = run_id;   /* back, so that free_unpacked frees it */
         bivae_ckpt__record__free_unpacked(r, NULL);
     }
     if (st != CKPT_REC_EOF)
@@ -129,6 +150,63 @@ static int to_v1(const char *in_path, const char *out_path)
     return 0;
 }
 
+/* ---- same -------------------------------------------------------------------------------- */
+
+/* The next record of in, packed again without the run id and the header crc: malloc'd
+ * bytes in *out (NULL at the end of the file), their count in *n. -1 on a bad file. */
+static int next_normalized(ckpt_in *in, uint8_t **out, size_t *n)
+{
+    *out = NULL;
+    ckpt_rec_status st = ckpt_in_next(in);
+    if (st == CKPT_REC_EOF)
+        return 0;
+    BivaeCkpt__Record *r = st == CKPT_REC_OK ? bivae_ckpt__record__unpack(NULL, in->len, in->buf) : NULL;
+    if (!r)
+        return -1;
+    char *run_id = NULL;
+    if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER) {
+        run_id = r->header->run_id;
+        r->header->run_id = NULL;
+        r->header->has_epoch_seconds = r->header->has_epoch_comm_seconds = 0;   /* timings */
+    }
+    if (r->kind_case == BIVAE_CKPT__RECORD__KIND_END)
+        r->end->has_header_crc32 = 0;
+    *n = bivae_ckpt__record__get_packed_size(r);
+    *out = malloc(*n ? *n : 1);
+    bivae_ckpt__record__pack(r, *out);
+    if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER)
+        r->header->run_id = run_id;
+    bivae_ckpt__record__free_unpacked(r, NULL);
+    return 0;
+}
+
+static int same(const char *a_path, const char *b_path)
+{
+    ckpt_in a, b;
+    if (ckpt_in_open(&a, a_path) != 0)
+        return die(a.msg);
+    if (ckpt_in_open(&b, b_path) != 0)
+        return die(b.msg);
+    for (long long rec = 0;; rec++) {
+        uint8_t *x, *y;
+        size_t nx = 0, ny = 0;
+        if (next_normalized(&a, &x, &nx) != 0 || next_normalized(&b, &y, &ny) != 0)
+            return die("a file is not a readable checkpoint");
+        int equal = (!x && !y) || (x && y && nx == ny && memcmp(x, y, nx) == 0), end = !x || !y;
+        free(x);
+        free(y);
+        if (!equal) {
+            fprintf(stderr, "ckpt_tool: %s and %s differ in record %lld\n", a_path, b_path, rec);
+            return 1;
+        }
+        if (end)
+            break;
+    }
+    ckpt_in_close(&a);
+    ckpt_in_close(&b);
+    return 0;
+}
+
 /* ---- seen ------------------------------------------------------------------------------- */
 
 typedef struct seen_ctx {
@@ -186,9 +264,9 @@ static int info(const char *path)
     char err[1024];
     if (ckpt_read(path, &i, NULL, NULL, err, sizeof err) != 0)
         return die(err);
-    printf("epoch %d phase %d step %lld nranks %d users %lld items %lld k %lld\n", i.pos.epoch,
-           (int)i.pos.phase, (long long)i.pos.step, i.nranks, (long long)i.n_users,
-           (long long)i.n_items, (long long)i.K);
+    printf("epoch %d phase %d step %lld nranks %d users %lld items %lld k %lld run %s\n",
+           i.pos.epoch, (int)i.pos.phase, (long long)i.pos.step, i.nranks, (long long)i.n_users,
+           (long long)i.n_items, (long long)i.K, i.run_id[0] ? i.run_id : "-");
     ckpt_info_free(&i);
     return 0;
 }
@@ -196,12 +274,17 @@ static int info(const char *path)
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "set-version") == 0)
-        return set_version(argv[2], argv[3], (unsigned)atoi(argv[4]));
+        return rewrite(argv[2], argv[3], edit_version, (unsigned)atoi(argv[4]));
     if (argc == 4 && strcmp(argv[1], "to-v1") == 0)
         return to_v1(argv[2], argv[3]);
+    if (argc == 4 && strcmp(argv[1], "legacy") == 0)
+        return rewrite(argv[2], argv[3], edit_no_run_id, 0);
+    if (argc == 4 && strcmp(argv[1], "same") == 0)
+        return same(argv[2], argv[3]);
     if (argc == 4 && strcmp(argv[1], "seen") == 0)
         return seen(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "info") == 0)
         return info(argv[2]);
-    return die("usage: set-version IN OUT N | to-v1 IN OUT | seen CKPT RAWUSER | info CKPT");
+    return die("usage: set-version IN OUT N | to-v1 IN OUT | legacy IN OUT | same A B | "
+               "seen CKPT RAWUSER | info CKPT");
 }

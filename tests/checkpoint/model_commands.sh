@@ -14,7 +14,7 @@ NPY="$PY $BIVAE_SOURCE_DIR/tests/checkpoint/npy_check.py"
 "$BIVAE" gen --synthetic 200x150x5000 --out ratings.tsv --seed 5 2>/dev/null
 train 1 run.jsonl --epochs 4 --checkpoint-dir d
 cp "$TMP/train.out" train_table.txt
-CK=$TMP/d/ckpt-000004.bvck
+CK=$TMP/$(ckpt d 000004)
 
 # eval: the same table as the training run printed
 expect_exit 0 "eval: synthetic 200x150x5000" "$BIVAE" eval --model "$CK"
@@ -28,17 +28,18 @@ grep -q "^metric *@5" "$TMP/out" || fail "eval --top-k 5"
 
 # options not given take the checkpoint's; given ones are used even at their default value
 train 1 r3.jsonl --epochs 1 --checkpoint-dir r3 --test-ratio 0.3 --id-order sorted
-expect_exit 0 "eval:" "$BIVAE" eval --model r3/ckpt-000001.bvck
-expect_exit 2 "data do not match the checkpoint" "$BIVAE" eval --model r3/ckpt-000001.bvck \
+R3=$(ckpt r3 000001)
+expect_exit 0 "eval:" "$BIVAE" eval --model "$R3"
+expect_exit 2 "data do not match the checkpoint" "$BIVAE" eval --model "$R3" \
     --test-ratio 0.25
-expect_exit 2 "data do not match the checkpoint" "$BIVAE" eval --model r3/ckpt-000001.bvck \
+expect_exit 2 "data do not match the checkpoint" "$BIVAE" eval --model "$R3" \
     --id-order permuted
 
 # a file given by a relative path is found again from another directory
 mkdir sub
 (cd sub && "$BIVAE" train --data ../ratings.tsv --epochs 2 --k 4 --encoder 8 --threads 1 \
     --checkpoint-dir ../f --quiet >../f_table.txt 2>/dev/null) || fail "training on a file"
-expect_exit 0 "eval: .*ratings.tsv" "$BIVAE" eval --model f/ckpt-000002.bvck
+expect_exit 0 "eval: .*ratings.tsv" "$BIVAE" eval --model "$(ckpt f 000002)"
 diff f_table.txt "$TMP/out" || fail "eval of a file-trained checkpoint differs"
 
 # recommend: one user, several users, to a file; unseen items, scores, raw ids

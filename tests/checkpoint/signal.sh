@@ -43,8 +43,9 @@ stopped term SIGTERM
 grep -q "resuming from d/ckpt-" term.err || fail "the second run did not resume"
 
 # the rest of the run from the newest checkpoint (two epochs more)
-[[ $(ls d | wc -l) -eq 2 ]] || fail "keep 2: $(ls d)"
-newest=$(ls d | sort | tail -1)
+[[ $(compgen -G "d/ckpt-*.bvck" | wc -l) -eq 2 ]] || fail "keep 2: $(ls d)"
+newest=$(compgen -G "d/ckpt-$(run_of d)-*.bvck" | sort | tail -1)
+newest=${newest#d/}
 epoch=$("$TOOL" info "d/$newest" | awk '{print $2}')
 timeout 300 "$MPIRUN" -np 2 --oversubscribe "$BIVAE" train "${LONG[@]}" --epochs $((epoch + 2)) \
     --resume --metrics-out rest.jsonl >rest.out 2>rest.err || { cat rest.err >&2; fail "resume after the stops"; }

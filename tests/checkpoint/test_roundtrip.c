@@ -2,7 +2,9 @@
  * bit for bit, on any rank count (ctest runs it on 1 and 3 ranks):
  *   - a model trained two epochs is saved in the middle of a user phase (the new samples
  *     of rows [0, step·B) differ from the table on purpose) with tiny chunks (partial rows,
- *     one user's training row over several chunks) and with the default chunks;
+ *     one user's training row over several chunks) and with the default chunks, once as a
+ *     checkpoint of a run (its run id in the header and the file name) and once as a legacy
+ *     file (neither: what files written before run ids look like);
  *   - a model initialized from another seed loads it; then the encoders, both Adam states
  *     and step counters, θ̃ and β̃ (the mix of new samples and table), the sampled rows and
  *     μ of this rank, and the position must be equal; the id maps and the training rows read
@@ -161,7 +163,8 @@ static float *expected_theta(const bivae_model *m, int64_t split, float shift)
     return t;
 }
 
-static void roundtrip(int64_t chunk)
+/* run_id: the run the checkpoint is of (NULL: a legacy file, no run id in the header) */
+static void roundtrip(int64_t chunk, const char *run_id)
 {
     bivae_model m, m2;
     trainer t;
@@ -181,12 +184,21 @@ static void roundtrip(int64_t chunk)
             for (int64_t j = 0; j < K; j++)
                 own[l * K + j] += shift;
     kern_upload(F.k, m.sample_local[SIDE_USER], own, sizeof(float) * (size_t)(nl * K));
-    ckpt_position pos = {2, CKPT_IN_USER_PHASE, 2, {123.25, 16.0}, 77.125};
+    ckpt_position pos = {2, CKPT_IN_USER_PHASE, 2, {123.25, 16.0}, 77.125, {1.5, 0.25, 4096, 512}};
     char path[4096];
     ckpt_test_set_chunk_elems(chunk);
-    assert_int_equal(ckpt_save(&m, &F.d, &F.cfg, F.c, &pos, path, sizeof path), 0);
+    assert_int_equal(ckpt_save(&m, &F.d, &F.cfg, F.c, run_id, &pos, path, sizeof path), 0);
     ckpt_test_set_chunk_elems(0);
     check_readback(path);
+    char name[128], want_path[4200];
+    ckpt_file_name(run_id, &pos, (F.d.n_items + 7) / 8, name, sizeof name);
+    snprintf(want_path, sizeof want_path, "%s/%s", F.dir, name);
+    assert_string_equal(path, want_path);
+    ckpt_info info;
+    char err[1024];
+    assert_int_equal(ckpt_read_header(path, &info, err, sizeof err), 0);
+    assert_string_equal(info.run_id, run_id ? run_id : "");
+    ckpt_info_free(&info);
 
     make_model(&m2, 7);
     ckpt_position got;
@@ -212,8 +224,8 @@ static void roundtrip(int64_t chunk)
     model_free(&m);
 }
 
-static void test_roundtrip_tiny_chunks(void **state) { roundtrip(2); }
-static void test_roundtrip_default_chunks(void **state) { roundtrip(0); }
+static void test_roundtrip_tiny_chunks(void **state) { roundtrip(2, "20240229T235959Z-0a9f"); }
+static void test_roundtrip_default_chunks(void **state) { roundtrip(0, NULL); }
 
 /* ---- damaged files (rank 0; a small file, default chunks) ---------------------------- */
 
@@ -251,9 +263,10 @@ static void test_every_truncation_and_flip(void **state)
     make_model(&m, 42);
     trainer_init(&t, &m, F.c, &F.d, &F.cfg, F.log);
     trainer_infer(&t);
-    ckpt_position pos = {0, CKPT_AT_EPOCH_END, 0, {0, 0}, 0};
+    ckpt_position pos = {0, CKPT_AT_EPOCH_END, 0, {0, 0}, 0, {0, 0, 0, 0}};
     char path[4096], *tmp = damaged;
-    assert_int_equal(ckpt_save(&m, &F.d, &F.cfg, F.c, &pos, path, sizeof path), 0);
+    assert_int_equal(ckpt_save(&m, &F.d, &F.cfg, F.c, "20240101T000000Z-0000", &pos, path,
+                               sizeof path), 0);
     if (comm_rank(F.c) == 0) {
         size_t n;
         unsigned char *b = slurp(path, &n);

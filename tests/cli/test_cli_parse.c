@@ -77,6 +77,7 @@ static void assert_config_equal(const bivae_config *a, const bivae_config *b)
     assert_int_equal(o->checkpoint_every, p->checkpoint_every);
     assert_int_equal(o->keep, p->keep);
     assert_int_equal(o->resume, p->resume);
+    assert_int_equal(o->overwrite, p->overwrite);
     assert_int_equal(o->quiet, p->quiet);
     assert_true(str_equal(o->metrics_out, p->metrics_out) &&
                 str_equal(o->checkpoint_dir, p->checkpoint_dir) && str_equal(o->out, p->out));
@@ -115,6 +116,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.output.top_k, 10);
     assert_int_equal(c.output.eval_every, 0);
     assert_int_equal(c.output.resume, 0);
+    assert_int_equal(c.output.overwrite, 0);
     assert_int_equal(c.output.quiet, 0);
     assert_true(c.data.test_ratio == 0.25);
     assert_int_equal(c.data.format, DATA_FORMAT_AUTO);
@@ -280,8 +282,10 @@ static void test_output_flags(void **state)
     assert_int_equal(c.output.quiet, 1);
 
     c = parse_ok("train --synthetic ml-100k --top-k=1 --eval-every=0 --metrics-out=x "
-                 "--checkpoint-dir=d --checkpoint-every=0 --keep=1");
+                 "--checkpoint-dir=d --checkpoint-every=0 --keep=1 --overwrite");
     assert_int_equal(c.output.top_k, 1);
+    assert_int_equal(c.output.overwrite, 1);
+    assert_int_equal(c.output.resume, 0);
     assert_string_equal(c.output.metrics_out, "x");
     assert_string_equal(c.output.checkpoint_dir, "d");
     assert_int_equal(c.output.checkpoint_every, 0);

@@ -1,6 +1,8 @@
 /* tests/cli/test_log.c — src/log.c: the progress line, the JSON-lines metrics file (valid
- * JSON, required keys, null for non-finite numbers, flushed per epoch), the final table,
- * rank != 0 silence and write errors (exit 3). */
+ * JSON, required keys, null for non-finite numbers, flushed per epoch, the run id), the
+ * final table, rank != 0 silence, write errors (exit 3), an unusable path (exit 2), and a
+ * resumed run's file: the lines of its complete epochs kept, the rest (later epochs, the
+ * final line, a cut line) dropped only at run_log_start, foreign lines refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -444,13 +446,120 @@ static void test_open_error(void **state)
 {
     capture err;
     capture_begin(&err, 2);
-    run_log *log = run_log_open(0, "/nonexistent-dir/m.jsonl", 0, 1);
+    run_log *log = run_log_open(0, "/dev/null/m.jsonl", 0, 1);
     char *e = capture_end(&err);
     assert_null(log);
     assert_int_equal(count_lines(e), 1);
-    assert_non_null(strstr(e, "bivae-dist: error: cannot open --metrics-out "
-                              "/nonexistent-dir/m.jsonl: "));
+    assert_non_null(strstr(e, "bivae-dist: error: --metrics-out /dev/null/m.jsonl: cannot "
+                              "create its folder: /dev/null: not a directory"));
     free(e);
+    char msg[1024];
+    log = run_log_open(0, NULL, 1, 1);
+    assert_int_equal(run_log_open_metrics(log, "/tmp", "", -1, msg, sizeof msg), BIVAE_EXIT_USAGE);
+    assert_string_equal(msg, "--metrics-out /tmp: cannot open: Is a directory");
+    assert_int_equal(run_log_close(log), 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+#define R "\"run\":\"20240101T000000Z-00aa\""
+#define RUN "20240101T000000Z-00aa"
+
+/* A resumed run with 2 complete epochs: lines of epochs 1-2 kept (one without a run id:
+ * a legacy line), epoch 3, the final line and a cut line dropped, at run_log_start only. */
+static void test_resume_keeps_complete_epochs(void **state)
+{
+    char path[] = "/tmp/bivae_log_resume_XXXXXX", err[1024];
+    make_temp_path(path);
+    const char *before = "{\"epoch\":1,\"epochs\":5}\n"
+                         "{\"epoch\":2,\"epochs\":5," R "}\n"
+                         "{\"epoch\":3,\"epochs\":5," R "}\n"
+                         "{\"final\":true," R "}\n"
+                         "{\"epoch\":4,\"epo";
+    write_text(path, before);
+    capture e;
+    capture_begin(&e, 2);
+    run_log *log = run_log_open(0, NULL, 0, 1);
+    assert_int_equal(run_log_open_metrics(log, path, RUN, 2, err, sizeof err), 0);
+    char *text = read_file_text(path);
+    assert_string_equal(text, before);            /* nothing changed before the start */
+    free(text);
+    assert_int_equal(run_log_start(log, err, sizeof err), 0);
+    epoch_record r = example_record();
+    r.epoch = 3;
+    run_log_epoch(log, &r);
+    assert_int_equal(run_log_close(log), 0);
+    char *note = capture_end(&e);
+    assert_non_null(strstr(note, "kept the lines of 2 epoch(s), dropped 3 line(s) past the "
+                                 "checkpoint"));
+    text = read_file_text(path);
+    const char *kept = "{\"epoch\":1,\"epochs\":5}\n{\"epoch\":2,\"epochs\":5," R "}\n";
+    assert_memory_equal(text, kept, strlen(kept));
+    json_obj objs[4];
+    assert_int_equal(parse_lines(text, objs, 4), 3);
+    assert_string_equal(json_get(&objs[2], "epoch"), "3");
+    assert_string_equal(json_get(&objs[2], "run"), "\"" RUN "\"");
+    free(note);
+    free(text);
+    unlink(path);
+}
+
+/* Lines that are not a metrics line of this run: exit 2 naming FILE:LINE, file as it was. */
+static void test_resume_refuses_foreign_lines(void **state)
+{
+    static const char *const files[] = {
+        "{\"epoch\":1,\"epochs\":5," R "}\nmy own note\n",
+        "{\"epoch\":1,\"epochs\":5,\"run\":\"20240101T000000Z-00bb\"}\n",
+    };
+    static const char *const want[] = {":2: not a line of a bivae-dist metrics file",
+                                       ":1: a metrics line of run 20240101T000000Z-00bb, "
+                                       "but this run is " RUN};
+    for (int i = 0; i < 2; i++) {
+        char path[] = "/tmp/bivae_log_foreign_XXXXXX", err[1024];
+        make_temp_path(path);
+        write_text(path, files[i]);
+        run_log *log = run_log_open(0, NULL, 1, 1);
+        assert_int_equal(run_log_open_metrics(log, path, RUN, 1, err, sizeof err),
+                         BIVAE_EXIT_USAGE);
+        if (!strstr(err, want[i]))
+            print_error("%s\n", err);
+        assert_non_null(strstr(err, want[i]));
+        assert_int_equal(run_log_close(log), 0);
+        char *text = read_file_text(path);
+        assert_string_equal(text, files[i]);
+        free(text);
+        unlink(path);
+    }
+}
+
+/* A file made for a run that never starts is removed again; an existing one is kept. */
+static void test_unstarted_run_leaves_no_file(void **state)
+{
+    char dir[] = "/tmp/bivae_log_dir_XXXXXX", path[128], err[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sub/m.jsonl", dir);
+    run_log *log = run_log_open(0, NULL, 1, 1);
+    assert_int_equal(run_log_open_metrics(log, path, RUN, -1, err, sizeof err), 0);
+    assert_int_equal(access(path, F_OK), 0);      /* made, with its folder */
+    assert_int_equal(run_log_close(log), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    write_text(path, "{\"epoch\":1,\"epochs\":5}\n");
+    log = run_log_open(0, NULL, 1, 1);
+    assert_int_equal(run_log_open_metrics(log, path, RUN, -1, err, sizeof err), 0);
+    assert_int_equal(run_log_close(log), 0);
+    char *text = read_file_text(path);
+    assert_string_equal(text, "{\"epoch\":1,\"epochs\":5}\n");
+    free(text);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/sub", dir);
+    rmdir(path);
+    rmdir(dir);
 }
 
 int main(void)
@@ -465,6 +574,9 @@ int main(void)
         cmocka_unit_test(test_final_keys),
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_open_error),
+        cmocka_unit_test(test_resume_keeps_complete_epochs),
+        cmocka_unit_test(test_resume_refuses_foreign_lines),
+        cmocka_unit_test(test_unstarted_run_leaves_no_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

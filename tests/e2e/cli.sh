@@ -48,8 +48,14 @@ expect_exit 2 "bad.tsv:3:" "$MPIRUN" -np 3 --oversubscribe "$BIVAE" train --data
 : >"$TMP/empty.csv"
 expect_exit 2 "empty.csv" "$BIVAE" train --data "$TMP/empty.csv" --epochs 1
 expect_exit 2 "cannot open" "$BIVAE" train --data "$TMP/missing.tsv" --epochs 1
-# an unwritable metrics file is a runtime failure named on one line
-expect_exit 3 "metrics" "$BIVAE" train --synthetic ml-100k --epochs 1 --metrics-out "$TMP/no/such/dir/m.jsonl"
+# --metrics-out: its folder is made as mkdir -p does; a path that cannot be used is the
+# user's (exit 2), named on one line
+"$BIVAE" train --synthetic 40x60x1000 --epochs 1 --quiet --metrics-out "$TMP/new/dir/m.jsonl" >/dev/null \
+    && [[ -s $TMP/new/dir/m.jsonl ]] || fail "--metrics-out in a folder to make"
+: >"$TMP/plain"
+expect_exit 2 "^bivae-dist: error: --metrics-out $TMP/plain/m.jsonl: cannot create its folder: $TMP/plain: not a directory$" \
+    "$BIVAE" train --synthetic ml-100k --epochs 1 --metrics-out "$TMP/plain/m.jsonl"
+rm -r "$TMP/new" "$TMP/plain"
 # gen writes a complete file readable back by train
 "$BIVAE" gen --synthetic 40x60x1000 --out "$TMP/g.tsv" --seed 3
 [[ $(wc -l <"$TMP/g.tsv") -eq 1000 ]] || fail "gen wrote $(wc -l <"$TMP/g.tsv") lines, want 1000"

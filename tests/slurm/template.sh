@@ -70,6 +70,11 @@ dry -- --synthetic ml-100k; has "--resume"
 dry BIVAE_RESUME=never -- --synthetic ml-100k; hasnt "--resume"
 rm "$TMP/run/checkpoints/something"
 dry BIVAE_RESUME=always -- --synthetic ml-100k; has "--resume"
+# --overwrite: a new run on the first start (no --resume added); a requeued start resumes it
+touch "$TMP/run/checkpoints/something"
+dry -- --synthetic ml-100k --overwrite; has "--overwrite"; hasnt "--resume"
+dry SLURM_RESTART_COUNT=1 -- --synthetic ml-100k --overwrite; hasnt "--overwrite"; has "--resume"
+rm "$TMP/run/checkpoints/something"
 
 # NCCL debug switch: the variables reach the ranks through the environment srun passes on
 dry BIVAE_NCCL_DEBUG=INFO -- --synthetic ml-100k

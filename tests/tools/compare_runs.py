@@ -2,10 +2,13 @@
 """Compare two --metrics-out JSON-lines files of bivae-dist runs.
 
 Usage: compare_runs.py A.jsonl B.jsonl [--loss-rtol R] [--metric-atol A] [--exact] [--tail]
+                       [--whole]
 Epoch losses must agree within the relative tolerance, the final metrics within the
 absolute tolerance (--exact: bit-identical losses and metrics). --tail: B is a resumed run,
-each of its epochs is compared with the same epoch of A (A may have more). Prints the largest
-differences; exits 1 on a mismatch, 2 on unusable input."""
+each of its epochs is compared with the same epoch of A (A may have more). --whole: B must
+be A line for line, every value equal apart from the timings and the run id (a run stopped
+and resumed against an uninterrupted one). Prints the largest differences; exits 1 on a
+mismatch, 2 on unusable input."""
 import argparse
 import json
 import math
@@ -44,6 +47,32 @@ def epoch_pairs(ea, eb, tail, a_path):
     return [(by_epoch[y["epoch"]], y) for y in eb]
 
 
+# keys that differ between two runs of the same computation
+TIMINGS = {"seconds", "compute_seconds", "comm_seconds", "ratings_per_second", "eta_seconds",
+           "train_seconds"}
+
+
+def whole(a_path, b_path):
+    """--whole: line for line, every key but TIMINGS and "run" equal."""
+    a = [json.loads(l) for l in open(a_path)]
+    b = [json.loads(l) for l in open(b_path)]
+    if len(a) != len(b):
+        print(f"{len(a)} lines in {a_path}, {len(b)} in {b_path}")
+        return 1
+    for n, (x, y) in enumerate(zip(a, b), 1):
+        keys = (set(x) | set(y)) - TIMINGS - {"run"}
+        diff = sorted(k for k in keys if x.get(k) != y.get(k))
+        if diff:
+            print(f"line {n}: {', '.join(f'{k} {x.get(k)!r} != {y.get(k)!r}' for k in diff)}")
+            return 1
+    runs = {o.get("run") for o in b}
+    if len(runs) != 1:
+        print(f"{b_path}: lines of {len(runs)} runs: {sorted(map(str, runs))}")
+        return 1
+    print(f"whole: {len(a)} lines equal apart from timings and the run id")
+    return 0
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("a")
@@ -52,7 +81,10 @@ def main(argv):
     p.add_argument("--metric-atol", type=float, default=1e-3)
     p.add_argument("--exact", action="store_true")
     p.add_argument("--tail", action="store_true")
+    p.add_argument("--whole", action="store_true")
     o = p.parse_args(argv)
+    if o.whole:
+        return whole(o.a, o.b)
     loss_rtol, metric_atol, exact = o.loss_rtol, o.metric_atol, o.exact
     a_path, b_path = o.a, o.b
     (ea, fa), (eb, fb) = load(a_path), load(b_path)

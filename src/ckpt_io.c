@@ -231,8 +231,12 @@ int ckpt_in_open(ckpt_in *in, const char *path)
     }
     struct stat st;
     if (fstat(fileno(in->f), &st) == 0 && S_ISDIR(st.st_mode)) {   /* fopen accepts one */
-        in_fail(in, CKPT_REC_IO, "is a directory: give a checkpoint file (such as "
-                "%s/ckpt-000001.bvck)", path);
+        char newest[4096] = "", why[256], run[CKPT_RUN_ID_LEN + 1];
+        if (ckpt_find_runs(path, run, newest, sizeof newest, why, sizeof why) > 0)
+            in_fail(in, CKPT_REC_IO, "is a directory: give a checkpoint file (its newest: %s)",
+                    newest);
+        else
+            in_fail(in, CKPT_REC_IO, "is a directory: give a checkpoint file (it holds none)");
         fclose(in->f);   /* read-only: nothing to lose */
         in->f = NULL;
         return -1;

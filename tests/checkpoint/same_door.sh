@@ -57,7 +57,7 @@ door "read error on rank 2" \
 run=$(run_of a)
 ln -s /dev/full "a/ckpt-$run-000002.bvck.tmp"
 door "full disk under a checkpoint" \
-    "cannot write checkpoint: a/ckpt-$run-000002.bvck.tmp: cannot write: No space left on device" \
+    "cannot write checkpoint: a/ckpt-$run-000002.bvck: cannot write: No space left on device" \
     -- --epochs 3 --checkpoint-dir a --resume --checkpoint-every 1
 [[ $(positions a) == "000001 " ]] || fail "e): $(ls a)"
 # f) every metrics line goes to /dev/full

@@ -72,7 +72,7 @@ data_line --data cols.txt --sep ';' --columns user=viewer,item=movie,rating=scor
 # e) the model commands with string ids
 timeout 300 "$BIVAE" train --data strs.csv "${small[@]}" --quiet --threads 1 --checkpoint-dir ck \
     >train_table.txt 2>/dev/null || fail "training with string ids and a checkpoint"
-CK=ck/ckpt-000004.bvck
+CK=$(ls ck/ckpt-*-000004.bvck)
 expect_exit 0 "eval:" "$BIVAE" eval --model "$CK"
 diff train_table.txt "$TMP/out" || fail "eval with string ids differs from the training run"
 expect_exit 0 "exported" "$BIVAE" export --model "$CK" --out exp

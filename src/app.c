@@ -184,6 +184,7 @@ static void human_bytes(char *buf, size_t n, double b)
 
 static void describe_data(run_log *log, const data_options *opt, const dataset *d)
 {
+    run_log_data_counts(log, d->test_unknown_user, d->test_unknown_item);
     char kept[32], peak[32], dropped[96] = "";
     human_bytes(kept, sizeof kept, (double)d->idmap_bytes);
     human_bytes(peak, sizeof peak, (double)d->idmap_peak_bytes);

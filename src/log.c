@@ -28,6 +28,8 @@ struct run_log {
     int resuming;               /* keeps lines of a resumed run */
     off_t keep_bytes;           /* run_log_start cuts the file to this length */
     long kept, dropped;         /* epoch lines kept, lines dropped */
+    int has_counts;             /* run_log_data_counts was called */
+    int64_t test_unknown_user, test_unknown_item;
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -384,8 +386,21 @@ void run_log_final(run_log *log, const eval_result *r, double train_seconds)
         json_integer(log, "top_k", r->top_k);
     }
     json_number(log, 0, "train_seconds", train_seconds);
+    if (log->has_counts) {
+        json_integer(log, "test_rows_unknown_user", log->test_unknown_user);
+        json_integer(log, "test_rows_unknown_item", log->test_unknown_item);
+    }
     json_run(log);
     json_end(log);
+}
+
+void run_log_data_counts(run_log *log, int64_t test_unknown_user, int64_t test_unknown_item)
+{
+    if (!log)
+        return;
+    log->has_counts = 1;
+    log->test_unknown_user = test_unknown_user;
+    log->test_unknown_item = test_unknown_item;
 }
 
 int run_log_close(run_log *log)

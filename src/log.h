@@ -69,8 +69,13 @@ void run_log_epoch(run_log *log, const epoch_record *rec);
 void run_log_note(run_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The final metrics: a small table on stdout and the final JSON object
  * {"final": true, "map": .., "ndcg@K": .., "precision@K": .., "recall@K": .., "users": N,
- *  "train_seconds": .., "run": ID} in the metrics file. */
+ *  "train_seconds": .., ["test_rows_unknown_user": .., "test_rows_unknown_item": ..,]
+ *  "run": ID} in the metrics file. */
 void run_log_final(run_log *log, const eval_result *r, double train_seconds);
+/* What the data dropped or could not score, for the final JSON object:
+ * "test_rows_unknown_user" (test rows dropped: user not in training) and
+ * "test_rows_unknown_item" (test pairs kept whose item is not in training). */
+void run_log_data_counts(run_log *log, int64_t test_unknown_user, int64_t test_unknown_item);
 /* Flushes and closes; returns 0, or 3 after printing an error if the file could not be
  * written completely. A metrics file run_log_open_metrics created and the run never
  * started is removed. */

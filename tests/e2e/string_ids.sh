@@ -27,6 +27,13 @@ for np in 1 2; do
 done
 
 
+# the final JSON object counts what the test split could not score (computed here by awk)
+want=$(awk -F'\t' 'NR == FNR { u[$1] = 1; i[$2] = 1; next }
+                   ($1 in u) && !(($2) in i) && !seen[$1 FS $2]++ { n++ } END { print n + 0 }' train.tsv test.tsv)
+got=$(metric b1.jsonl test_rows_unknown_item)
+[[ $got == "$want" ]] || fail "test_rows_unknown_item $got, want $want"
+[[ $(metric b1.jsonl test_rows_unknown_user) == 0 ]] || fail "test_rows_unknown_user is not 0"
+
 # b) hash-like tokens: users 8 hex digits, items letter-number; other order, other split
 awk -F'\t' '{ printf "%08x,%s-%d,%s\n", ($1 * 2654435761) % 4294967296,
               substr("QWERTYUIOPASDFGHJKLZ", $2 % 20 + 1, 1), $2 * 31, $3 }' ints.tsv >strs.csv

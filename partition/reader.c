@@ -115,12 +115,11 @@ static int take_line(data_file *f, char *line, size_t len, int first, rating_fn 
     return got;
 }
 
-int reader_parse_range(data_file *f, int64_t begin, int64_t end, rating_fn fn, void *ctx,
-                       range_stats *st, read_error *err)
+/* The lines that start in [begin, end) of the content (see Shares); line k of them
+ * (0-based) is parsed when k mod P == rank (a byte range: P 1). */
+static int parse_lines(data_file *f, int64_t begin, int64_t end, int rank, int P, rating_fn fn,
+                       void *ctx, range_stats *st, read_error *err)
 {
-    memset(st, 0, sizeof *st);
-    if (begin >= end)
-        return 0;
     line_reader lr;
     char *line;
     size_t len;
@@ -130,7 +129,8 @@ int reader_parse_range(data_file *f, int64_t begin, int64_t end, rating_fn fn, v
         line_reader_next(&lr, &line, &len, &off);
     int rc = 0;
     while (rc == 0 && line_reader_next(&lr, &line, &len, &off) && off < end) {
-        st->lines++;
+        if (st->lines++ % P != rank)
+            continue;
         int got = take_line(f, line, len, off == 0, fn, ctx, err);
         st->ratings += got > 0;
         if (got < 0)
@@ -142,30 +142,20 @@ int reader_parse_range(data_file *f, int64_t begin, int64_t end, rating_fn fn, v
     return rc;
 }
 
+int reader_parse_range(data_file *f, int64_t begin, int64_t end, rating_fn fn, void *ctx,
+                       range_stats *st, read_error *err)
+{
+    memset(st, 0, sizeof *st);
+    return begin < end ? parse_lines(f, begin, end, 0, 1, fn, ctx, st, err) : 0;
+}
+
 /* Compressed: every line of the stream is read, those of index k mod P == rank parsed. */
 static int parse_dealt(data_file *f, int rank, int P, rating_fn fn, void *ctx, range_stats *st,
                        read_error *err)
 {
     memset(st, 0, sizeof *st);
     st->lines_global = 1;
-    line_reader lr;
-    char *line;
-    size_t len;
-    int64_t off;
-    line_reader_init(&lr, &f->src, 0);
-    int rc = 0;
-    while (rc == 0 && line_reader_next(&lr, &line, &len, &off)) {
-        if (st->lines++ % P != rank)
-            continue;
-        int got = take_line(f, line, len, st->lines == 1, fn, ctx, err);
-        st->ratings += got > 0;
-        if (got < 0)
-            rc = fail(err, 0, st->lines, err->msg);
-    }
-    if (rc == 0 && lr.failed)
-        rc = fail(err, lr.runtime, 0, lr.msg);
-    line_reader_free(&lr);
-    return rc;
+    return parse_lines(f, 0, INT64_MAX, rank, P, fn, ctx, st, err);
 }
 
 /* Tests only: BIVAE_TEST_READ_ERROR_RANK=r makes rank r's reads of data files fail (EIO). */

@@ -48,6 +48,22 @@ static void put_record(saver *s, BivaeCkpt__TensorChunk *ch)
         raise(SIGKILL);   /* a writer killed mid-save, with part of the file on disk */
 }
 
+/* A chunk record of tensor t from value `offset` on (its values and crc: the caller's). */
+static BivaeCkpt__TensorChunk chunk_head(const saver *s, ckpt_tensor t, int64_t offset,
+                                         int64_t shape[2])
+{
+    int ndim;
+    ckpt_tensor_shape(s->info, t, &shape[0], &shape[1], &ndim);
+    BivaeCkpt__TensorChunk ch = BIVAE_CKPT__TENSOR_CHUNK__INIT;
+    ch.name = (char *)ckpt_tensor_name(t);
+    ch.n_shape = (size_t)ndim;
+    ch.shape = shape;
+    ch.has_offset = 1;
+    ch.offset = offset;
+    ch.has_crc32 = 1;
+    return ch;
+}
+
 /* Rank 0: chunk records for values [offset, offset + n) of t from host memory. */
 static void put_values(saver *s, ckpt_tensor t, int64_t offset, const void *data, int64_t n)
 {
@@ -56,24 +72,16 @@ static void put_values(saver *s, ckpt_tensor t, int64_t offset, const void *data
     ckpt_dtype dt = ckpt_tensor_dtype(t);
     size_t esz = ckpt_dtype_size(dt);
     int64_t shape[2];
-    int ndim;
-    ckpt_tensor_shape(s->info, t, &shape[0], &shape[1], &ndim);
     const char *p = data;
     for (int64_t done = 0; done < n;) {
         int64_t part = n - done < chunk_elems ? n - done : chunk_elems;
-        BivaeCkpt__TensorChunk ch = BIVAE_CKPT__TENSOR_CHUNK__INIT;
-        ch.name = (char *)ckpt_tensor_name(t);
-        ch.n_shape = (size_t)ndim;
-        ch.shape = shape;
-        ch.has_offset = 1;
-        ch.offset = offset + done;
+        BivaeCkpt__TensorChunk ch = chunk_head(s, t, offset + done, shape);
         if (dt == CKPT_F32)
             ch.n_f32 = (size_t)part, ch.f32 = (float *)p;
         else if (dt == CKPT_I64)
             ch.n_i64 = (size_t)part, ch.i64 = (int64_t *)p;
         else
             ch.n_i32 = (size_t)part, ch.i32 = (int32_t *)p;
-        ch.has_crc32 = 1;
         ch.crc32 = ckpt_crc32(p, (size_t)part * esz);
         put_record(s, &ch);
         done += part;
@@ -88,8 +96,6 @@ static void put_strings(saver *s, ckpt_tensor t, int64_t offset, const ckpt_str 
     if (s->rank != 0 || s->out.failed)
         return;
     int64_t shape[2];
-    int ndim;
-    ckpt_tensor_shape(s->info, t, &shape[0], &shape[1], &ndim);
     ProtobufCBinaryData *bin = xmalloc(sizeof(ProtobufCBinaryData) *
                                        (size_t)(n < chunk_elems ? (n ? n : 1) : chunk_elems));
     for (int64_t done = 0; done < n;) {
@@ -101,15 +107,9 @@ static void put_strings(saver *s, ckpt_tensor t, int64_t offset, const ckpt_str 
             bytes += (int64_t)v[done + part].n;
             part++;
         }
-        BivaeCkpt__TensorChunk ch = BIVAE_CKPT__TENSOR_CHUNK__INIT;
-        ch.name = (char *)ckpt_tensor_name(t);
-        ch.n_shape = (size_t)ndim;
-        ch.shape = shape;
-        ch.has_offset = 1;
-        ch.offset = offset + done;
+        BivaeCkpt__TensorChunk ch = chunk_head(s, t, offset + done, shape);
         ch.n_str = (size_t)part;
         ch.str = bin;
-        ch.has_crc32 = 1;
         ch.crc32 = ckpt_str_crc32(v + done, part);
         put_record(s, &ch);
         done += part;

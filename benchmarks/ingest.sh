@@ -41,7 +41,7 @@ for np in $nps; do
         kept=$(sed -n 's/.*id maps \([0-9.]*\) MB kept.*/\1/p' <<<"$last")
         build=$(sed -n 's/.*kept \/ \([0-9.]*\) MB building.*/\1/p' <<<"$last")
         rss=$(sed -n 's/.*peak rss (rank 0) \([0-9]*\) MB.*/\1/p' <<<"$last")
-        name=$(basename "$path")
+        name=$([[ $in == --data* ]] && basename "$path" || echo "synthetic $preset")
         printf '%-28s %6.0f %5d %8.2fs  %s\n' "$name" "$(bc -l <<<"$bytes / 1000000")" "$np" "$med" "$times"
         echo "$name,$bytes,$np,$med,$times,$kept,$build,$rss" >>"$out"
     done

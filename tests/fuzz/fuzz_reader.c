@@ -38,25 +38,30 @@ static void add(void *ctx, const raw_id *u, const raw_id *i, float r)
     t->hash += mix(raw_id_key(u) * 0x9e3779b97f4a7c15ull ^ mix(raw_id_key(i)) ^ rb ^ (uint64_t)u->is_int);
 }
 
-/* Parses the file as the shares of P ranks: the tally, or the line of the first error
- * (0: none, -1: an error not tied to a line). */
+/* Parses the file as the shares of P ranks: the tally, or the error the ranks agree on
+ * as ingest_file does (the smallest line over the ranks; an error not tied to a line, 0,
+ * comes first). Returns INT64_MAX when no share failed. A compressed file's shares count
+ * lines from the start of the file, a plain file's from the start of their range. */
 static int64_t parse_p(const char *path, const data_options *o, int P, tally *t)
 {
-    int64_t lines_before = 0;
+    int64_t lines_before = 0, first = INT64_MAX;
     memset(t, 0, sizeof(*t));
     for (int r = 0; r < P; r++) {
         range_stats st = {0};
         static read_error err;
         data_file f;
         if (reader_open(&f, path, o, &err) != 0)
-            return err.line > 0 ? err.line : -1;
+            return err.line > 0 ? err.line : 0;
         int rc = reader_parse_share(&f, r, P, add, t, &st, &err);
         reader_close(&f);
-        if (rc != 0)
-            return err.line > 0 ? (st.lines_global ? 0 : lines_before) + err.line : -1;
+        if (rc != 0) {
+            int64_t line = err.line > 0 ? (st.lines_global ? 0 : lines_before) + err.line : 0;
+            if (line < first)
+                first = line;
+        }
         lines_before += st.lines;
     }
-    return 0;
+    return first;
 }
 
 static const char *names[] = {"u.data", "ratings.dat", "ratings.csv", "x.csv", "x.tsv", "data"};
@@ -85,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t e1 = parse_p(path, &o, 1, &t1);
     for (int P = 2; P <= 4; P++) {
         int64_t ep = parse_p(path, &o, P, &tp);
-        if (ep != e1 || (e1 == 0 && (tp.count != t1.count || tp.hash != t1.hash)))
+        if (ep != e1 || (e1 == INT64_MAX && (tp.count != t1.count || tp.hash != t1.hash)))
             __builtin_trap();   /* shares disagree with the whole file */
     }
     unlink(path);

@@ -30,21 +30,26 @@ static int die(const char *msg)
     return 1;
 }
 
-/* ---- set-version ---------------------------------------------------------------------- */
+/* ---- rewriting: set-version, legacy, to-v1 ------------------------------------------- */
 
-/* Changes the header of a decoded record (set-version, legacy). */
-typedef void (*header_edit)(BivaeCkpt__Header *h, unsigned arg);
+/* One record edit: apply changes the decoded record before it is written (-1: refused,
+ * with fail as the message), undo puts back what apply replaced so that free_unpacked
+ * frees what unpack allocated. */
+typedef struct record_edit {
+    int (*apply)(BivaeCkpt__Record *r, struct record_edit *e);
+    void (*undo)(BivaeCkpt__Record *r, struct record_edit *e);
+    unsigned arg;               /* set-version: the version */
+    char *run_id;               /* the header's run id while it is cleared */
+    int64_t *vals;              /* to-v1: the int64 ids written in place of strings */
+    size_t n_str;
+    ProtobufCBinaryData *str;
+    char *name;
+    const char *fail;
+} record_edit;
 
-static void edit_version(BivaeCkpt__Header *h, unsigned version) { h->format_version = version; }
-static void edit_no_run_id(BivaeCkpt__Header *h, unsigned unused)
-{
-    (void)unused;
-    h->run_id = NULL;   /* the unpacked string is freed with the record, not through here */
-}
-
-/* IN rewritten to OUT with edit applied to its header and the end record's header crc
- * fixed, so only the edited field differs. */
-static int rewrite(const char *in_path, const char *out_path, header_edit edit, unsigned arg)
+/* IN rewritten to OUT with e applied to every record and the end record's header crc
+ * fixed, so only the edited fields differ. */
+static int rewrite(const char *in_path, const char *out_path, record_edit *e)
 {
     ckpt_in in;
     ckpt_out out;
@@ -58,14 +63,12 @@ static int rewrite(const char *in_path, const char *out_path, header_edit edit, 
         BivaeCkpt__Record *r = bivae_ckpt__record__unpack(NULL, in.len, in.buf);
         if (!r)
             return die("a record does not parse");
-        char *run_id = r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER ? r->header->run_id : NULL;
-        if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER)
-            edit(r->header, arg);
+        if (e->apply(r, e) != 0)
+            return die(e->fail);
         if (r->kind_case == BIVAE_CKPT__RECORD__KIND_END)
             r->end->header_crc32 = header_crc;
         ckpt_out_record(&out, r, r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER ? &header_crc : NULL);
-        if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER)
-            r->header->run_id = run_id;   /* back, so that free_unpacked frees it */
+        e->undo(r, e);
         bivae_ckpt__record__free_unpacked(r, NULL);
     }
     if (st != CKPT_REC_EOF)
@@ -76,7 +79,31 @@ static int rewrite(const char *in_path, const char *out_path, header_edit edit, 
     return 0;
 }
 
-/* ---- to-v1 ----------------------------------------------------------------------------- */
+static int is_header(const BivaeCkpt__Record *r) { return r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER; }
+
+static int set_version(BivaeCkpt__Record *r, record_edit *e)
+{
+    if (is_header(r))
+        r->header->format_version = e->arg;
+    return 0;
+}
+
+static void nothing_to_undo(BivaeCkpt__Record *r, record_edit *e) { (void)r, (void)e; }
+
+static int clear_run_id(BivaeCkpt__Record *r, record_edit *e)
+{
+    if (is_header(r)) {
+        e->run_id = r->header->run_id;
+        r->header->run_id = NULL;
+    }
+    return 0;
+}
+
+static void restore_run_id(BivaeCkpt__Record *r, record_edit *e)
+{
+    if (is_header(r))
+        r->header->run_id = e->run_id;
+}
 
 /* A string id chunk of integer ids as the int64 chunk of version 1 (fields of ch replaced;
  * the int64 values in *vals, to free). */
@@ -102,52 +129,31 @@ static int chunk_to_v1(BivaeCkpt__TensorChunk *ch, int64_t **vals)
     return 0;
 }
 
-static int to_v1(const char *in_path, const char *out_path)
+static int to_v1(BivaeCkpt__Record *r, record_edit *e)
 {
-    ckpt_in in;
-    ckpt_out out;
-    if (ckpt_in_open(&in, in_path) != 0)
-        return die(in.msg);
-    if (ckpt_out_open(&out, out_path) != 0)
-        return die(out.msg);
-    uint32_t header_crc = 0;
-    ckpt_rec_status st;
-    while ((st = ckpt_in_next(&in)) == CKPT_REC_OK) {
-        BivaeCkpt__Record *r = bivae_ckpt__record__unpack(NULL, in.len, in.buf);
-        int64_t *vals = NULL;
-        size_t n_str = 0;
-        ProtobufCBinaryData *str = NULL;
-        char *name = NULL;
-        if (!r)
-            return die("a record does not parse");
-        if (r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER)
-            r->header->format_version = 1;
-        if (r->kind_case == BIVAE_CKPT__RECORD__KIND_END)
-            r->end->header_crc32 = header_crc;
-        if (r->kind_case == BIVAE_CKPT__RECORD__KIND_CHUNK && r->chunk->n_str > 0) {
-            n_str = r->chunk->n_str;
-            str = r->chunk->str;
-            name = r->chunk->name;
-            if (chunk_to_v1(r->chunk, &vals) != 0)
-                return die("a raw id is not an integer: no version 1 file can hold it");
-        }
-        ckpt_out_record(&out, r, r->kind_case == BIVAE_CKPT__RECORD__KIND_HEADER ? &header_crc : NULL);
-        if (str) {                      /* back as unpacked, for free_unpacked */
-            r->chunk->n_str = n_str;
-            r->chunk->str = str;
-            r->chunk->n_i64 = 0;
-            r->chunk->i64 = NULL;
-            r->chunk->name = name;
-        }
-        free(vals);
-        bivae_ckpt__record__free_unpacked(r, NULL);
+    e->arg = 1;
+    set_version(r, e);
+    e->vals = NULL;
+    e->str = NULL;
+    if (r->kind_case != BIVAE_CKPT__RECORD__KIND_CHUNK || r->chunk->n_str == 0)
+        return 0;
+    e->n_str = r->chunk->n_str;
+    e->str = r->chunk->str;
+    e->name = r->chunk->name;
+    e->fail = "a raw id is not an integer: no version 1 file can hold it";
+    return chunk_to_v1(r->chunk, &e->vals);
+}
+
+static void from_v1(BivaeCkpt__Record *r, record_edit *e)
+{
+    if (e->str) {
+        r->chunk->n_str = e->n_str;
+        r->chunk->str = e->str;
+        r->chunk->n_i64 = 0;
+        r->chunk->i64 = NULL;
+        r->chunk->name = e->name;
     }
-    if (st != CKPT_REC_EOF)
-        return die(in.msg);
-    ckpt_in_close(&in);
-    if (ckpt_out_commit(&out) != 0)
-        return die(out.msg);
-    return 0;
+    free(e->vals);
 }
 
 /* ---- same -------------------------------------------------------------------------------- */
@@ -274,11 +280,12 @@ static int info(const char *path)
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "set-version") == 0)
-        return rewrite(argv[2], argv[3], edit_version, (unsigned)atoi(argv[4]));
+        return rewrite(argv[2], argv[3], &(record_edit){.apply = set_version, .undo = nothing_to_undo,
+                                                        .arg = (unsigned)atoi(argv[4])});
     if (argc == 4 && strcmp(argv[1], "to-v1") == 0)
-        return to_v1(argv[2], argv[3]);
+        return rewrite(argv[2], argv[3], &(record_edit){.apply = to_v1, .undo = from_v1});
     if (argc == 4 && strcmp(argv[1], "legacy") == 0)
-        return rewrite(argv[2], argv[3], edit_no_run_id, 0);
+        return rewrite(argv[2], argv[3], &(record_edit){.apply = clear_run_id, .undo = restore_run_id});
     if (argc == 4 && strcmp(argv[1], "same") == 0)
         return same(argv[2], argv[3]);
     if (argc == 4 && strcmp(argv[1], "seen") == 0)

@@ -130,24 +130,32 @@ static void test_words_and_groups(void **state)
     free(help);
 }
 
+/* cli_parse of LINE prints exactly cli_print_help(CMD) on stdout and asks for nothing else. */
+static void expect_help(const char *line, int cmd)
+{
+    char buf[64], *argv[SPLIT_MAX];
+    snprintf(buf, sizeof buf, "%s", line);
+    bivae_config cfg;
+    capture out;
+    capture_begin(&out, 1);
+    int rc = cli_parse(split_args(buf, argv), argv, &cfg);
+    char *text = capture_end(&out);
+    char *want = help_text(cmd);
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.command, CMD_HELP);
+    assert_string_equal(text, want);
+    assert_non_null(strstr(text, cmd_names[cmd]));
+    free(text);
+    free(want);
+}
+
 /* "bivae-dist CMD --help" prints exactly cli_print_help(CMD) on stdout. */
 static void test_command_help_through_parse(void **state)
 {
     for (int cmd = CMD_TRAIN; cmd <= CMD_GEN; cmd++) {
-        char line[64], *argv[SPLIT_MAX];
+        char line[64];
         snprintf(line, sizeof line, "%s --k 0 --help", cmd_names[cmd]);
-        bivae_config cfg;
-        capture out;
-        capture_begin(&out, 1);
-        int rc = cli_parse(split_args(line, argv), argv, &cfg);
-        char *text = capture_end(&out);
-        char *want = help_text(cmd);
-        assert_int_equal(rc, 0);
-        assert_int_equal(cfg.command, CMD_HELP);
-        assert_string_equal(text, want);
-        assert_non_null(strstr(text, cmd_names[cmd]));
-        free(text);
-        free(want);
+        expect_help(line, cmd);
     }
 }
 
@@ -156,19 +164,9 @@ static void test_help_before_command(void **state)
 {
     for (int cmd = CMD_TRAIN; cmd <= CMD_GEN; cmd++)
         for (int dash = 0; dash < 2; dash++) {
-            char line[64], *argv[SPLIT_MAX];
+            char line[64];
             snprintf(line, sizeof line, "%s %s", dash ? "-h" : "--help", cmd_names[cmd]);
-            bivae_config cfg;
-            capture out;
-            capture_begin(&out, 1);
-            int rc = cli_parse(split_args(line, argv), argv, &cfg);
-            char *text = capture_end(&out);
-            char *want = help_text(cmd);
-            assert_int_equal(rc, 0);
-            assert_int_equal(cfg.command, CMD_HELP);
-            assert_string_equal(text, want);
-            free(text);
-            free(want);
+            expect_help(line, cmd);
         }
 }
 

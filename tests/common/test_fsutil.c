@@ -13,27 +13,13 @@
 
 #include "common/fsutil.h"
 
-static char root[256];
+#define TMPDIR_TAG "fsutil"
+#include "tests/common/tmpdir.h"
 
 static int is_dir(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(root, sizeof root, "/tmp/bivae-fsutil-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 static void nested_and_existing(void **state)

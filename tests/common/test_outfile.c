@@ -15,22 +15,8 @@
 
 #include "common/outfile.h"
 
-static char root[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(root, sizeof root, "/tmp/bivae-outfile-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#define TMPDIR_TAG "outfile"
+#include "tests/common/tmpdir.h"
 
 static const char *at(const char *name)
 {

@@ -36,12 +36,10 @@ for h in fuzz_reader fuzz_dataset; do
     seed $h 4 'A1B2C3\tB00004R9VR\t5\nuser@example.com\t\xc3\xa9t\xc3\xa9\t3\n007\t7\t1\n'
     seed $h 3 'reviewerID,asin,overall\nA1,"B0,1",4.0\nA2,B02,5.0\n'
     # compressed seeds: gzip and zstd streams of a small tsv (told by their magic bytes)
-    printf '\x04' >"$corpus/$h/seed-gzip"
-    printf '1\t2\t5\nA\tB\t3\n2\t2\t1\n' | gzip -c >>"$corpus/$h/seed-gzip"
-    if command -v zstd >/dev/null; then
-        printf '\x04' >"$corpus/$h/seed-zstd"
-        printf '1\t2\t5\nA\tB\t3\n2\t2\t1\n' | zstd -q -c >>"$corpus/$h/seed-zstd"
-    fi
+    for z in gzip zstd; do
+        command -v $z >/dev/null || continue
+        { printf '\x04'; printf '1\t2\t5\nA\tB\t3\n2\t2\t1\n' | $z -q -c; } >"$corpus/$h/seed-$z"
+    done
 done
 # the checkpoint reader's seeds: real checkpoints of a tiny model (end of epoch, mid-phase)
 mkdir -p "$corpus/fuzz_checkpoint"

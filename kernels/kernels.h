@@ -39,8 +39,18 @@ typedef struct kern_csr {
 } kern_csr;
 
 /* ---- backend lifetime ------------------------------------------------------------ */
-/* CPU backend with `threads` OpenMP/OpenBLAS threads (>= 1). */
+/* CPU backend with `threads` OpenMP/OpenBLAS threads (>= 1), running the kernels of
+ * kern_cpu_isa (fails, naming the reason, where that is NULL). */
 kern *kern_cpu_create(int threads);
+/* The build of the CPU kernels this process runs: in a portable build the best of
+ * "x86-64", "x86-64-v3", "x86-64-v4" this CPU runs, or the one the environment variable
+ * BIVAE_CPU_ISA names; otherwise the one -march the build has ("native", ...). NULL with the
+ * reason in why[why_len] when BIVAE_CPU_ISA names one this build lacks or this CPU cannot
+ * run. Every build gives the same bits on the same data (kernels/cpu/cpu_lik.c). */
+const char *kern_cpu_isa(char *why, size_t why_len);
+/* The i-th build of the CPU kernels this binary holds, worst first ("x86-64",
+ * "x86-64-v3", ...); NULL past the last. */
+const char *kern_cpu_isa_built(int i);
 
 /* GEMM math of the CUDA backend: fp32, or tf32 / bf16 inputs with fp32 accumulation. */
 typedef enum { KERN_GEMM_FP32 = 0, KERN_GEMM_TF32, KERN_GEMM_BF16 } kern_gemm_math;

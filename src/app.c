@@ -279,7 +279,8 @@ static int check_resume_header(const bivae_config *cfg, comm *c, run_plan *plan,
  * there: a fresh run (refused where checkpoints are, unless --overwrite) or, with --resume,
  * the current run's newest checkpoint with its settings checked. Changes nothing on disk
  * but the directory's creation. */
-static int prepare_checkpoints(const bivae_config *cfg, comm *c, run_plan *plan)
+static int prepare_checkpoints(const bivae_config *cfg, comm *c, const char *cpu_kernels,
+                               run_plan *plan)
 {
     const char *dir = cfg->output.checkpoint_dir;
     char err[1024] = "";
@@ -298,7 +299,8 @@ static int prepare_checkpoints(const bivae_config *cfg, comm *c, run_plan *plan)
     if (plan->run.resume_path[0])
         status = comm_agree(c, check_resume_header(cfg, c, plan, err, sizeof err), err);
     if (!status)
-        note0(cfg, c, "run %s", plan->run.id);
+        note0(cfg, c, "run %s: bivae-dist %s, CPU kernels %s", plan->run.id, BIVAE_VERSION,
+              cpu_kernels);
     return status;
 }
 
@@ -391,18 +393,44 @@ static int reject_unimplemented(const bivae_config *cfg, comm *c)
     return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
 }
 
-static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads);
+/* Collective: the build of the CPU kernels each rank runs (kernels.h kern_cpu_isa) written
+ * to out: "x86-64-v4", or "x86-64-v3 to x86-64-v4" where ranks differ (their results do
+ * not). A usage error, on every rank, where any rank's BIVAE_CPU_ISA cannot be had. */
+static int check_cpu_isa(comm *c, char *out, size_t out_len)
+{
+    char why[256] = "";
+    const char *isa = kern_cpu_isa(why, sizeof why);
+    int status = comm_agree(c, isa ? 0 : BIVAE_EXIT_USAGE, why);
+    if (status)
+        return status;
+    int at = 0;
+    while (strcmp(kern_cpu_isa_built(at), isa) != 0)
+        at++;
+    int lo = (int)-comm_allreduce_max_i64(c, -at), hi = (int)comm_allreduce_max_i64(c, at);
+    if (lo == hi)
+        snprintf(out, out_len, "%s", isa);
+    else
+        snprintf(out, out_len, "%s to %s (by rank)", kern_cpu_isa_built(lo),
+                 kern_cpu_isa_built(hi));
+    return 0;
+}
+
+static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads,
+                    const char *cpu_kernels);
 
 int app_train(const bivae_config *cfg, comm *world)
 {
+    char cpu_kernels[128] = "";
     int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
     int status = check_threads(cfg, world);
     if (!status)
         status = reject_unimplemented(cfg, world);
+    if (!status)
+        status = check_cpu_isa(world, cpu_kernels, sizeof cpu_kernels);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);
     comm *c = status ? NULL : open_comm(cfg, world, k, &status);
     if (!status)
-        status = train_on(cfg, c, k, threads);
+        status = train_on(cfg, c, k, threads, cpu_kernels);
     if (c && c != world)
         comm_destroy(c);
     kern_destroy(k);
@@ -410,11 +438,12 @@ int app_train(const bivae_config *cfg, comm *world)
 }
 
 /* The train command on a ready backend and communicator. */
-static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads)
+static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads,
+                    const char *cpu_kernels)
 {
     run_plan plan;
     dataset d;
-    int status = prepare_checkpoints(cfg, c, &plan), loaded = 0;
+    int status = prepare_checkpoints(cfg, c, cpu_kernels, &plan), loaded = 0;
     run_log *log = status ? NULL : open_log(cfg, c, &plan, &status);
     if (!status)
         loaded = !(status = dataset_load(&cfg->data, c, &d));

@@ -5,6 +5,21 @@
 
 #include "kernels/kern_impl.h"
 
+/* A portable build compiles the files of kernels/cpu/ once per x86-64 ISA level
+ * (kernels/CMakeLists.txt), each copy with CPU_ISA_SUFFIX (_x86_64, _x86_64_v3, ...) so
+ * that its external names stay apart; kernels/cpu_select.c picks one table at start-up. */
+#ifdef CPU_ISA_SUFFIX
+#define CPU_PASTE_(a, b) a##b
+#define CPU_PASTE(a, b) CPU_PASTE_(a, b)
+#define cpu_ops_table CPU_PASTE(cpu_ops_table, CPU_ISA_SUFFIX)
+#define cpu_scratch CPU_PASTE(cpu_scratch, CPU_ISA_SUFFIX)
+#define cpu_row_sums CPU_PASTE(cpu_row_sums, CPU_ISA_SUFFIX)
+#define cpu_sigmoid_lik_loss_grad CPU_PASTE(cpu_sigmoid_lik_loss_grad, CPU_ISA_SUFFIX)
+#define cpu_philox_normal CPU_PASTE(cpu_philox_normal, CPU_ISA_SUFFIX)
+#define cpu_philox_uniform CPU_PASTE(cpu_philox_uniform, CPU_ISA_SUFFIX)
+#define cpu_topk_excluding CPU_PASTE(cpu_topk_excluding, CPU_ISA_SUFFIX)
+#endif
+
 typedef struct cpu_state {
     int threads;            /* OpenMP and OpenBLAS threads */
     float *scratch;         /* grow-only scratch (decoder: one float per nonzero) */
@@ -16,6 +31,7 @@ typedef struct cpu_state {
 } cpu_state;
 
 static inline cpu_state *cpu_st(kern *k) { return (cpu_state *)k->impl; }
+extern const kern_ops cpu_ops_table;            /* kernels/cpu/cpu_kernels.c */
 float *cpu_scratch(kern *k, size_t n);          /* >= n floats, reused between calls */
 double *cpu_row_sums(kern *k, size_t n);        /* >= n doubles, reused between calls */
 

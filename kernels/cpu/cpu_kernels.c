@@ -12,9 +12,6 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_math.h"
 
-/* OpenBLAS extension: threads of the BLAS pool. */
-void openblas_set_num_threads(int num_threads);
-
 /* ---- lifetime and memory ---------------------------------------------------------- */
 
 /* A grow-only buffer of at least `bytes` (its contents are not kept when it grows). */
@@ -439,7 +436,7 @@ static void cpu_accumulate(kern *k, double *acc, const float *x, int64_t n)
 
 /* ---- the table -------------------------------------------------------------------- */
 
-static const kern_ops cpu_ops = {
+const kern_ops cpu_ops_table = {
     .name = "cpu",
     .device = KERN_DEVICE_CPU,
     .destroy = cpu_destroy,
@@ -472,14 +469,3 @@ static const kern_ops cpu_ops = {
     .accumulate = cpu_accumulate,
     .topk_excluding = cpu_topk_excluding,
 };
-
-kern *kern_cpu_create(int threads)
-{
-    kern *k = xcalloc(1, sizeof(kern));
-    cpu_state *st = xcalloc(1, sizeof(cpu_state));
-    st->threads = threads > 0 ? threads : 1;
-    openblas_set_num_threads(st->threads);
-    k->ops = &cpu_ops;
-    k->impl = st;
-    return k;
-}

@@ -18,72 +18,129 @@
 
 #define LIK_E 1e-10f
 
-/* Pass 1 for one row: g1[nnz] holds the gathered logits on entry and the x = 1 gradients
- * on return; returns Σ (−ℓ(1) − (−ℓ(0))) over the row's ones. Specialised per likelihood
- * so each loop vectorizes. */
-static double row_ones(kern_lik lik, float *g1, int64_t nnz, float scale)
+/* The sums over a row are taken in LIK_LANES fixed lanes: entry c goes to lane c mod
+ * LIK_LANES, the lanes are added in one fixed order at the end. The order of every addition
+ * is then the same whatever vector width the compiler picks (SSE2, AVX2, AVX-512 or none),
+ * so each ISA build of these kernels gives the same bits. A block function below handles
+ * LIK_LANES consecutive entries; the last, partial block runs on a zero-padded copy. */
+enum { LIK_LANES = 16 };
+
+#define LIK_ROW(block, p, n, scale, acc)                                                   \
+    do {                                                                                  \
+        int64_t c0_ = 0;                                                                  \
+        for (; c0_ + LIK_LANES <= (n); c0_ += LIK_LANES)                                  \
+            block((p) + c0_, (scale), (acc));                                             \
+        if (c0_ < (n))                                                                    \
+            lik_tail(block, (p) + c0_, (n) - c0_, (scale), (acc));                        \
+    } while (0)
+
+typedef void (*lik_block_fn)(float *restrict v, float scale, float *restrict acc);
+
+static inline void lik_tail(lik_block_fn block, float *v, int64_t len, float scale,
+                            float *acc)
 {
-    float corr = 0.0f;
-    switch (lik) {
-    case KERN_LIK_POIS:      /* −ℓ(1) + ℓ(0) = −log(x̂+e);  −∂ℓ/∂x̂ = 1 − 1/(x̂+e) */
-#pragma omp simd reduction(+ : corr)
-        for (int64_t j = 0; j < nnz; j++) {
-            float xh = fast_sigmoidf(g1[j]);
-            corr += -fast_logf(xh + LIK_E);
-            g1[j] = scale * (1.0f - 1.0f / (xh + LIK_E)) * xh * (1.0f - xh);
-        }
-        break;
-    case KERN_LIK_BERN:      /* −log(x̂+e) + log(1−x̂+e);  −∂ℓ/∂x̂ = −1/(x̂+e) */
-#pragma omp simd reduction(+ : corr)
-        for (int64_t j = 0; j < nnz; j++) {
-            float xh = fast_sigmoidf(g1[j]);
-            corr += -fast_logf(xh + LIK_E) + fast_logf(1.0f - xh + LIK_E);
-            g1[j] = -scale * xh * (1.0f - xh) / (xh + LIK_E);
-        }
-        break;
-    case KERN_LIK_GAUS:      /* (1−x̂)² − x̂² = 1 − 2x̂;  −∂ℓ/∂x̂ = −2(1−x̂) */
-#pragma omp simd reduction(+ : corr)
-        for (int64_t j = 0; j < nnz; j++) {
-            float xh = fast_sigmoidf(g1[j]);
-            corr += 1.0f - 2.0f * xh;
-            g1[j] = -scale * 2.0f * (1.0f - xh) * xh * (1.0f - xh);
-        }
-        break;
+    float buf[LIK_LANES] = {0}, part[LIK_LANES] = {0};
+    for (int64_t l = 0; l < len; l++)
+        buf[l] = v[l];
+    block(buf, scale, part);
+    for (int64_t l = 0; l < len; l++) {
+        acc[l] += part[l];
+        v[l] = buf[l];
     }
-    return corr;
 }
 
-/* Pass 2 for one row, specialised per likelihood so the loop vectorizes. */
-static double row_dense(kern_lik lik, float *z, int64_t n, float scale)
+static inline double lanes_total(const float acc[LIK_LANES])
 {
-    float sum = 0.0f;
+    float s = 0.0f;
+    for (int l = 0; l < LIK_LANES; l++)
+        s += acc[l];
+    return s;
+}
+
+/* Pass 1 blocks: v holds gathered logits on entry and the x = 1 gradients on return;
+ * acc gets −ℓ(1) − (−ℓ(0)) of each. */
+static inline void pois_ones(float *restrict v, float scale, float *restrict acc)
+{   /* −ℓ(1) + ℓ(0) = −log(x̂+e);  −∂ℓ/∂x̂ = 1 − 1/(x̂+e) */
+#pragma omp simd
+    for (int l = 0; l < LIK_LANES; l++) {
+        float xh = fast_sigmoidf(v[l]);
+        acc[l] += -fast_logf(xh + LIK_E);
+        v[l] = scale * (1.0f - 1.0f / (xh + LIK_E)) * xh * (1.0f - xh);
+    }
+}
+
+static inline void bern_ones(float *restrict v, float scale, float *restrict acc)
+{   /* −log(x̂+e) + log(1−x̂+e);  −∂ℓ/∂x̂ = −1/(x̂+e) */
+#pragma omp simd
+    for (int l = 0; l < LIK_LANES; l++) {
+        float xh = fast_sigmoidf(v[l]);
+        acc[l] += -fast_logf(xh + LIK_E) + fast_logf(1.0f - xh + LIK_E);
+        v[l] = -scale * xh * (1.0f - xh) / (xh + LIK_E);
+    }
+}
+
+static inline void gaus_ones(float *restrict v, float scale, float *restrict acc)
+{   /* (1−x̂)² − x̂² = 1 − 2x̂;  −∂ℓ/∂x̂ = −2(1−x̂) */
+#pragma omp simd
+    for (int l = 0; l < LIK_LANES; l++) {
+        float xh = fast_sigmoidf(v[l]);
+        acc[l] += 1.0f - 2.0f * xh;
+        v[l] = -scale * 2.0f * (1.0f - xh) * xh * (1.0f - xh);
+    }
+}
+
+/* Pass 2 blocks: v holds logits on entry and G_z as if x = 0 on return; acc gets −ℓ(0). */
+static inline void pois_zeros(float *restrict v, float scale, float *restrict acc)
+{
+#pragma omp simd
+    for (int l = 0; l < LIK_LANES; l++) {
+        float xh = fast_sigmoidf(v[l]);
+        acc[l] += xh;
+        v[l] = scale * xh * (1.0f - xh);
+    }
+}
+
+static inline void bern_zeros(float *restrict v, float scale, float *restrict acc)
+{
+#pragma omp simd
+    for (int l = 0; l < LIK_LANES; l++) {
+        float xh = fast_sigmoidf(v[l]);
+        acc[l] += -fast_logf(1.0f - xh + LIK_E);
+        v[l] = scale * xh * (1.0f - xh) / (1.0f - xh + LIK_E);
+    }
+}
+
+static inline void gaus_zeros(float *restrict v, float scale, float *restrict acc)
+{
+#pragma omp simd
+    for (int l = 0; l < LIK_LANES; l++) {
+        float xh = fast_sigmoidf(v[l]);
+        acc[l] += xh * xh;
+        v[l] = scale * 2.0f * xh * xh * (1.0f - xh);
+    }
+}
+
+/* Passes 1 and 2 of one row: g1[nnz] the gathered logits at its ones, z[n] its logits.
+ * Returns the row's value. One loop per likelihood (the switch outside) so each vectorizes. */
+static double row_value_grad(kern_lik lik, float *g1, int64_t nnz, float *z, int64_t n,
+                             float scale)
+{
+    float ones[LIK_LANES] = {0}, zeros[LIK_LANES] = {0};
     switch (lik) {
     case KERN_LIK_POIS:
-#pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < n; c++) {
-            float xh = fast_sigmoidf(z[c]);
-            sum += xh;
-            z[c] = scale * xh * (1.0f - xh);
-        }
+        LIK_ROW(pois_ones, g1, nnz, scale, ones);
+        LIK_ROW(pois_zeros, z, n, scale, zeros);
         break;
     case KERN_LIK_BERN:
-#pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < n; c++) {
-            float xh = fast_sigmoidf(z[c]);
-            sum += -fast_logf(1.0f - xh + LIK_E);
-            z[c] = scale * xh * (1.0f - xh) / (1.0f - xh + LIK_E);
-        }
+        LIK_ROW(bern_ones, g1, nnz, scale, ones);
+        LIK_ROW(bern_zeros, z, n, scale, zeros);
         break;
     case KERN_LIK_GAUS:
-#pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < n; c++) {
-            float xh = fast_sigmoidf(z[c]);
-            sum += xh * xh;
-            z[c] = scale * 2.0f * xh * xh * (1.0f - xh);
-        }
+        LIK_ROW(gaus_ones, g1, nnz, scale, ones);
+        LIK_ROW(gaus_zeros, z, n, scale, zeros);
         break;
     }
-    return sum;
+    return lanes_total(ones) + lanes_total(zeros);
 }
 
 void cpu_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,
@@ -99,8 +156,7 @@ void cpu_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, floa
         int64_t nnz = X.rowptr[r + 1] - X.rowptr[r];
         for (int64_t j = 0; j < nnz; j++)
             g[j] = z[col[j]];
-        double s = row_ones(lik, g, nnz, scale);
-        s += row_dense(lik, z, n, scale);
+        double s = row_value_grad(lik, g, nnz, z, n, scale);
         for (int64_t j = 0; j < nnz; j++)
             z[col[j]] = g[j];
         row_sum[r] = s;

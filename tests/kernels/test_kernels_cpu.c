@@ -567,6 +567,12 @@ static void test_nonfinite_flags(void **state)
 
 int main(void)
 {
+    char why[256];
+    if (!kern_cpu_isa(why, sizeof why)) {   /* BIVAE_CPU_ISA (tests/kernels.cmake) */
+        fprintf(stderr, "skip: %s\n", why);
+        return 77;
+    }
+    fprintf(stderr, "CPU kernels: %s\n", kern_cpu_isa(why, sizeof why));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_all_transpositions),
         cmocka_unit_test(test_bias_colsum_scale_accumulate),

@@ -4,10 +4,12 @@
  * each element-wise pass at the shapes an epoch runs it on.
  *
  * usage: bench_cpu [--shapes ml-100k,ml-1m] [--epochs N] [--warmup W] [--threads T]
- *                  [--csv FILE] [--passes-csv FILE]
+ *                  [--csv FILE] [--passes-csv FILE] [--epochs-only 1]
  * Prints the tables; appends one CSV row per shape to --csv and one per shape and pass to
  * --passes-csv (default: none). The CPU kernels are the build kern_cpu_isa picks
- * (BIVAE_CPU_ISA to choose); Cornac's times come from benchmarks/reference/run.sh timing. */
+ * (BIVAE_CPU_ISA to choose); Cornac's times come from benchmarks/reference/run.sh timing.
+ * --epochs-only 1: only the training epochs (no GEMM or pass measurements), for profiling
+ * them (benchmarks/profile_cpu.sh). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ typedef struct bench_opts {
     int epochs, warmup, threads;
     const char *csv, *passes_csv;
     const char *isa;   /* the CPU kernels running */
+    int epochs_only;
 } bench_opts;
 
 static double now(void) { return MPI_Wtime(); }
@@ -90,6 +93,26 @@ static double time_epochs(trainer *t, int warmup, int epochs)
     return median;
 }
 
+/* The shape's line: s/epoch, the decoder GEMMs' GFLOP/s, the share of the sgemm peak. */
+static void report_gemms(const char *shape, const bench_opts *o, const dataset *dp, kern *k,
+                         double spe, double peak, FILE *csv)
+{
+    const dataset d = *dp;   /* the counts only */
+    double nt_items = gemm_gflops(k, KERN_TRANS, 128, d.n_items, 50, 20);
+    double nn_items = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d.n_items, 20);
+    double nt_users = gemm_gflops(k, KERN_TRANS, 128, d.n_users, 50, 20);
+    double nn_users = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d.n_users, 20);
+    double dec_flop = 4.0 * 2.0 * (double)d.n_users * (double)d.n_items * 50.0;
+    printf("%-8s %6lld x %-6lld %9lld  %8.4f  %7.2f  %5.1f %5.1f %5.1f %5.1f  %6.1f  %5.1f%%\n",
+           shape, (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train, spe,
+           dec_flop / 1e9, nt_users, nn_users, nt_items, nn_items, peak,
+           100.0 * dec_flop / spe / 1e9 / peak);
+    if (csv)
+        fprintf(csv, "%s,%lld,%lld,%lld,%d,%.6f,%.4f,%.2f,%.2f,%.2f,%.2f,%.2f,%s\n", shape,
+                (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train, o->threads,
+                spe, dec_flop / 1e9, nt_users, nn_users, nt_items, nn_items, peak, o->isa);
+}
+
 static void bench_shape(const char *shape, const bench_opts *o, comm *c, kern *k, double peak,
                         FILE *csv)
 {
@@ -105,19 +128,11 @@ static void bench_shape(const char *shape, const bench_opts *o, comm *c, kern *k
                c, 1);
     trainer_init(&t, &m, c, &d, &cfg, log);
     double spe = time_epochs(&t, o->warmup, o->epochs);
-    double nt_items = gemm_gflops(k, KERN_TRANS, 128, d.n_items, 50, 20);
-    double nn_items = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d.n_items, 20);
-    double nt_users = gemm_gflops(k, KERN_TRANS, 128, d.n_users, 50, 20);
-    double nn_users = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d.n_users, 20);
-    double dec_flop = 4.0 * 2.0 * (double)d.n_users * (double)d.n_items * 50.0;
-    printf("%-8s %6lld x %-6lld %9lld  %8.4f  %7.2f  %5.1f %5.1f %5.1f %5.1f  %6.1f  %5.1f%%\n",
-           shape, (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train, spe,
-           dec_flop / 1e9, nt_users, nn_users, nt_items, nn_items, peak,
-           100.0 * dec_flop / spe / 1e9 / peak);
-    if (csv)
-        fprintf(csv, "%s,%lld,%lld,%lld,%d,%.6f,%.4f,%.2f,%.2f,%.2f,%.2f,%.2f,%s\n", shape,
-                (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train, o->threads,
-                spe, dec_flop / 1e9, nt_users, nn_users, nt_items, nn_items, peak, o->isa);
+    if (o->epochs_only)
+        printf("%-8s %6lld x %-6lld %9lld  %8.4f\n", shape, (long long)d.n_users,
+               (long long)d.n_items, (long long)d.nnz_train, spe);
+    else
+        report_gemms(shape, o, &d, k, spe, peak, csv);
     trainer_free(&t);
     model_free(&m);
     run_log_close(log);
@@ -235,6 +250,7 @@ static void parse(int argc, char **argv, bench_opts *o)
     o->warmup = 2;
     o->threads = 1;
     o->csv = o->passes_csv = NULL;
+    o->epochs_only = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--shapes"))
             snprintf(o->shapes, sizeof(o->shapes), "%s", argv[i + 1]);
@@ -246,6 +262,8 @@ static void parse(int argc, char **argv, bench_opts *o)
             o->threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--csv"))
             o->csv = argv[i + 1];
+        else if (!strcmp(argv[i], "--epochs-only"))
+            o->epochs_only = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--passes-csv"))
             o->passes_csv = argv[i + 1];
         else
@@ -265,7 +283,7 @@ int main(int argc, char **argv)
         bivae_fail(BIVAE_EXIT_USAGE, "bench_cpu: %s", why);
     comm *c = comm_mpi_create();
     kern *k = kern_cpu_create(o.threads);
-    double peak = gemm_gflops(k, KERN_NO_TRANS, 2048, 2048, 2048, 5);
+    double peak = o.epochs_only ? 0.0 : gemm_gflops(k, KERN_NO_TRANS, 2048, 2048, 2048, 5);
     char shapes_again[sizeof o.shapes];
     snprintf(shapes_again, sizeof shapes_again, "%s", o.shapes);
     FILE *csv = o.csv ? fopen(o.csv, "a") : NULL;
@@ -276,18 +294,20 @@ int main(int argc, char **argv)
         bivae_fail(BIVAE_EXIT_RUNTIME, "cannot open --passes-csv %s", o.passes_csv);
     printf("bench_cpu: k=50, encoder 100, tanh, pois, batch 128, %d thread(s); median of %d "
            "epochs after %d warm-up; CPU kernels %s\n", o.threads, o.epochs, o.warmup, o.isa);
-    printf("sgemm peak (2048^3, %d thread(s)): %.1f GFLOP/s\n\n", o.threads, peak);
+    if (!o.epochs_only)
+        printf("sgemm peak (2048^3, %d thread(s)): %.1f GFLOP/s\n\n", o.threads, peak);
     printf("%-8s %15s %9s  %8s  %7s  %-23s  %6s  %6s\n", "shape", "users x items",
            "train nnz", "s/epoch", "dec GF", "GEMM GF/s ntU nnU ntI nnI", "peak", "dec%pk");
     for (char *save = NULL, *s = strtok_r(o.shapes, ",", &save); s;
          s = strtok_r(NULL, ",", &save))
         bench_shape(s, &o, c, k, peak, csv);
-    printf("\nelement-wise passes, ns per entry (best of 5, shapes of one training step)\n");
-    printf("%-8s %-26s %16s %9s\n", "shape", "pass", "entries", "ns/entry");
-    snprintf(o.shapes, sizeof(o.shapes), "%s", shapes_again);
-    for (char *save = NULL, *s = strtok_r(o.shapes, ",", &save); s;
-         s = strtok_r(NULL, ",", &save))
-        bench_passes(s, &o, c, k, passes_csv);
+    if (!o.epochs_only) {
+        printf("\nelement-wise passes, ns per entry (best of 5, shapes of one training step)\n");
+        printf("%-8s %-26s %16s %9s\n", "shape", "pass", "entries", "ns/entry");
+        for (char *save = NULL, *s = strtok_r(shapes_again, ",", &save); s;
+             s = strtok_r(NULL, ",", &save))
+            bench_passes(s, &o, c, k, passes_csv);
+    }
     if (csv)
         fclose(csv);
     if (passes_csv)

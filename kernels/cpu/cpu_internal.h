@@ -18,7 +18,19 @@
 #define cpu_philox_normal CPU_PASTE(cpu_philox_normal, CPU_ISA_SUFFIX)
 #define cpu_philox_uniform CPU_PASTE(cpu_philox_uniform, CPU_ISA_SUFFIX)
 #define cpu_topk_excluding CPU_PASTE(cpu_topk_excluding, CPU_ISA_SUFFIX)
+#define cpu_csc_scratch CPU_PASTE(cpu_csc_scratch, CPU_ISA_SUFFIX)
+#define cpu_csr_matmul_bias CPU_PASTE(cpu_csr_matmul_bias, CPU_ISA_SUFFIX)
+#define cpu_csr_t_matmul_add CPU_PASTE(cpu_csr_t_matmul_add, CPU_ISA_SUFFIX)
 #endif
+
+/* grow-only scratch of the column view of a CSR (kernels/cpu/cpu_sparse.c) */
+typedef struct cpu_csc_buffers {
+    int64_t *start;         /* [ncols + 1] */
+    int32_t *cols;          /* [nnz] */
+    int64_t *ptr;           /* [nnz + 1] */
+    int32_t *rows;          /* [nnz] */
+    size_t start_len, cols_len, ptr_len, rows_len;   /* bytes */
+} cpu_csc_buffers;
 
 typedef struct cpu_state {
     int threads;            /* OpenMP and OpenBLAS threads */
@@ -28,12 +40,19 @@ typedef struct cpu_state {
     size_t row_sums_len;    /* bytes */
     uint8_t *sel;           /* grow-only row selection flags (adam_rows) */
     int64_t sel_len;
+    cpu_csc_buffers csc;
 } cpu_state;
 
 static inline cpu_state *cpu_st(kern *k) { return (cpu_state *)k->impl; }
 extern const kern_ops cpu_ops_table;            /* kernels/cpu/cpu_kernels.c */
 float *cpu_scratch(kern *k, size_t n);          /* >= n floats, reused between calls */
 double *cpu_row_sums(kern *k, size_t n);        /* >= n doubles, reused between calls */
+cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t ncols, int64_t nnz);  /* sized for both */
+
+/* kernels/cpu/cpu_sparse.c */
+void cpu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
+                         float *Y);
+void cpu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W);
 
 /* kernels/cpu/cpu_lik.c */
 void cpu_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,

@@ -37,9 +37,24 @@ double *cpu_row_sums(kern *k, size_t n)
     return grow((void **)&st->row_sums, &st->row_sums_len, n * sizeof(double));
 }
 
+cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t ncols, int64_t nnz)
+{
+    cpu_csc_buffers *b = &cpu_st(k)->csc;
+    size_t n = (size_t)(nnz > 0 ? nnz : 1);
+    grow((void **)&b->start, &b->start_len, sizeof(int64_t) * (size_t)(ncols + 1));
+    grow((void **)&b->cols, &b->cols_len, sizeof(int32_t) * n);
+    grow((void **)&b->ptr, &b->ptr_len, sizeof(int64_t) * (n + 1));
+    grow((void **)&b->rows, &b->rows_len, sizeof(int32_t) * n);
+    return b;
+}
+
 static void cpu_destroy(kern *k)
 {
     cpu_state *st = cpu_st(k);
+    free(st->csc.start);
+    free(st->csc.cols);
+    free(st->csc.ptr);
+    free(st->csc.rows);
     free(st->scratch);
     free(st->row_sums);
     free(st->sel);
@@ -136,83 +151,6 @@ static void cpu_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float 
             acc[c] += G[r * n + c];
     for (int64_t c = 0; c < n; c++)
         g[c] += (float)acc[c];
-}
-
-/* ---- sparse × dense ----------------------------------------------------------------- */
-
-/* Y[r, :] = b + Σ_{j in row r} W[col j, :] in column tiles of SPMM_TILE floats, two
- * tiles at a time, so the partial sums stay in registers across the row's nonzeros (about
- * 2.3x faster than accumulating into Y). */
-enum { SPMM_TILE = 16 };
-
-static inline void spmm_row(const int32_t *restrict col, int64_t nnz,
-                            const float *restrict W, int64_t n, const float *restrict b,
-                            float *restrict y)
-{
-    int64_t c0 = 0;
-    for (; c0 + 2 * SPMM_TILE <= n; c0 += 2 * SPMM_TILE) {
-        float a0[SPMM_TILE], a1[SPMM_TILE];
-        for (int c = 0; c < SPMM_TILE; c++) {
-            a0[c] = b ? b[c0 + c] : 0.0f;
-            a1[c] = b ? b[c0 + SPMM_TILE + c] : 0.0f;
-        }
-        for (int64_t j = 0; j < nnz; j++) {
-            const float *w = W + (int64_t)col[j] * n + c0;
-#pragma omp simd
-            for (int c = 0; c < SPMM_TILE; c++) {
-                a0[c] += w[c];
-                a1[c] += w[SPMM_TILE + c];
-            }
-        }
-        for (int c = 0; c < SPMM_TILE; c++) {
-            y[c0 + c] = a0[c];
-            y[c0 + SPMM_TILE + c] = a1[c];
-        }
-    }
-    for (; c0 < n; c0 += SPMM_TILE) {
-        int64_t len = n - c0 < SPMM_TILE ? n - c0 : SPMM_TILE;
-        float a0[SPMM_TILE];
-        for (int c = 0; c < SPMM_TILE; c++)
-            a0[c] = (c < len && b) ? b[c0 + c] : 0.0f;
-        for (int64_t j = 0; j < nnz; j++) {
-            const float *w = W + (int64_t)col[j] * n + c0;
-#pragma omp simd
-            for (int c = 0; c < SPMM_TILE; c++)
-                a0[c] += c < len ? w[c] : 0.0f;
-        }
-        for (int64_t c = 0; c < len; c++)
-            y[c0 + c] = a0[c];
-    }
-}
-
-static void cpu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b,
-                                int64_t n, float *Y)
-{
-#pragma omp parallel for num_threads(cpu_st(k)->threads) schedule(static)
-    for (int64_t r = 0; r < X.nrows; r++) {
-        spmm_row(X.col + X.rowptr[r], X.rowptr[r + 1] - X.rowptr[r], W, n, b, Y + r * n);
-    }
-}
-
-/* Scatter-add rows of G_Y into the rows of G_W named by X's columns. Threads split the n
- * columns of G_W (no two threads touch the same element), so the order of additions into
- * each element is the row order whatever the thread count. */
-static void cpu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W)
-{
-    int threads = cpu_st(k)->threads;
-    int64_t slices = n / 16 < threads ? (n / 16 > 0 ? n / 16 : 1) : threads;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t s = 0; s < slices; s++) {
-        int64_t c0 = n * s / slices, c1 = n * (s + 1) / slices;
-        for (int64_t r = 0; r < X.nrows; r++) {
-            const float *g = G_Y + r * n;
-            for (int64_t j = X.rowptr[r]; j < X.rowptr[r + 1]; j++) {
-                float *w = G_W + (int64_t)X.col[j] * n;
-                for (int64_t c = c0; c < c1; c++)
-                    w[c] += g[c];
-            }
-        }
-    }
 }
 
 /* ---- activations ----------------------------------------------------------------- */

@@ -1,0 +1,95 @@
+/* kernels/cpu/cpu_sparse.c — the sparse × dense products of the first layer, by column.
+ *
+ * Both products walk the ones of X [m × ncols] column by column (a counting sort of the
+ * call's nonzeros, O(nnz + ncols)): each row of W or G_W [ncols × n] is then read or
+ * updated once per call instead of once per nonzero, and what is touched per nonzero is a
+ * row of Y or G_Y [m × n], small enough to stay in cache. The additions into every element
+ * come in the order they did row by row (Y[r, :]: its columns ascending, as X's rows are
+ * sorted; G_W[j, :]: its rows ascending), so the results are those of the row-wise loops,
+ * bit for bit, whatever the thread count: threads split the n columns of the output. */
+#include <string.h>
+
+#include "kernels/cpu/cpu_internal.h"
+
+/* X's ones by column: columns cols[u] (u < n_used, ascending) hold the rows
+ * rows[ptr[u] .. ptr[u + 1]) (ascending). Row indices are relative to X's first row. */
+typedef struct csc_view {
+    int64_t n_used;
+    const int32_t *cols;   /* [n_used] */
+    const int64_t *ptr;    /* [n_used + 1] */
+    const int32_t *rows;   /* [nnz] */
+} csc_view;
+
+static csc_view csc_of(kern *k, kern_csr X)
+{
+    int64_t base = X.rowptr[0], nnz = X.rowptr[X.nrows] - base;
+    cpu_csc_buffers *b = cpu_csc_scratch(k, X.ncols, nnz);
+    int64_t *start = b->start;                                  /* [ncols + 1] */
+    memset(start, 0, sizeof(int64_t) * (size_t)(X.ncols + 1));
+    for (int64_t p = base; p < base + nnz; p++)
+        start[X.col[p] + 1]++;
+    int64_t n_used = 0;
+    for (int64_t c = 0; c < X.ncols; c++) {
+        if (start[c + 1] > 0) {
+            b->cols[n_used] = (int32_t)c;
+            b->ptr[n_used++] = start[c];
+        }
+        start[c + 1] += start[c];
+    }
+    b->ptr[n_used] = nnz;
+    for (int64_t r = 0; r < X.nrows; r++)                      /* start[c]: next slot of c */
+        for (int64_t p = X.rowptr[r]; p < X.rowptr[r + 1]; p++)
+            b->rows[start[X.col[p]]++] = (int32_t)r;
+    return (csc_view){n_used, b->cols, b->ptr, b->rows};
+}
+
+/* The output's n columns in `slices` parts of at least 16 (one per thread, at most). */
+static int64_t column_slices(int64_t n, int threads)
+{
+    int64_t most = n / 16 > 0 ? n / 16 : 1;
+    return threads < most ? threads : most;
+}
+
+static inline void add_row(float *restrict y, const float *restrict w, int64_t len)
+{
+    for (int64_t c = 0; c < len; c++)
+        y[c] += w[c];
+}
+
+/* Y [m × n] = b + X·W, W [ncols × n]; b may be NULL (zero). */
+void cpu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
+                         float *Y)
+{
+    csc_view v = csc_of(k, X);
+    int threads = cpu_st(k)->threads;
+    int64_t slices = column_slices(n, threads);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t s = 0; s < slices; s++) {
+        int64_t c0 = n * s / slices, c1 = n * (s + 1) / slices;
+        for (int64_t r = 0; r < X.nrows; r++)
+            for (int64_t c = c0; c < c1; c++)
+                Y[r * n + c] = b ? b[c] : 0.0f;
+        for (int64_t u = 0; u < v.n_used; u++) {
+            const float *w = W + (int64_t)v.cols[u] * n + c0;
+            for (int64_t p = v.ptr[u]; p < v.ptr[u + 1]; p++)
+                add_row(Y + (int64_t)v.rows[p] * n + c0, w, c1 - c0);
+        }
+    }
+}
+
+/* G_W [ncols × n] += Xᵀ·G_Y, G_Y [m × n]. */
+void cpu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W)
+{
+    csc_view v = csc_of(k, X);
+    int threads = cpu_st(k)->threads;
+    int64_t slices = column_slices(n, threads);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t s = 0; s < slices; s++) {
+        int64_t c0 = n * s / slices, c1 = n * (s + 1) / slices;
+        for (int64_t u = 0; u < v.n_used; u++) {   /* G_W's row stays in L1 meanwhile */
+            float *g_w = G_W + (int64_t)v.cols[u] * n + c0;
+            for (int64_t p = v.ptr[u]; p < v.ptr[u + 1]; p++)
+                add_row(g_w, G_Y + (int64_t)v.rows[p] * n + c0, c1 - c0);
+        }
+    }
+}

@@ -6,17 +6,12 @@
  *                  gradient replaces the gathered logit.
  * Pass 2 (dense):  every entry as if x = 0: value −ℓ(0, x̂) and G_z in place.
  * Pass 3 (sparse): the x = 1 gradients overwrite Z at the ones.
- * With x̂ = sigmoid(z), s = scale, e = 1e-10 and G_z = s · (−∂ℓ/∂x̂) · x̂(1−x̂):
- *   pois  −ℓ(0) = x̂              −ℓ(1) = −log(x̂+e) + x̂
- *   bern  −ℓ(0) = −log(1−x̂+e)    −ℓ(1) = −log(x̂+e)
- *   gaus  −ℓ(0) = x̂²             −ℓ(1) = (1−x̂)²                                        */
+ * The terms of one entry, as functions of x̂ = sigmoid(z): kernels/kern_formulas.h. */
 #include <math.h>
 #include <stdint.h>
 
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_math.h"
-
-#define LIK_E 1e-10f
 
 /* Pass 1 for one row: g1[nnz] holds the gathered logits on entry and the x = 1 gradients
  * on return; returns Σ (−ℓ(1) − (−ℓ(0))) over the row's ones. Specialised per likelihood
@@ -25,28 +20,28 @@ static double row_ones(kern_lik lik, float *g1, int64_t nnz, float scale)
 {
     float corr = 0.0f;
     switch (lik) {
-    case KERN_LIK_POIS:      /* −ℓ(1) + ℓ(0) = −log(x̂+e);  −∂ℓ/∂x̂ = 1 − 1/(x̂+e) */
+    case KERN_LIK_POIS:
 #pragma omp simd reduction(+ : corr)
         for (int64_t j = 0; j < nnz; j++) {
             float xh = fast_sigmoidf(g1[j]);
-            corr += -fast_logf(xh + LIK_E);
-            g1[j] = scale * (1.0f - 1.0f / (xh + LIK_E)) * xh * (1.0f - xh);
+            corr += kf_pois_corr(xh);
+            g1[j] = kf_pois_g1(xh, scale);
         }
         break;
-    case KERN_LIK_BERN:      /* −log(x̂+e) + log(1−x̂+e);  −∂ℓ/∂x̂ = −1/(x̂+e) */
+    case KERN_LIK_BERN:
 #pragma omp simd reduction(+ : corr)
         for (int64_t j = 0; j < nnz; j++) {
             float xh = fast_sigmoidf(g1[j]);
-            corr += -fast_logf(xh + LIK_E) + fast_logf(1.0f - xh + LIK_E);
-            g1[j] = -scale * xh * (1.0f - xh) / (xh + LIK_E);
+            corr += kf_bern_corr(xh);
+            g1[j] = kf_bern_g1(xh, scale);
         }
         break;
-    case KERN_LIK_GAUS:      /* (1−x̂)² − x̂² = 1 − 2x̂;  −∂ℓ/∂x̂ = −2(1−x̂) */
+    case KERN_LIK_GAUS:
 #pragma omp simd reduction(+ : corr)
         for (int64_t j = 0; j < nnz; j++) {
             float xh = fast_sigmoidf(g1[j]);
-            corr += 1.0f - 2.0f * xh;
-            g1[j] = -scale * 2.0f * (1.0f - xh) * xh * (1.0f - xh);
+            corr += kf_gaus_corr(xh);
+            g1[j] = kf_gaus_g1(xh, scale);
         }
         break;
     }
@@ -62,24 +57,24 @@ static double row_dense(kern_lik lik, float *z, int64_t n, float scale)
 #pragma omp simd reduction(+ : sum)
         for (int64_t c = 0; c < n; c++) {
             float xh = fast_sigmoidf(z[c]);
-            sum += xh;
-            z[c] = scale * xh * (1.0f - xh);
+            sum += kf_pois_v0(xh);
+            z[c] = kf_pois_g0(xh, scale);
         }
         break;
     case KERN_LIK_BERN:
 #pragma omp simd reduction(+ : sum)
         for (int64_t c = 0; c < n; c++) {
             float xh = fast_sigmoidf(z[c]);
-            sum += -fast_logf(1.0f - xh + LIK_E);
-            z[c] = scale * xh * (1.0f - xh) / (1.0f - xh + LIK_E);
+            sum += kf_bern_v0(xh);
+            z[c] = kf_bern_g0(xh, scale);
         }
         break;
     case KERN_LIK_GAUS:
 #pragma omp simd reduction(+ : sum)
         for (int64_t c = 0; c < n; c++) {
             float xh = fast_sigmoidf(z[c]);
-            sum += xh * xh;
-            z[c] = scale * 2.0f * xh * xh * (1.0f - xh);
+            sum += kf_gaus_v0(xh);
+            z[c] = kf_gaus_g0(xh, scale);
         }
         break;
     }

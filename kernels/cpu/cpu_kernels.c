@@ -162,32 +162,32 @@ static void cpu_act_forward(kern *k, kern_act f, const float *a, float *h, int64
     case KERN_ACT_SIGMOID:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            h[i] = fast_sigmoidf(a[i]);
+            h[i] = kf_sigmoid(a[i]);
         break;
     case KERN_ACT_TANH:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            h[i] = fast_tanhf(a[i]);
+            h[i] = kf_tanh(a[i]);
         break;
     case KERN_ACT_ELU:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            h[i] = a[i] > 0.0f ? a[i] : fast_expm1f(a[i]);
+            h[i] = kf_elu(a[i]);
         break;
     case KERN_ACT_RELU:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            h[i] = a[i] > 0.0f ? a[i] : 0.0f;
+            h[i] = kf_relu(a[i]);
         break;
     case KERN_ACT_RELU6:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            h[i] = a[i] > 0.0f ? (a[i] < 6.0f ? a[i] : 6.0f) : 0.0f;
+            h[i] = kf_relu6(a[i]);
         break;
     }
 }
 
-/* G ⊙= f'(a), with f' written from h = f(a) where that is cheaper. */
+/* G ⊙= f'(a) */
 static void cpu_act_backward(kern *k, kern_act f, const float *a, const float *h, float *G,
                              int64_t n)
 {
@@ -195,27 +195,27 @@ static void cpu_act_backward(kern *k, kern_act f, const float *a, const float *h
     case KERN_ACT_SIGMOID:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            G[i] *= h[i] * (1.0f - h[i]);
+            G[i] = kf_sigmoid_grad(G[i], h[i]);
         break;
     case KERN_ACT_TANH:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            G[i] *= 1.0f - h[i] * h[i];
+            G[i] = kf_tanh_grad(G[i], h[i]);
         break;
     case KERN_ACT_ELU:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            G[i] *= a[i] > 0.0f ? 1.0f : h[i] + 1.0f;
+            G[i] = kf_elu_grad(G[i], a[i], h[i]);
         break;
     case KERN_ACT_RELU:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            G[i] = a[i] > 0.0f ? G[i] : 0.0f;
+            G[i] = kf_relu_grad(G[i], a[i]);
         break;
     case KERN_ACT_RELU6:
 #pragma omp simd
         for (int64_t i = 0; i < n; i++)
-            G[i] = (a[i] > 0.0f && a[i] < 6.0f) ? G[i] : 0.0f;
+            G[i] = kf_relu6_grad(G[i], a[i]);
         break;
     }
 }
@@ -231,7 +231,7 @@ static void cpu_gaussian_sample(kern *k, const float *pre, const float *eps, int
 #pragma omp simd
         for (int64_t c = 0; c < K; c++) {
             mu_r[c] = p[c];
-            sd_r[c] = fast_sigmoidf(p[K + c]);
+            sd_r[c] = kf_gauss_sigma(p[K + c]);
         }
         if (!z)
             continue;
@@ -239,7 +239,7 @@ static void cpu_gaussian_sample(kern *k, const float *pre, const float *eps, int
         float *z_r = z + r * K;
 #pragma omp simd
         for (int64_t c = 0; c < K; c++)
-            z_r[c] = mu_r[c] + sd_r[c] * e_r[c];
+            z_r[c] = kf_gauss_sample(mu_r[c], sd_r[c], e_r[c]);
     }
 }
 
@@ -254,12 +254,11 @@ static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigm
         for (int64_t c = 0; c < K; c++) {
             int64_t i = r * K + c;
             float d = mu[i] - (prior ? prior[i] : 0.0f), s = sigma[i];
-            kl += -0.5 * (1.0 + 2.0 * log((double)s) - (double)d * d - (double)s * s);
-            float g_sigma = G_z[i] * eps[i] + ls * (s - 1.0f / s);
-            G_pre[r * 2 * K + c] = G_z[i] + ls * d;
-            G_pre[r * 2 * K + K + c] = g_sigma * s * (1.0f - s);
+            kl += kf_gauss_kl(d, s);
+            G_pre[r * 2 * K + c] = kf_gauss_grad_mu(G_z[i], d, ls);
+            G_pre[r * 2 * K + K + c] = kf_gauss_grad_pre_sigma(G_z[i], eps[i], s, ls);
             if (G_prior)
-                G_prior[i] = -ls * d;
+                G_prior[i] = kf_gauss_grad_prior(d, ls);
         }
     }
     *loss_acc += (float)(lambda * kl);
@@ -267,8 +266,6 @@ static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigm
 
 /* ---- optimizer and reductions ------------------------------------------------------- */
 
-/* Constants are formed in double and rounded once, as PyTorch does with its Python-float
- * hyper-parameters (1 − β2 is 0.001f, not 1 − 0.999f). */
 static void cpu_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag)
 {
     int bad = 0;
@@ -287,16 +284,11 @@ static void cpu_adam(kern *k, float *p, const float *g, float *m, float *v, int6
     float here[2];
     kern_adam_constants(lr, beta1, beta2, t, here);
     float step = here[0], inv_bc2_sqrt = here[1];
-    float b1 = (float)beta1, c1 = (float)(1.0 - beta1), b2 = (float)beta2,
-          c2 = (float)(1.0 - beta2), eps = (float)eps_d;
+    kf_adam_hyper h = kf_adam_hyper_of(beta1, beta2, eps_d);
 #pragma omp parallel for simd num_threads(cpu_st(k)->threads) schedule(static) reduction(| : bad)
     for (int64_t i = 0; i < n; i++) {
         bad |= !isfinite(g[i]);
-        float mi = b1 * m[i] + c1 * g[i];
-        float vi = b2 * v[i] + c2 * g[i] * g[i];
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= step * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
+        kf_adam_step(&p[i], &m[i], &v[i], g[i], step, inv_bc2_sqrt, h);
     }
     if (nonfinite_flag && bad && *nonfinite_flag < 0)
         *nonfinite_flag = tag;
@@ -305,7 +297,7 @@ static void cpu_adam(kern *k, float *p, const float *g, float *m, float *v, int6
 /* One Adam step of a row [width] with constants c = {step, 1/sqrt(1−β2^t)}; g NULL: a zero
  * gradient (the same arithmetic with g = +0). Returns 1 when g has a non-finite value. */
 static int adam_row_step(float *p, const float *g, float *m, float *v, int64_t width,
-                         const float c[2], float b1, float c1, float b2, float c2, float eps)
+                         const float c[2], kf_adam_hyper h)
 {
     int bad = 0;
     const float step = c[0], inv_bc2_sqrt = c[1], zero = 0.0f;
@@ -313,11 +305,7 @@ static int adam_row_step(float *p, const float *g, float *m, float *v, int64_t w
     for (int64_t i = 0; i < width; i++) {
         float gi = g ? g[i] : zero;
         bad |= !isfinite(gi);
-        float mi = b1 * m[i] + c1 * gi;
-        float vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= step * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
+        kf_adam_step(&p[i], &m[i], &v[i], gi, step, inv_bc2_sqrt, h);
     }
     return bad;
 }
@@ -346,8 +334,7 @@ static void cpu_adam_rows(kern *k, float *p, const float *g, float *m, float *v,
     if (with_grad)
         memcpy(tab + 2 * (t - t0 - 1), here, 2 * sizeof(float));
     const uint8_t *sel = cpu_selected_rows(k, X, n_rows);
-    float b1 = (float)beta1, c1 = (float)(1.0 - beta1), b2 = (float)beta2,
-          c2 = (float)(1.0 - beta2), eps = (float)eps_d;
+    kf_adam_hyper h = kf_adam_hyper_of(beta1, beta2, eps_d);
     int bad = 0;
 #pragma omp parallel for num_threads(cpu_st(k)->threads) schedule(dynamic, 64) reduction(| : bad)
     for (int64_t j = 0; j < n_rows; j++) {
@@ -357,8 +344,7 @@ static void cpu_adam_rows(kern *k, float *p, const float *g, float *m, float *v,
         for (int64_t tau = last[j] + 1; tau <= t; tau++) {
             int real = with_grad && tau == t;
             const float *c = real ? here : tab + 2 * (tau - t0 - 1);
-            bad |= adam_row_step(p + o, real ? g + o : NULL, m + o, v + o, width, c, b1, c1,
-                                 b2, c2, eps);
+            bad |= adam_row_step(p + o, real ? g + o : NULL, m + o, v + o, width, c, h);
         }
         last[j] = t;
     }

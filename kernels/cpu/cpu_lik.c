@@ -6,17 +6,12 @@
  *                  gradient replaces the gathered logit.
  * Pass 2 (dense):  every entry as if x = 0: value −ℓ(0, x̂) and G_z in place.
  * Pass 3 (sparse): the x = 1 gradients overwrite Z at the ones.
- * With x̂ = sigmoid(z), s = scale, e = 1e-10 and G_z = s · (−∂ℓ/∂x̂) · x̂(1−x̂):
- *   pois  −ℓ(0) = x̂              −ℓ(1) = −log(x̂+e) + x̂
- *   bern  −ℓ(0) = −log(1−x̂+e)    −ℓ(1) = −log(x̂+e)
- *   gaus  −ℓ(0) = x̂²             −ℓ(1) = (1−x̂)²                                        */
+ * The terms of one entry, as functions of x̂ = sigmoid(z): kernels/kern_formulas.h. */
 #include <math.h>
 #include <stdint.h>
 
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_math.h"
-
-#define LIK_E 1e-10f
 
 /* The sums over a row are taken in LIK_LANES fixed lanes: entry c goes to lane c mod
  * LIK_LANES, the lanes are added in one fixed order at the end. The order of every addition
@@ -60,32 +55,32 @@ static inline double lanes_total(const float acc[LIK_LANES])
 /* Pass 1 blocks: v holds gathered logits on entry and the x = 1 gradients on return;
  * acc gets −ℓ(1) − (−ℓ(0)) of each. */
 static inline void pois_ones(float *restrict v, float scale, float *restrict acc)
-{   /* −ℓ(1) + ℓ(0) = −log(x̂+e);  −∂ℓ/∂x̂ = 1 − 1/(x̂+e) */
+{
 #pragma omp simd
     for (int l = 0; l < LIK_LANES; l++) {
         float xh = fast_sigmoidf(v[l]);
-        acc[l] += -fast_logf(xh + LIK_E);
-        v[l] = scale * (1.0f - 1.0f / (xh + LIK_E)) * xh * (1.0f - xh);
+        acc[l] += kf_pois_corr(xh);
+        v[l] = kf_pois_g1(xh, scale);
     }
 }
 
 static inline void bern_ones(float *restrict v, float scale, float *restrict acc)
-{   /* −log(x̂+e) + log(1−x̂+e);  −∂ℓ/∂x̂ = −1/(x̂+e) */
+{
 #pragma omp simd
     for (int l = 0; l < LIK_LANES; l++) {
         float xh = fast_sigmoidf(v[l]);
-        acc[l] += -fast_logf(xh + LIK_E) + fast_logf(1.0f - xh + LIK_E);
-        v[l] = -scale * xh * (1.0f - xh) / (xh + LIK_E);
+        acc[l] += kf_bern_corr(xh);
+        v[l] = kf_bern_g1(xh, scale);
     }
 }
 
 static inline void gaus_ones(float *restrict v, float scale, float *restrict acc)
-{   /* (1−x̂)² − x̂² = 1 − 2x̂;  −∂ℓ/∂x̂ = −2(1−x̂) */
+{
 #pragma omp simd
     for (int l = 0; l < LIK_LANES; l++) {
         float xh = fast_sigmoidf(v[l]);
-        acc[l] += 1.0f - 2.0f * xh;
-        v[l] = -scale * 2.0f * (1.0f - xh) * xh * (1.0f - xh);
+        acc[l] += kf_gaus_corr(xh);
+        v[l] = kf_gaus_g1(xh, scale);
     }
 }
 
@@ -95,8 +90,8 @@ static inline void pois_zeros(float *restrict v, float scale, float *restrict ac
 #pragma omp simd
     for (int l = 0; l < LIK_LANES; l++) {
         float xh = fast_sigmoidf(v[l]);
-        acc[l] += xh;
-        v[l] = scale * xh * (1.0f - xh);
+        acc[l] += kf_pois_v0(xh);
+        v[l] = kf_pois_g0(xh, scale);
     }
 }
 
@@ -105,8 +100,8 @@ static inline void bern_zeros(float *restrict v, float scale, float *restrict ac
 #pragma omp simd
     for (int l = 0; l < LIK_LANES; l++) {
         float xh = fast_sigmoidf(v[l]);
-        acc[l] += -fast_logf(1.0f - xh + LIK_E);
-        v[l] = scale * xh * (1.0f - xh) / (1.0f - xh + LIK_E);
+        acc[l] += kf_bern_v0(xh);
+        v[l] = kf_bern_g0(xh, scale);
     }
 }
 
@@ -115,8 +110,8 @@ static inline void gaus_zeros(float *restrict v, float scale, float *restrict ac
 #pragma omp simd
     for (int l = 0; l < LIK_LANES; l++) {
         float xh = fast_sigmoidf(v[l]);
-        acc[l] += xh * xh;
-        v[l] = scale * 2.0f * xh * xh * (1.0f - xh);
+        acc[l] += kf_gaus_v0(xh);
+        v[l] = kf_gaus_g0(xh, scale);
     }
 }
 

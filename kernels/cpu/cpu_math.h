@@ -1,6 +1,7 @@
 /* kernels/cpu/cpu_math.h — float exp, log, tanh, sin/cos written so that loops over them
  * vectorize (no libm calls, no branches): range reduction + short polynomials, each
- * accurate to a few ulp over the range the kernels use. Private to the CPU backend. */
+ * accurate to a few ulp over the range the kernels use; then the element-wise formulas of
+ * kernels/kern_formulas.h built on them. Private to the CPU backend. */
 #ifndef BIVAE_CPU_MATH_H
 #define BIVAE_CPU_MATH_H
 
@@ -103,5 +104,12 @@ static inline void fast_sincos_2pi(float u, float *s_out, float *c_out)
     *s_out = sin_v;
     *c_out = cos_v;
 }
+
+/* The primitives of kernels/kern_formulas.h in this backend. */
+#define KF_SIGMOIDF fast_sigmoidf
+#define KF_LOGF fast_logf
+#define KF_TANHF fast_tanhf
+#define KF_EXPM1F fast_expm1f
+#include "kernels/kern_formulas.h"
 
 #endif

@@ -1,12 +1,14 @@
 /* kernels/cuda/cuda_dense.cu — the dense element-wise ops of the CUDA backend: bias, scale,
  * cyclic reordering, column sums, activations, the Gaussian latent layer, Adam and the
- * double accumulator. Each mirrors kernels/cpu/cpu_kernels.c expression by expression (same
- * operand order; --fmad=false), so results differ from the CPU only where a library
- * function (expf, tanhf, expm1f, log) differs from the CPU's by an ulp or two.
- * All kernels grid-stride over 64-bit indices; reductions are in a fixed order. */
+ * double accumulator. The activations, the Gaussian layer and Adam evaluate the formulas of
+ * kernels/kern_formulas.h, as the CPU does; with --fmad=false the results differ from the
+ * CPU's only where a library function (expf, tanhf, expm1f, log) differs from the CPU's by
+ * an ulp or two. All kernels grid-stride over 64-bit indices; reductions are in a fixed
+ * order. */
 #include <math.h>
 
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/cuda_math.h"
 
 /* ---- bias, scale, reorder, column sums ----------------------------------------------- */
 
@@ -110,33 +112,26 @@ void cu_colsum_add(kern *k, const float *G, int64_t m, int64_t n, float *g)
 
 /* ---- activations --------------------------------------------------------------------- */
 
-/* The exponent is clamped as the CPU's fast_expf clamps it, so σ never reaches 0 or 1 exactly
- * (log σ and 1/σ stay finite in the KL term). */
-__device__ __forceinline__ float cu_sigmoidf(float z)
-{
-    return 1.0f / (1.0f + expf(fminf(fmaxf(-z, -87.0f), 88.0f)));
-}
-
 __device__ __forceinline__ float act_value(kern_act f, float a)
 {
     switch (f) {
-    case KERN_ACT_SIGMOID: return cu_sigmoidf(a);
-    case KERN_ACT_TANH: return tanhf(a);
-    case KERN_ACT_ELU: return a > 0.0f ? a : expm1f(a);
-    case KERN_ACT_RELU: return a > 0.0f ? a : 0.0f;
-    default: return a > 0.0f ? (a < 6.0f ? a : 6.0f) : 0.0f;   /* RELU6 */
+    case KERN_ACT_SIGMOID: return kf_sigmoid(a);
+    case KERN_ACT_TANH: return kf_tanh(a);
+    case KERN_ACT_ELU: return kf_elu(a);
+    case KERN_ACT_RELU: return kf_relu(a);
+    default: return kf_relu6(a);   /* RELU6 */
     }
 }
 
-/* G ⊙ f'(a), PyTorch's conventions at the kinks (kernels.h). */
+/* G ⊙ f'(a) */
 __device__ __forceinline__ float act_grad(kern_act f, float a, float h, float G)
 {
     switch (f) {
-    case KERN_ACT_SIGMOID: return G * (h * (1.0f - h));
-    case KERN_ACT_TANH: return G * (1.0f - h * h);
-    case KERN_ACT_ELU: return G * (a > 0.0f ? 1.0f : h + 1.0f);
-    case KERN_ACT_RELU: return a > 0.0f ? G : 0.0f;
-    default: return (a > 0.0f && a < 6.0f) ? G : 0.0f;          /* RELU6 */
+    case KERN_ACT_SIGMOID: return kf_sigmoid_grad(G, h);
+    case KERN_ACT_TANH: return kf_tanh_grad(G, h);
+    case KERN_ACT_ELU: return kf_elu_grad(G, a, h);
+    case KERN_ACT_RELU: return kf_relu_grad(G, a);
+    default: return kf_relu6_grad(G, a);   /* RELU6 */
     }
 }
 
@@ -190,11 +185,11 @@ __global__ void gaussian_sample_kernel(const float *pre, const float *eps, int64
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < m * K;
          i += (int64_t)gridDim.x * blockDim.x) {
         int64_t r = i / K, c = i % K;
-        float mu_i = pre[r * 2 * K + c], sd_i = cu_sigmoidf(pre[r * 2 * K + K + c]);
+        float mu_i = pre[r * 2 * K + c], sd_i = kf_gauss_sigma(pre[r * 2 * K + K + c]);
         mu[i] = mu_i;
         sigma[i] = sd_i;
         if (z)
-            z[i] = mu_i + sd_i * eps[i];
+            z[i] = kf_gauss_sample(mu_i, sd_i, eps[i]);
     }
 }
 
@@ -226,12 +221,11 @@ __global__ void gaussian_kl_kernel(kl_args a)
          i += (int64_t)gridDim.x * blockDim.x) {
         int64_t r = i / a.K, c = i % a.K;
         float d = a.mu[i] - (a.prior ? a.prior[i] : 0.0f), s = a.sigma[i];
-        kl += -0.5 * (1.0 + 2.0 * log((double)s) - (double)d * d - (double)s * s);
-        float g_sigma = a.G_z[i] * a.eps[i] + a.ls * (s - 1.0f / s);
-        a.G_pre[r * 2 * a.K + c] = a.G_z[i] + a.ls * d;
-        a.G_pre[r * 2 * a.K + a.K + c] = g_sigma * s * (1.0f - s);
+        kl += kf_gauss_kl(d, s);
+        a.G_pre[r * 2 * a.K + c] = kf_gauss_grad_mu(a.G_z[i], d, a.ls);
+        a.G_pre[r * 2 * a.K + a.K + c] = kf_gauss_grad_pre_sigma(a.G_z[i], a.eps[i], s, a.ls);
         if (a.G_prior)
-            a.G_prior[i] = -a.ls * d;
+            a.G_prior[i] = kf_gauss_grad_prior(d, a.ls);
     }
     kl = cu_block_sum(kl);
     if (threadIdx.x == 0)
@@ -259,7 +253,8 @@ void cu_gaussian_kl_backward(kern *k, const float *mu, const float *sigma, const
 /* ---- optimizer and accumulator ------------------------------------------------------- */
 
 typedef struct adam_consts {
-    float step, inv_bc2_sqrt, b1, c1, b2, c2, eps;
+    float step, inv_bc2_sqrt;   /* kern_adam_constants of step t */
+    kf_adam_hyper h;
 } adam_consts;
 
 /* *flag = tag when `bad` and *flag is still negative (first writer wins): the non-finite
@@ -303,16 +298,11 @@ __global__ void adam_kernel(float *p, const float *g, float *m, float *v, int64_
          i += (int64_t)gridDim.x * blockDim.x) {
         float gi = g[i];
         bad |= !isfinite(gi);
-        float mi = a.b1 * m[i] + a.c1 * gi;
-        float vi = a.b2 * v[i] + a.c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= a.step * mi / (sqrtf(vi) * a.inv_bc2_sqrt + a.eps);
+        kf_adam_step(&p[i], &m[i], &v[i], gi, a.step, a.inv_bc2_sqrt, a.h);
     }
     flag_nonfinite(bad, flag, tag);
 }
 
-/* Constants in double, rounded once, exactly as cpu_adam forms them. */
 void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, double lr,
              double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
              int32_t tag)
@@ -324,11 +314,7 @@ void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, d
     kern_adam_constants(lr, beta1, beta2, t, here);
     a.step = here[0];
     a.inv_bc2_sqrt = here[1];
-    a.b1 = (float)beta1;
-    a.c1 = (float)(1.0 - beta1);
-    a.b2 = (float)beta2;
-    a.c2 = (float)(1.0 - beta2);
-    a.eps = (float)eps;
+    a.h = kf_adam_hyper_of(beta1, beta2, eps);
     cu_prof_begin(k, CU_PROF_ADAM);
     adam_kernel<<<cu_blocks(n, CU_MAX_BLOCKS), CU_THREADS, 0, cu_st(k)->stream>>>(p, g, m, v, n,
                                                                                   a, nonfinite_flag, tag);
@@ -358,7 +344,7 @@ typedef struct adam_rows_args {
     float *tab;                   /* constants of steps t0 + 1 .. */
     int64_t t0, t;
     float here[2];                /* constants of step t */
-    float b1, c1, b2, c2, eps;
+    kf_adam_hyper h;
 } adam_rows_args;
 
 /* element i of a selected row: its steps last + 1 .. t, kern_adam's arithmetic per step */
@@ -384,9 +370,7 @@ __global__ void adam_rows_kernel(adam_rows_args a, int32_t *flag, int32_t tag)
                 inv = a.tab[2 * (tau - a.t0 - 1) + 1];
             }
             bad |= !isfinite(gi);
-            mi = a.b1 * mi + a.c1 * gi;
-            vi = a.b2 * vi + a.c2 * gi * gi;
-            pi -= step * mi / (sqrtf(vi) * inv + a.eps);
+            kf_adam_step(&pi, &mi, &vi, gi, step, inv, a.h);
         }
         a.p[i] = pi;
         a.m[i] = mi;
@@ -430,9 +414,7 @@ void cu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t
     a.sel = sel; a.last = last; a.tab = tab;
     a.t0 = t0; a.t = t;
     a.here[0] = here[0]; a.here[1] = here[1];
-    a.b1 = (float)beta1; a.c1 = (float)(1.0 - beta1);
-    a.b2 = (float)beta2; a.c2 = (float)(1.0 - beta2);
-    a.eps = (float)eps;
+    a.h = kf_adam_hyper_of(beta1, beta2, eps);
     adam_rows_kernel<<<cu_blocks(n_rows * width, CU_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(
         a, nonfinite_flag, tag);
     CUDA_LAUNCH_CHECK("adam_rows_kernel");

@@ -4,7 +4,7 @@
  *   loss = Σ_{all entries} −ℓ(0, x̂)  +  Σ_{ones of X} (−ℓ(1, x̂) + ℓ(0, x̂))
  *   G_z  = g1(z) at the ones, g0(z) elsewhere (the CPU's pass 3 overwrites the ones)
  *
- * with the CPU's float expressions term by term. The ones are found through a row-major
+ * with the terms of kernels/kern_formulas.h. The ones are found through a row-major
  * membership bitmap of X (m · ceil(n/32) words, 1/32 of Z's size), so one pass over Z does
  * the dense part and the correction; X is never densified and no host read of the CSR is
  * needed. The loss is summed in double: per thread, per block (fixed-order tree), then the
@@ -12,8 +12,7 @@
 #include <math.h>
 
 #include "kernels/cuda/cuda_internal.h"
-
-#define LIK_E 1e-10f
+#include "kernels/cuda/cuda_math.h"
 
 enum { LIK_COLS_PER_THREAD = 4 };   /* a block covers CU_THREADS · 4 columns of one row */
 
@@ -23,29 +22,29 @@ typedef struct lik_term {
     float g0, g1; /* G_z if x = 0 / x = 1 */
 } lik_term;
 
-/* The CPU's row_dense / row_ones expressions, same operand order. */
+/* The four terms of logit z (kernels/kern_formulas.h). */
 __device__ __forceinline__ lik_term lik_eval(kern_lik lik, float z, float scale)
 {
     lik_term t;
-    float xh = 1.0f / (1.0f + expf(fminf(fmaxf(-z, -87.0f), 88.0f)));   /* as the CPU clamps */
+    float xh = cu_sigmoidf(z);
     switch (lik) {
     case KERN_LIK_POIS:
-        t.v0 = xh;
-        t.g0 = scale * xh * (1.0f - xh);
-        t.corr = -logf(xh + LIK_E);
-        t.g1 = scale * (1.0f - 1.0f / (xh + LIK_E)) * xh * (1.0f - xh);
+        t.v0 = kf_pois_v0(xh);
+        t.g0 = kf_pois_g0(xh, scale);
+        t.corr = kf_pois_corr(xh);
+        t.g1 = kf_pois_g1(xh, scale);
         break;
     case KERN_LIK_BERN:
-        t.v0 = -logf(1.0f - xh + LIK_E);
-        t.g0 = scale * xh * (1.0f - xh) / (1.0f - xh + LIK_E);
-        t.corr = -logf(xh + LIK_E) + logf(1.0f - xh + LIK_E);
-        t.g1 = -scale * xh * (1.0f - xh) / (xh + LIK_E);
+        t.v0 = kf_bern_v0(xh);
+        t.g0 = kf_bern_g0(xh, scale);
+        t.corr = kf_bern_corr(xh);
+        t.g1 = kf_bern_g1(xh, scale);
         break;
     default:   /* KERN_LIK_GAUS */
-        t.v0 = xh * xh;
-        t.g0 = scale * 2.0f * xh * xh * (1.0f - xh);
-        t.corr = 1.0f - 2.0f * xh;
-        t.g1 = -scale * 2.0f * (1.0f - xh) * xh * (1.0f - xh);
+        t.v0 = kf_gaus_v0(xh);
+        t.g0 = kf_gaus_g0(xh, scale);
+        t.corr = kf_gaus_corr(xh);
+        t.g1 = kf_gaus_g1(xh, scale);
         break;
     }
     return t;

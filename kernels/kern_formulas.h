@@ -96,10 +96,11 @@ KF_FN float kf_relu6_grad(float G, float a) { return (a > 0.0f && a < 6.0f) ? G 
 KF_FN float kf_gauss_sigma(float pre_sigma) { return KF_SIGMOIDF(pre_sigma); }
 KF_FN float kf_gauss_sample(float mu, float sigma, float eps) { return mu + sigma * eps; }
 
-/* KL(N(μ, σ²) ‖ N(prior, 1)) of one coordinate, in double: −½ (1 + log σ² − d² − σ²) */
-KF_FN double kf_gauss_kl(float d, float sigma)
+/* KL(N(μ, σ²) ‖ N(prior, 1)) of one coordinate, d = μ − prior: −½ (1 + log σ² − d² − σ²).
+ * Exactly 0 at d = 0, σ = 1 (the padding of kernels/cpu's fixed-lane sums). */
+KF_FN float kf_gauss_kl(float d, float sigma)
 {
-    return -0.5 * (1.0 + 2.0 * log((double)sigma) - (double)d * d - (double)sigma * sigma);
+    return -0.5f * (1.0f + 2.0f * KF_LOGF(sigma) - d * d - sigma * sigma);
 }
 
 /* ∂/∂μ of the loss, G_z = ∂/∂z of the decoder's part: G_z + ls · d */

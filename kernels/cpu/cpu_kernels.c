@@ -243,6 +243,36 @@ static void cpu_gaussian_sample(kern *k, const float *pre, const float *eps, int
     }
 }
 
+/* Σ of the KL terms of one row [K] in 16 fixed lanes (as kernels/cpu/cpu_lik.c: the same
+ * bits for every vector width); the last partial block padded with d = 0, σ = 1, whose term
+ * is exactly 0. */
+enum { KL_LANES = 16 };
+
+static inline void kl_block(const float *restrict d, const float *restrict s,
+                            float *restrict acc)
+{
+#pragma omp simd
+    for (int l = 0; l < KL_LANES; l++)
+        acc[l] += kf_gauss_kl(d[l], s[l]);
+}
+
+static double kl_row(const float *mu, const float *prior, const float *sigma, int64_t K)
+{
+    float acc[KL_LANES] = {0}, d[KL_LANES], s[KL_LANES];
+    for (int64_t c0 = 0; c0 < K; c0 += KL_LANES) {
+        int64_t len = K - c0 < KL_LANES ? K - c0 : KL_LANES;
+        for (int64_t l = 0; l < KL_LANES; l++) {
+            d[l] = l < len ? mu[c0 + l] - (prior ? prior[c0 + l] : 0.0f) : 0.0f;
+            s[l] = l < len ? sigma[c0 + l] : 1.0f;
+        }
+        kl_block(d, s, acc);
+    }
+    float sum = 0.0f;
+    for (int l = 0; l < KL_LANES; l++)
+        sum += acc[l];
+    return sum;
+}
+
 static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigma,
                                      const float *eps, const float *prior, const float *G_z,
                                      int64_t m, int64_t K, float lambda, float scale,
@@ -251,15 +281,20 @@ static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigm
     double kl = 0.0;
     float ls = lambda * scale;
     for (int64_t r = 0; r < m; r++) {
+        const float *mu_r = mu + r * K, *sd_r = sigma + r * K, *e_r = eps + r * K;
+        const float *G_r = G_z + r * K, *p_r = prior ? prior + r * K : NULL;
+        float *G_mu = G_pre + r * 2 * K, *G_sd = G_mu + K;
+#pragma omp simd
         for (int64_t c = 0; c < K; c++) {
-            int64_t i = r * K + c;
-            float d = mu[i] - (prior ? prior[i] : 0.0f), s = sigma[i];
-            kl += kf_gauss_kl(d, s);
-            G_pre[r * 2 * K + c] = kf_gauss_grad_mu(G_z[i], d, ls);
-            G_pre[r * 2 * K + K + c] = kf_gauss_grad_pre_sigma(G_z[i], eps[i], s, ls);
-            if (G_prior)
-                G_prior[i] = kf_gauss_grad_prior(d, ls);
+            float d = mu_r[c] - (p_r ? p_r[c] : 0.0f);
+            G_mu[c] = kf_gauss_grad_mu(G_r[c], d, ls);
+            G_sd[c] = kf_gauss_grad_pre_sigma(G_r[c], e_r[c], sd_r[c], ls);
         }
+        if (G_prior)
+#pragma omp simd
+            for (int64_t c = 0; c < K; c++)
+                G_prior[r * K + c] = kf_gauss_grad_prior(mu_r[c] - (p_r ? p_r[c] : 0.0f), ls);
+        kl += kl_row(mu_r, p_r, sd_r, K);
     }
     *loss_acc += (float)(lambda * kl);
 }

@@ -53,23 +53,33 @@ typedef struct rng_chunk {
 static void chunk_counters(rng_chunk *ch, int64_t b0, int64_t n, int64_t nb, int64_t id0,
                            int64_t id_stride)
 {
+    int64_t r = b0 / nb, c4 = b0 % nb;   /* one division per chunk, not per block */
     for (int64_t b = 0; b < n; b++) {
-        int64_t r = (b0 + b) / nb, c4 = (b0 + b) % nb;
         int64_t id = id0 + r * id_stride;
         ch->c0[b] = (uint32_t)c4;
         ch->c1[b] = philox_lo32(id);
         ch->c2[b] = philox_hi32(id);
         ch->row[b] = r;
         ch->col[b] = 4 * c4;
+        if (++c4 == nb) {
+            c4 = 0;
+            r++;
+        }
     }
 }
 
 static void chunk_store(const rng_chunk *ch, const float *const v[4], int64_t n, float *out,
                         int64_t cols)
 {
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t j = 0; j < 4 && ch->col[b] + j < cols; j++)
-            out[ch->row[b] * cols + ch->col[b] + j] = v[j][b];
+    for (int64_t b = 0; b < n; b++) {
+        float *o = out + ch->row[b] * cols + ch->col[b];
+        if (ch->col[b] + 4 <= cols) {            /* a whole block: no bounds to check */
+            o[0] = v[0][b], o[1] = v[1][b], o[2] = v[2][b], o[3] = v[3][b];
+            continue;
+        }
+        for (int64_t j = 0; ch->col[b] + j < cols; j++)
+            o[j] = v[j][b];
+    }
 }
 
 /* The 4 integer streams of a chunk → 4 float streams: Box–Muller pairs (normal) or lo +

@@ -30,6 +30,12 @@ typedef struct cpu_csc_buffers {
     int64_t *ptr;           /* [nnz + 1] */
     int32_t *rows;          /* [nnz] */
     size_t start_len, cols_len, ptr_len, rows_len;   /* bytes */
+    /* the CSR the view was made of, kept to reuse the view for the same ones (a first layer
+     * runs forward, backward and the refresh forward on one batch) */
+    int64_t key_nrows, key_ncols, n_used;   /* key_nrows < 0: no view */
+    int64_t *key_rowptr;    /* [key_nrows + 1] */
+    int32_t *key_col;       /* [nnz] */
+    size_t key_rowptr_len, key_col_len;     /* bytes */
 } cpu_csc_buffers;
 
 typedef struct cpu_state {
@@ -47,7 +53,8 @@ static inline cpu_state *cpu_st(kern *k) { return (cpu_state *)k->impl; }
 extern const kern_ops cpu_ops_table;            /* kernels/cpu/cpu_kernels.c */
 float *cpu_scratch(kern *k, size_t n);          /* >= n floats, reused between calls */
 double *cpu_row_sums(kern *k, size_t n);        /* >= n doubles, reused between calls */
-cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t ncols, int64_t nnz);  /* sized for both */
+cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t nrows, int64_t ncols, int64_t nnz);
+                                                /* sized for an [nrows × ncols] CSR */
 
 /* kernels/cpu/cpu_sparse.c */
 void cpu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,

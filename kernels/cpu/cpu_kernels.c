@@ -37,14 +37,17 @@ double *cpu_row_sums(kern *k, size_t n)
     return grow((void **)&st->row_sums, &st->row_sums_len, n * sizeof(double));
 }
 
-cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t ncols, int64_t nnz)
+cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t nrows, int64_t ncols, int64_t nnz)
 {
     cpu_csc_buffers *b = &cpu_st(k)->csc;
     size_t n = (size_t)(nnz > 0 ? nnz : 1);
+    b->key_nrows = -1;   /* the view is being remade */
     grow((void **)&b->start, &b->start_len, sizeof(int64_t) * (size_t)(ncols + 1));
     grow((void **)&b->cols, &b->cols_len, sizeof(int32_t) * n);
     grow((void **)&b->ptr, &b->ptr_len, sizeof(int64_t) * (n + 1));
     grow((void **)&b->rows, &b->rows_len, sizeof(int32_t) * n);
+    grow((void **)&b->key_rowptr, &b->key_rowptr_len, sizeof(int64_t) * (size_t)(nrows + 1));
+    grow((void **)&b->key_col, &b->key_col_len, sizeof(int32_t) * n);
     return b;
 }
 
@@ -55,6 +58,8 @@ static void cpu_destroy(kern *k)
     free(st->csc.cols);
     free(st->csc.ptr);
     free(st->csc.rows);
+    free(st->csc.key_rowptr);
+    free(st->csc.key_col);
     free(st->scratch);
     free(st->row_sums);
     free(st->sel);

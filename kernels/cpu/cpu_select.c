@@ -106,6 +106,7 @@ kern *kern_cpu_create(int threads)
     kern *k = xcalloc(1, sizeof(kern));
     cpu_state *st = xcalloc(1, sizeof(cpu_state));
     st->threads = threads > 0 ? threads : 1;
+    st->csc.key_nrows = -1;   /* no column view yet */
     openblas_set_num_threads(st->threads);
     k->ops = isa->ops;
     k->impl = st;

@@ -177,6 +177,33 @@ static void test_csr_products_match_dense(void **state)
     free(W); free(GW); free(GW2); free(want); free(wantW); free(rowptr); free(col);
 }
 
+/* The backend reuses its column view of X when the next call has the same ones: a call on
+ * the same arrays with other contents (a moved one, then other rows) must not reuse it. */
+static void test_csr_view_follows_contents(void **state)
+{
+    enum { ROWS = 6, COLS = 11, N = 20 };
+    int64_t rowptr[ROWS + 1] = {0, 2, 3, 5, 6, 8, 9};
+    int32_t col[9] = {0, 4, 2, 1, 7, 10, 3, 9, 5};
+    trng r = {8};
+    float W[COLS * N], Y[ROWS * N], Y_fresh[ROWS * N];
+    fill_unif(&r, W, COLS * N, -1, 1);
+    kern_csr X = {ROWS, COLS, rowptr, col};
+    kern_csr_matmul_bias(k1, X, W, NULL, N, Y);
+    for (int change = 0; change < 3; change++) {
+        if (change == 0)
+            col[3] = 6;                  /* a one moves to another column */
+        else if (change == 1)
+            rowptr[2] = 4, col[3] = 8;   /* a one moves to another row: rowptr changes */
+        else
+            X.nrows = ROWS - 1;          /* fewer rows of the same arrays */
+        kern_csr_matmul_bias(k1, X, W, NULL, N, Y);
+        kern *fresh = kern_cpu_create(1);
+        kern_csr_matmul_bias(fresh, X, W, NULL, N, Y_fresh);
+        kern_destroy(fresh);
+        assert_memory_equal(Y, Y_fresh, sizeof(float) * (size_t)(X.nrows * N));
+    }
+}
+
 /* ---- activations ----------------------------------------------------------------------- */
 
 static double act_ref(kern_act f, double a)
@@ -579,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_rows_cyclic_from_blocked),
         cmocka_unit_test(test_copy_rows),
         cmocka_unit_test(test_csr_products_match_dense),
+        cmocka_unit_test(test_csr_view_follows_contents),
         cmocka_unit_test(test_activations_forward_and_fd),
         cmocka_unit_test(test_activation_kinks),
         cmocka_unit_test(test_gaussian_latent_fd),

@@ -248,29 +248,43 @@ static void cpu_gaussian_sample(kern *k, const float *pre, const float *eps, int
     }
 }
 
-/* Σ of the KL terms of one row [K] in 16 fixed lanes (as kernels/cpu/cpu_lik.c: the same
+/* Σ of the KL terms of n coordinates in 16 fixed lanes (as kernels/cpu/cpu_lik.c: the same
  * bits for every vector width); the last partial block padded with d = 0, σ = 1, whose term
- * is exactly 0. */
+ * is exactly 0. prior may be NULL (0). */
 enum { KL_LANES = 16 };
 
-static inline void kl_block(const float *restrict d, const float *restrict s,
+static inline void kl_block(const float *restrict mu, const float *restrict sigma,
                             float *restrict acc)
 {
 #pragma omp simd
     for (int l = 0; l < KL_LANES; l++)
-        acc[l] += kf_gauss_kl(d[l], s[l]);
+        acc[l] += kf_gauss_kl(mu[l], sigma[l]);
 }
 
-static double kl_row(const float *mu, const float *prior, const float *sigma, int64_t K)
+static inline void kl_block_prior(const float *restrict mu, const float *restrict prior,
+                                  const float *restrict sigma, float *restrict acc)
 {
-    float acc[KL_LANES] = {0}, d[KL_LANES], s[KL_LANES];
-    for (int64_t c0 = 0; c0 < K; c0 += KL_LANES) {
-        int64_t len = K - c0 < KL_LANES ? K - c0 : KL_LANES;
+#pragma omp simd
+    for (int l = 0; l < KL_LANES; l++)
+        acc[l] += kf_gauss_kl(mu[l] - prior[l], sigma[l]);
+}
+
+static double kl_sum(const float *mu, const float *prior, const float *sigma, int64_t n)
+{
+    float acc[KL_LANES] = {0};
+    int64_t c0 = 0;
+    for (; c0 + KL_LANES <= n; c0 += KL_LANES)   /* one loop each way: both vectorize */
+        if (prior)
+            kl_block_prior(mu + c0, prior + c0, sigma + c0, acc);
+        else
+            kl_block(mu + c0, sigma + c0, acc);
+    if (c0 < n) {
+        float m[KL_LANES] = {0}, s[KL_LANES];
         for (int64_t l = 0; l < KL_LANES; l++) {
-            d[l] = l < len ? mu[c0 + l] - (prior ? prior[c0 + l] : 0.0f) : 0.0f;
-            s[l] = l < len ? sigma[c0 + l] : 1.0f;
+            m[l] = c0 + l < n ? mu[c0 + l] - (prior ? prior[c0 + l] : 0.0f) : 0.0f;
+            s[l] = c0 + l < n ? sigma[c0 + l] : 1.0f;
         }
-        kl_block(d, s, acc);
+        kl_block(m, s, acc);
     }
     float sum = 0.0f;
     for (int l = 0; l < KL_LANES; l++)
@@ -283,7 +297,6 @@ static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigm
                                      int64_t m, int64_t K, float lambda, float scale,
                                      float *G_pre, float *G_prior, float *loss_acc)
 {
-    double kl = 0.0;
     float ls = lambda * scale;
     for (int64_t r = 0; r < m; r++) {
         const float *mu_r = mu + r * K, *sd_r = sigma + r * K, *e_r = eps + r * K;
@@ -299,9 +312,8 @@ static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigm
 #pragma omp simd
             for (int64_t c = 0; c < K; c++)
                 G_prior[r * K + c] = kf_gauss_grad_prior(mu_r[c] - (p_r ? p_r[c] : 0.0f), ls);
-        kl += kl_row(mu_r, p_r, sd_r, K);
     }
-    *loss_acc += (float)(lambda * kl);
+    *loss_acc += (float)(lambda * kl_sum(mu, prior, sigma, m * K));
 }
 
 /* ---- optimizer and reductions ------------------------------------------------------- */

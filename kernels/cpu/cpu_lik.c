@@ -52,68 +52,28 @@ static inline double lanes_total(const float acc[LIK_LANES])
     return s;
 }
 
-/* Pass 1 blocks: v holds gathered logits on entry and the x = 1 gradients on return;
- * acc gets −ℓ(1) − (−ℓ(0)) of each. */
-static inline void pois_ones(float *restrict v, float scale, float *restrict acc)
-{
-#pragma omp simd
-    for (int l = 0; l < LIK_LANES; l++) {
-        float xh = fast_sigmoidf(v[l]);
-        acc[l] += kf_pois_corr(xh);
-        v[l] = kf_pois_g1(xh, scale);
+/* One block function per likelihood and pass, each its own loop so each vectorizes:
+ * x̂ = sigmoid(v); acc += VALUE(x̂); v = GRAD(x̂, scale).
+ * Pass 1 (the ones): v holds gathered logits and gets the x = 1 gradients; the value is
+ * −ℓ(1) − (−ℓ(0)). Pass 2 (every entry): v holds logits and gets G_z as if x = 0; the value
+ * is −ℓ(0). */
+#define LIK_BLOCK(name, value, grad)                                                      \
+    static inline void name(float *restrict v, float scale, float *restrict acc)          \
+    {                                                                                     \
+        _Pragma("omp simd")                                                               \
+        for (int l = 0; l < LIK_LANES; l++) {                                             \
+            float xh = fast_sigmoidf(v[l]);                                               \
+            acc[l] += value(xh);                                                          \
+            v[l] = grad(xh, scale);                                                       \
+        }                                                                                 \
     }
-}
 
-static inline void bern_ones(float *restrict v, float scale, float *restrict acc)
-{
-#pragma omp simd
-    for (int l = 0; l < LIK_LANES; l++) {
-        float xh = fast_sigmoidf(v[l]);
-        acc[l] += kf_bern_corr(xh);
-        v[l] = kf_bern_g1(xh, scale);
-    }
-}
-
-static inline void gaus_ones(float *restrict v, float scale, float *restrict acc)
-{
-#pragma omp simd
-    for (int l = 0; l < LIK_LANES; l++) {
-        float xh = fast_sigmoidf(v[l]);
-        acc[l] += kf_gaus_corr(xh);
-        v[l] = kf_gaus_g1(xh, scale);
-    }
-}
-
-/* Pass 2 blocks: v holds logits on entry and G_z as if x = 0 on return; acc gets −ℓ(0). */
-static inline void pois_zeros(float *restrict v, float scale, float *restrict acc)
-{
-#pragma omp simd
-    for (int l = 0; l < LIK_LANES; l++) {
-        float xh = fast_sigmoidf(v[l]);
-        acc[l] += kf_pois_v0(xh);
-        v[l] = kf_pois_g0(xh, scale);
-    }
-}
-
-static inline void bern_zeros(float *restrict v, float scale, float *restrict acc)
-{
-#pragma omp simd
-    for (int l = 0; l < LIK_LANES; l++) {
-        float xh = fast_sigmoidf(v[l]);
-        acc[l] += kf_bern_v0(xh);
-        v[l] = kf_bern_g0(xh, scale);
-    }
-}
-
-static inline void gaus_zeros(float *restrict v, float scale, float *restrict acc)
-{
-#pragma omp simd
-    for (int l = 0; l < LIK_LANES; l++) {
-        float xh = fast_sigmoidf(v[l]);
-        acc[l] += kf_gaus_v0(xh);
-        v[l] = kf_gaus_g0(xh, scale);
-    }
-}
+LIK_BLOCK(pois_ones, kf_pois_corr, kf_pois_g1)
+LIK_BLOCK(bern_ones, kf_bern_corr, kf_bern_g1)
+LIK_BLOCK(gaus_ones, kf_gaus_corr, kf_gaus_g1)
+LIK_BLOCK(pois_zeros, kf_pois_v0, kf_pois_g0)
+LIK_BLOCK(bern_zeros, kf_bern_v0, kf_bern_g0)
+LIK_BLOCK(gaus_zeros, kf_gaus_v0, kf_gaus_g0)
 
 /* Passes 1 and 2 of one row: g1[nnz] the gathered logits at its ones, z[n] its logits.
  * Returns the row's value. One loop per likelihood (the switch outside) so each vectorizes. */

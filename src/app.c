@@ -393,10 +393,7 @@ static int reject_unimplemented(const bivae_config *cfg, comm *c)
     return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
 }
 
-/* Collective: the build of the CPU kernels each rank runs (kernels.h kern_cpu_isa) written
- * to out: "x86-64-v4", or "x86-64-v3 to x86-64-v4" where ranks differ (their results do
- * not). A usage error, on every rank, where any rank's BIVAE_CPU_ISA cannot be had. */
-static int check_cpu_isa(comm *c, char *out, size_t out_len)
+int app_check_cpu_isa(comm *c, char *out, size_t out_len)
 {
     char why[256] = "";
     const char *isa = kern_cpu_isa(why, sizeof why);
@@ -426,7 +423,7 @@ int app_train(const bivae_config *cfg, comm *world)
     if (!status)
         status = reject_unimplemented(cfg, world);
     if (!status)
-        status = check_cpu_isa(world, cpu_kernels, sizeof cpu_kernels);
+        status = app_check_cpu_isa(world, cpu_kernels, sizeof cpu_kernels);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);
     comm *c = status ? NULL : open_comm(cfg, world, k, &status);
     if (!status)

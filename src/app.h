@@ -18,6 +18,11 @@ int app_export(const bivae_config *cfg, comm *c);
  * ranks of its node when they are not bound to separate cores. (app_train refuses a
  * --threads above app_allowed_cores on any rank: exit 2 on every rank.) */
 int app_resolve_threads(int requested, int local_size);
+/* Collective: the build of the CPU kernels each rank runs (kernels.h kern_cpu_isa) written
+ * to out: "x86-64-v4", or "x86-64-v3 to x86-64-v4 (by rank)" where ranks differ (their
+ * results do not). A usage error (one line, every rank) where any rank's BIVAE_CPU_ISA
+ * cannot be had. */
+int app_check_cpu_isa(comm *c, char *out, size_t out_len);
 
 /* The cores this rank may run on (its CPU affinity mask; the online CPUs when it cannot be
  * read); *online (may be NULL): the online CPUs of the node. */

@@ -142,8 +142,11 @@ static int eval_loaded(const bivae_config *cfg, comm *c, const ckpt_info *info,
 int app_eval(const bivae_config *cfg, comm *c)
 {
     char err[ERR_LEN] = "";
+    char isa[128];
     ckpt_info info;
-    int status = comm_agree(c, ckpt_read_header(cfg->model_path, &info, err, sizeof err), err);
+    int status = app_check_cpu_isa(c, isa, sizeof isa);
+    if (!status)
+        status = comm_agree(c, ckpt_read_header(cfg->model_path, &info, err, sizeof err), err);
     if (status)
         return status;
     data_options opt = eval_data_options(cfg, &info);
@@ -799,7 +802,10 @@ static int recommend(const bivae_config *cfg, char *err, size_t len)
 
 int app_recommend(const bivae_config *cfg, comm *c)
 {
-    char err[ERR_LEN] = "";
-    int status = comm_rank(c) == 0 ? recommend(cfg, err, sizeof err) : 0;
+    char err[ERR_LEN] = "", isa[128];
+    int status = app_check_cpu_isa(c, isa, sizeof isa);
+    if (status)
+        return status;
+    status = comm_rank(c) == 0 ? recommend(cfg, err, sizeof err) : 0;
     return comm_agree(c, status, err);
 }

@@ -42,4 +42,10 @@ for np in 1 2; do
         done
     done
 done
+# eval and recommend refuse a build they cannot have as train does
+for cmd in "eval --model $ckpt" "recommend --model $ckpt --user 1"; do
+    read -r -a argv <<<"$cmd"
+    expect_exit 2 "^bivae-dist: error: BIVAE_CPU_ISA=avx9: this build holds" \
+        env BIVAE_CPU_ISA=avx9 "$BIVAE" "${argv[@]}"
+done
 echo "cpu_isa: OK (${isas[*]}: same bits on 1 and 2 ranks)"

@@ -2,8 +2,11 @@
 # The binary's contract with users and scripts: help, version, exit codes 0/2/3, one clear
 # error line naming the flag or FILE:LINE, and no partial output files.
 source "$(dirname "$0")/lib.sh"
-"$BIVAE" --help | grep -q "train" || fail "--help lacks the train command"
-"$BIVAE" train --help | grep -q -- "--batch-size" || fail "train --help lacks --batch-size"
+# (the help is read whole first: `| grep -q` under pipefail fails when grep stops reading
+# before the binary has written everything, and the binary dies of SIGPIPE)
+help=$("$BIVAE" --help) && grep -q "train" <<<"$help" || fail "--help lacks the train command"
+help=$("$BIVAE" train --help) && grep -q -- "--batch-size" <<<"$help" \
+    || fail "train --help lacks --batch-size"
 "$BIVAE" --version | grep -Eq "^bivae-dist [0-9]" || fail "--version"
 expect_exit 2 "--k" "$BIVAE" train --synthetic ml-100k --k zero
 expect_exit 2 "--frobnicate" "$BIVAE" train --synthetic ml-100k --frobnicate 1

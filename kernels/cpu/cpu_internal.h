@@ -49,6 +49,20 @@ typedef struct cpu_state {
     cpu_csc_buffers csc;
 } cpu_state;
 
+/* Float sums in CPU_LANES fixed lanes: entry i goes to lane i mod CPU_LANES, and the lanes
+ * are added in one fixed order at the end (cpu_lanes_total). Every addition then comes in
+ * the same order whatever vector width the compiler picks (SSE2, AVX2, AVX-512 or none), so
+ * each ISA build of these kernels gives the same bits (kernels/cpu/cpu_lik.c, the KL sum). */
+enum { CPU_LANES = 16 };
+
+static inline float cpu_lanes_total(const float acc[CPU_LANES])
+{
+    float s = 0.0f;
+    for (int l = 0; l < CPU_LANES; l++)
+        s += acc[l];
+    return s;
+}
+
 static inline cpu_state *cpu_st(kern *k) { return (cpu_state *)k->impl; }
 extern const kern_ops cpu_ops_table;            /* kernels/cpu/cpu_kernels.c */
 float *cpu_scratch(kern *k, size_t n);          /* >= n floats, reused between calls */

@@ -248,16 +248,13 @@ static void cpu_gaussian_sample(kern *k, const float *pre, const float *eps, int
     }
 }
 
-/* Σ of the KL terms of n coordinates in 16 fixed lanes (as kernels/cpu/cpu_lik.c: the same
- * bits for every vector width); the last partial block padded with d = 0, σ = 1, whose term
- * is exactly 0. prior may be NULL (0). */
-enum { KL_LANES = 16 };
-
+/* Σ of the KL terms of n coordinates in fixed lanes (cpu_internal.h CPU_LANES); the last
+ * partial block padded with d = 0, σ = 1, whose term is exactly 0. prior may be NULL (0). */
 static inline void kl_block(const float *restrict mu, const float *restrict sigma,
                             float *restrict acc)
 {
 #pragma omp simd
-    for (int l = 0; l < KL_LANES; l++)
+    for (int l = 0; l < CPU_LANES; l++)
         acc[l] += kf_gauss_kl(mu[l], sigma[l]);
 }
 
@@ -265,31 +262,28 @@ static inline void kl_block_prior(const float *restrict mu, const float *restric
                                   const float *restrict sigma, float *restrict acc)
 {
 #pragma omp simd
-    for (int l = 0; l < KL_LANES; l++)
+    for (int l = 0; l < CPU_LANES; l++)
         acc[l] += kf_gauss_kl(mu[l] - prior[l], sigma[l]);
 }
 
 static double kl_sum(const float *mu, const float *prior, const float *sigma, int64_t n)
 {
-    float acc[KL_LANES] = {0};
+    float acc[CPU_LANES] = {0};
     int64_t c0 = 0;
-    for (; c0 + KL_LANES <= n; c0 += KL_LANES)   /* one loop each way: both vectorize */
+    for (; c0 + CPU_LANES <= n; c0 += CPU_LANES)   /* one loop each way: both vectorize */
         if (prior)
             kl_block_prior(mu + c0, prior + c0, sigma + c0, acc);
         else
             kl_block(mu + c0, sigma + c0, acc);
     if (c0 < n) {
-        float m[KL_LANES] = {0}, s[KL_LANES];
-        for (int64_t l = 0; l < KL_LANES; l++) {
+        float m[CPU_LANES] = {0}, s[CPU_LANES];
+        for (int64_t l = 0; l < CPU_LANES; l++) {
             m[l] = c0 + l < n ? mu[c0 + l] - (prior ? prior[c0 + l] : 0.0f) : 0.0f;
             s[l] = c0 + l < n ? sigma[c0 + l] : 1.0f;
         }
         kl_block(m, s, acc);
     }
-    float sum = 0.0f;
-    for (int l = 0; l < KL_LANES; l++)
-        sum += acc[l];
-    return sum;
+    return cpu_lanes_total(acc);
 }
 
 static void cpu_gaussian_kl_backward(kern *k, const float *mu, const float *sigma,

@@ -13,17 +13,13 @@
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/cpu/cpu_math.h"
 
-/* The sums over a row are taken in LIK_LANES fixed lanes: entry c goes to lane c mod
- * LIK_LANES, the lanes are added in one fixed order at the end. The order of every addition
- * is then the same whatever vector width the compiler picks (SSE2, AVX2, AVX-512 or none),
- * so each ISA build of these kernels gives the same bits. A block function below handles
- * LIK_LANES consecutive entries; the last, partial block runs on a zero-padded copy. */
-enum { LIK_LANES = 16 };
-
+/* The sums over a row are taken in fixed lanes (cpu_internal.h CPU_LANES). A block
+ * function below handles CPU_LANES consecutive entries; the last, partial block runs on a
+ * zero-padded copy. */
 #define LIK_ROW(block, p, n, scale, acc)                                                   \
     do {                                                                                  \
         int64_t c0_ = 0;                                                                  \
-        for (; c0_ + LIK_LANES <= (n); c0_ += LIK_LANES)                                  \
+        for (; c0_ + CPU_LANES <= (n); c0_ += CPU_LANES)                                  \
             block((p) + c0_, (scale), (acc));                                             \
         if (c0_ < (n))                                                                    \
             lik_tail(block, (p) + c0_, (n) - c0_, (scale), (acc));                        \
@@ -34,7 +30,7 @@ typedef void (*lik_block_fn)(float *restrict v, float scale, float *restrict acc
 static inline void lik_tail(lik_block_fn block, float *v, int64_t len, float scale,
                             float *acc)
 {
-    float buf[LIK_LANES] = {0}, part[LIK_LANES] = {0};
+    float buf[CPU_LANES] = {0}, part[CPU_LANES] = {0};
     for (int64_t l = 0; l < len; l++)
         buf[l] = v[l];
     block(buf, scale, part);
@@ -42,14 +38,6 @@ static inline void lik_tail(lik_block_fn block, float *v, int64_t len, float sca
         acc[l] += part[l];
         v[l] = buf[l];
     }
-}
-
-static inline double lanes_total(const float acc[LIK_LANES])
-{
-    float s = 0.0f;
-    for (int l = 0; l < LIK_LANES; l++)
-        s += acc[l];
-    return s;
 }
 
 /* One block function per likelihood and pass, each its own loop so each vectorizes:
@@ -61,7 +49,7 @@ static inline double lanes_total(const float acc[LIK_LANES])
     static inline void name(float *restrict v, float scale, float *restrict acc)          \
     {                                                                                     \
         _Pragma("omp simd")                                                               \
-        for (int l = 0; l < LIK_LANES; l++) {                                             \
+        for (int l = 0; l < CPU_LANES; l++) {                                             \
             float xh = fast_sigmoidf(v[l]);                                               \
             acc[l] += value(xh);                                                          \
             v[l] = grad(xh, scale);                                                       \
@@ -80,7 +68,7 @@ LIK_BLOCK(gaus_zeros, kf_gaus_v0, kf_gaus_g0)
 static double row_value_grad(kern_lik lik, float *g1, int64_t nnz, float *z, int64_t n,
                              float scale)
 {
-    float ones[LIK_LANES] = {0}, zeros[LIK_LANES] = {0};
+    float ones[CPU_LANES] = {0}, zeros[CPU_LANES] = {0};
     switch (lik) {
     case KERN_LIK_POIS:
         LIK_ROW(pois_ones, g1, nnz, scale, ones);
@@ -95,7 +83,7 @@ static double row_value_grad(kern_lik lik, float *g1, int64_t nnz, float *z, int
         LIK_ROW(gaus_zeros, z, n, scale, zeros);
         break;
     }
-    return lanes_total(ones) + lanes_total(zeros);
+    return (double)cpu_lanes_total(ones) + cpu_lanes_total(zeros);
 }
 
 void cpu_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,

@@ -94,22 +94,21 @@ static double time_epochs(trainer *t, int warmup, int epochs)
 }
 
 /* The shape's line: s/epoch, the decoder GEMMs' GFLOP/s, the share of the sgemm peak. */
-static void report_gemms(const char *shape, const bench_opts *o, const dataset *dp, kern *k,
+static void report_gemms(const char *shape, const bench_opts *o, const dataset *d, kern *k,
                          double spe, double peak, FILE *csv)
 {
-    const dataset d = *dp;   /* the counts only */
-    double nt_items = gemm_gflops(k, KERN_TRANS, 128, d.n_items, 50, 20);
-    double nn_items = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d.n_items, 20);
-    double nt_users = gemm_gflops(k, KERN_TRANS, 128, d.n_users, 50, 20);
-    double nn_users = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d.n_users, 20);
-    double dec_flop = 4.0 * 2.0 * (double)d.n_users * (double)d.n_items * 50.0;
+    double nt_items = gemm_gflops(k, KERN_TRANS, 128, d->n_items, 50, 20);
+    double nn_items = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d->n_items, 20);
+    double nt_users = gemm_gflops(k, KERN_TRANS, 128, d->n_users, 50, 20);
+    double nn_users = gemm_gflops(k, KERN_NO_TRANS, 128, 50, d->n_users, 20);
+    double dec_flop = 4.0 * 2.0 * (double)d->n_users * (double)d->n_items * 50.0;
     printf("%-8s %6lld x %-6lld %9lld  %8.4f  %7.2f  %5.1f %5.1f %5.1f %5.1f  %6.1f  %5.1f%%\n",
-           shape, (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train, spe,
+           shape, (long long)d->n_users, (long long)d->n_items, (long long)d->nnz_train, spe,
            dec_flop / 1e9, nt_users, nn_users, nt_items, nn_items, peak,
            100.0 * dec_flop / spe / 1e9 / peak);
     if (csv)
         fprintf(csv, "%s,%lld,%lld,%lld,%d,%.6f,%.4f,%.2f,%.2f,%.2f,%.2f,%.2f,%s\n", shape,
-                (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train, o->threads,
+                (long long)d->n_users, (long long)d->n_items, (long long)d->nnz_train, o->threads,
                 spe, dec_flop / 1e9, nt_users, nn_users, nt_items, nn_items, peak, o->isa);
 }
 

@@ -5,11 +5,9 @@ target_include_directories(kernels_cpu PRIVATE ${RANDOM123_INCLUDE_DIR})
 # and kernels_cpu again on each build this CPU runs (skipped where it cannot)
 bivae_add_unit_test(kernels_cpu_isa kernels/test_cpu_isa.c LIBS bivae_kernels LABELS kernels)
 set_tests_properties(kernels_cpu_isa PROPERTIES SKIP_RETURN_CODE 77)
-if(BIVAE_ARCH STREQUAL "portable")
-  foreach(level x86-64 x86-64-v3 x86-64-v4)
-    add_test(NAME kernels_cpu_${level} COMMAND kernels_cpu)
-    set_tests_properties(kernels_cpu_${level} PROPERTIES
-      ENVIRONMENT "${BIVAE_MPI_ENV};BIVAE_CPU_ISA=${level}" LABELS "unit;kernels"
-      SKIP_RETURN_CODE 77)
-  endforeach()
-endif()
+foreach(level ${BIVAE_CPU_LEVELS})   # kernels/CMakeLists.txt: empty unless portable
+  add_test(NAME kernels_cpu_${level} COMMAND kernels_cpu)
+  set_tests_properties(kernels_cpu_${level} PROPERTIES
+    ENVIRONMENT "${BIVAE_MPI_ENV};BIVAE_CPU_ISA=${level}" LABELS "unit;kernels"
+    SKIP_RETURN_CODE 77)
+endforeach()

@@ -454,6 +454,34 @@ static void test_philox_normal_exact_transform(void **state)
     assert_true(close_arrays("philox normal", x, want, rows * cols, 2e-6, 2e-6));
 }
 
+/* Uniforms on [0, 1) are exactly the 24 high bits of Philox's integers at each element's
+ * counter: every column count mod 4, rows that span several chunks of blocks, 64-bit ids
+ * (hi32 ≠ 0), negative strides, 1 and 2 threads. */
+static void test_philox_uniform_exact_integers(void **state)
+{
+    enum { rows = 700, max_cols = 9 };
+    static float got[rows * max_cols];
+    const int64_t ids0[] = {0, (int64_t)5 << 32, 3000000000};
+    const int64_t strides[] = {1, 7, -3};
+    for (int cols = 1; cols <= max_cols; cols++)
+        for (int t = 0; t < 3; t++) {
+            kern *k = cols % 2 ? k1 : k2;
+            kern_philox_uniform(k, got, rows, cols, 0x1234u, 0xabcdu, 9, ids0[t], strides[t],
+                                0.0f, 1.0f);
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) {
+                    int64_t id = ids0[t] + r * strides[t];
+                    uint32_t u[4];
+                    philox_block(0x1234u, 0xabcdu, (uint32_t)(c / 4), philox_lo32(id),
+                                 philox_hi32(id), 9, u);
+                    float want = philox_u01(u[c % 4]);
+                    if (memcmp(&got[r * cols + c], &want, sizeof want) != 0)
+                        fail_msg("cols %d ids %d: row %d col %d: %.9g, want %.9g", cols, t, r,
+                                 c, got[r * cols + c], want);
+                }
+        }
+}
+
 static void test_philox_moments(void **state)
 {
     enum { rows = 1000, cols = 100 };
@@ -615,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_philox_known_answers),
         cmocka_unit_test(test_philox_rows_keyed_by_id),
         cmocka_unit_test(test_philox_normal_exact_transform),
+        cmocka_unit_test(test_philox_uniform_exact_integers),
         cmocka_unit_test(test_philox_moments),
         cmocka_unit_test(test_adam_hand_computed),
         cmocka_unit_test(test_adam_rows_equals_dense),

@@ -48,14 +48,18 @@ comm *comm_mpi_create_staged(comm_copy_fn to_host, comm_copy_fn to_device, void 
  * the node-local rank (comm_local_rank of an MPI comm) modulo the visible device count, or
  * a negative ordinal to let this function choose exactly that. The unique id comes from
  * rank 0 by MPI_Bcast; the control plane stays on MPI.
- * Data-plane calls synchronize the device before the collective (all queued compute work
- * has produced its inputs) and return when it has completed on NCCL's own stream, so the
- * results are ready for any stream. A collective, or the initialization, not complete
- * within timeout_seconds (<= 0: no limit) aborts the NCCL communicator and fails the job
- * (exit 3) naming the op and the rank.
+ * compute_stream (a cudaStream_t; NULL: the legacy default stream) is where the caller
+ * produces and consumes data-plane buffers. A data-plane call orders its collective after
+ * the work queued there and the stream's later work after the collective, by CUDA events,
+ * and returns once the collective is enqueued: the host never waits for the device in it
+ * (comm_stats' seconds are then the time to enqueue). A watchdog thread ends the job
+ * (exit 3) with one line naming the op and the rank, after aborting the NCCL
+ * communicator, when NCCL reports an error or a collective (or the initialization) is not
+ * complete within timeout_seconds (<= 0: no limit).
  * Returns NULL with the reason in err[err_len] when NCCL cannot be used here (no NCCL in
  * this build, no device on some rank); then every rank returns NULL. */
-comm *comm_nccl_create(int device_ordinal, double timeout_seconds, char *err, size_t err_len);
+comm *comm_nccl_create(int device_ordinal, void *compute_stream, double timeout_seconds,
+                       char *err, size_t err_len);
 
 const char *comm_name(const comm *c);      /* "mpi", "nccl" */
 comm_mem comm_memory(const comm *c);
@@ -65,7 +69,7 @@ int comm_local_rank(const comm *c);        /* index among the ranks on this node
 int comm_local_size(const comm *c);
 
 /* ---- data plane (buffers in comm_memory space) ---------------------------------- */
-/* buf[n] = Σ over ranks of buf[n], in place */
+/* buf[n] = Σ over ranks of buf[n], in place (on one rank: nothing to do, nothing counted) */
 void comm_allreduce_sum_f32(comm *c, float *buf, size_t n);
 /* recv[displs[r] .. displs[r]+counts[r]) = rank r's send[counts[r]], on every rank */
 void comm_allgatherv_f32(comm *c, const float *send, size_t n_send, float *recv,

@@ -22,3 +22,9 @@ kern *kern_cuda_create(int ordinal, kern_gemm_math math, char *err, size_t err_l
         snprintf(err, err_len, "%s", no_cuda);
     return NULL;
 }
+
+void *kern_cuda_stream(kern *k)
+{
+    (void)k;
+    return NULL;
+}

@@ -62,6 +62,9 @@ int kern_cuda_device_count(char *reason, size_t reason_len);
 /* CUDA backend on device `ordinal` (an index among the visible devices). NULL with the
  * reason in err[err_len] when it cannot be created (no device, no CUDA in this build). */
 kern *kern_cuda_create(int ordinal, kern_gemm_math math, char *err, size_t err_len);
+/* The cudaStream_t (as void *) every op of a CUDA backend is queued on, for a device
+ * communicator to order its collectives with them (comm_nccl_create); NULL for others. */
+void *kern_cuda_stream(kern *k);
 void kern_destroy(kern *k);
 kern_device kern_get_device(const kern *k);
 const char *kern_name(const kern *k);

@@ -151,7 +151,8 @@ static comm *open_comm(const bivae_config *cfg, comm *c, kern *k, int *status)
         *status = comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
     } else if (cfg->system.comm == COMM_MPI) {
         tc = comm_mpi_create_staged(to_host, to_device, k);
-    } else if (!(tc = comm_nccl_create(-1, cfg->system.comm_timeout, why, sizeof why))) {
+    } else if (!(tc = comm_nccl_create(-1, kern_cuda_stream(k), cfg->system.comm_timeout, why,
+                                    sizeof why))) {
         snprintf(msg, sizeof msg, "--comm nccl: %s", why);   /* every rank has the reason */
         *status = comm_agree(c, BIVAE_EXIT_RUNTIME, msg);
     }

@@ -11,7 +11,7 @@
 
 /* Every rank's own rows local [n_own × width] into dst [n_rows × width], global order, on
  * every rank (collective); staging [n_rows × width] receives the rank-blocked all-gather.
- * All buffers in backend memory. */
+ * All buffers in backend memory. One rank copies local into dst (no collective). */
 void cyclic_rows_allgather(kern *k, comm *c, const float *local, int64_t n_rows,
                            int64_t width, float *staging, float *dst);
 

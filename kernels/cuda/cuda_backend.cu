@@ -358,6 +358,11 @@ static int cu_state_init(cuda_state *st, int ordinal, kern_gemm_math math, char 
     return 0;
 }
 
+extern "C" void *kern_cuda_stream(kern *k)
+{
+    return k && k->ops == &cuda_ops ? (void *)((cuda_state *)k->impl)->stream : NULL;
+}
+
 extern "C" kern *kern_cuda_create(int ordinal, kern_gemm_math math, char *err, size_t err_len)
 {
     char reason[256];

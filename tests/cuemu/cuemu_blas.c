@@ -91,6 +91,7 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t transa,
     (void)algo;
     if (!h)
         return CUBLAS_STATUS_NOT_INITIALIZED;
+    cuemu_stream_order(h->stream, "cublasGemmEx");
     int ta = transa != CUBLAS_OP_N, tb = transb != CUBLAS_OP_N;
     int a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
     if (m < 0 || n < 0 || k < 0 || lda < (a_rows > 1 ? a_rows : 1) ||

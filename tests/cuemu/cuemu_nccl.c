@@ -2,7 +2,8 @@
  * communicator is an MPI communicator split from MPI_COMM_WORLD by the unique id; its
  * collectives are non-blocking MPI operations on the device memory (opened for host access
  * while they run) and stay pending on the caller's stream until MPI completes them. Only
- * float sums and float broadcasts are implemented (what bivae-dist calls). */
+ * float sums, float all-gathers and float broadcasts are implemented (what bivae-dist
+ * calls). */
 #define _DEFAULT_SOURCE
 #include <mpi.h>
 #include <stdint.h>
@@ -201,6 +202,29 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
     open_for(c, recv, count * sizeof(float));
     MPI_Iallreduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, MPI_FLOAT, MPI_SUM,
                    c->mpi, &c->req[c->n_req++]);
+    return start(c, stream);
+}
+
+ncclResult_t ncclAllGather(const void *send, void *recv, size_t count, ncclDataType_t type,
+                           ncclComm_t c, cudaStream_t stream)
+{
+    ncclResult_t r = usable(c, stream);
+    if (r != ncclSuccess)
+        return r;
+    if (type != ncclFloat || count * (size_t)c->nranks > INT32_MAX || g_group.open)
+        return ncclInvalidArgument;   /* not implemented in cuemu */
+    size_t all = count * (size_t)c->nranks;
+    if (!cuemu_is_device_pointer(send) || !cuemu_is_device_pointer(recv) ||
+        (count && (!cuemu_is_device_pointer((const float *)send + count - 1) ||
+                   !cuemu_is_device_pointer((const float *)recv + all - 1)))) {
+        snprintf(c->last_error, sizeof(c->last_error), "cuemu: ncclAllGather buffer is not "
+                 "device memory (or not all of it)");
+        return ncclInvalidArgument;
+    }
+    open_for(c, recv, all * sizeof(float));
+    int in_place = send == (const float *)recv + count * (size_t)c->rank;
+    MPI_Iallgather(in_place ? MPI_IN_PLACE : send, (int)count, MPI_FLOAT, recv, (int)count,
+                   MPI_FLOAT, c->mpi, &c->req[c->n_req++]);
     return start(c, stream);
 }
 

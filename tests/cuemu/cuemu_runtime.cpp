@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <set>
 #include <vector>
@@ -37,6 +38,8 @@
 
 uint3 cuemu_threadIdx, cuemu_blockIdx;
 dim3 cuemu_blockDim, cuemu_gridDim;
+
+extern "C" void cuemu_stream_order(cudaStream_t s, const char *what);
 
 [[noreturn]] static void die(const char *fmt, ...)
 {
@@ -495,13 +498,14 @@ static cudaError_t copy_checked(void *dst, const void *src, size_t bytes, cudaMe
 
 extern "C" cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
 {
+    cuemu_stream_order(NULL, "cudaMemcpy");
     return copy_checked(dst, src, bytes, kind);
 }
 
 extern "C" cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes,
                                        cudaMemcpyKind kind, cudaStream_t s)
 {
-    (void)s;
+    cuemu_stream_order(s, "cudaMemcpyAsync");
     return copy_checked(dst, src, bytes, kind);
 }
 
@@ -509,7 +513,7 @@ extern "C" cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *s
                                          size_t spitch, size_t width, size_t height,
                                          cudaMemcpyKind kind, cudaStream_t s)
 {
-    (void)s;
+    cuemu_stream_order(s, "cudaMemcpy2DAsync");
     if (height == 0 || width == 0)
         return cudaSuccess;
     if (width > dpitch || width > spitch)
@@ -525,7 +529,7 @@ extern "C" cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *s
 
 extern "C" cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s)
 {
-    (void)s;
+    cuemu_stream_order(s, "cudaMemsetAsync");
     cudaError_t e = check_side(p, bytes, 1, "cudaMemset destination");
     if (e != cudaSuccess)
         return e;
@@ -546,6 +550,8 @@ struct cuemu_stream {
     int live;
     int (*pending)(void *);   /* non-NULL: work outside the runtime (cuemu_nccl.c) */
     void *pending_ctx;
+    long enqueued;                /* pending works set so far */
+    std::atomic<long> completed;  /* of them, seen complete (read by other threads) */
 };
 
 static std::set<cudaStream_t> g_streams;
@@ -555,6 +561,7 @@ extern "C" void cuemu_stream_set_pending(cudaStream_t s, int (*pending)(void *),
 {
     s->pending = pending;
     s->pending_ctx = ctx;
+    s->enqueued++;
 }
 
 /* 1 while s has unfinished outside work */
@@ -564,12 +571,33 @@ static int stream_busy(cudaStream_t s)
         if (s->pending(s->pending_ctx))
             return 1;
         s->pending = NULL;
+        s->completed.store(s->enqueued);
     }
     return 0;
 }
+
+/* Before an operation on stream s: the work queued on s before it has finished (in-order
+ * streams), and no other stream still runs outside work (a collective) that s did not wait
+ * for: with synchronous streams a missing cudaStreamWaitEvent would otherwise go unseen,
+ * while on a GPU the operation would race the collective. */
+extern "C" void cuemu_stream_order(cudaStream_t s, const char *what)
+{
+    while (stream_busy(s))
+        ;
+    for (cudaStream_t t : g_streams)
+        if (t != s && stream_busy(t))
+            die("%s on stream %p while a collective is still running on stream %p: nothing "
+                "orders them (a missing cudaStreamWaitEvent)", what, (void *)s, (void *)t);
+}
+/* An event completes with the outside work pending on its stream when it was recorded
+ * (other work is synchronous: complete at once). */
 struct cuemu_event {
     double t;        /* seconds, CLOCK_MONOTONIC; < 0 until recorded */
+    cudaStream_t s;  /* NULL: complete */
+    long seq;        /* complete once s->completed >= seq */
 };
+
+static int event_done(cudaEvent_t e) { return !e->s || e->s->completed.load() >= e->seq; }
 
 static double now_seconds(void)
 {
@@ -586,7 +614,7 @@ extern "C" cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags
         return set_error(cudaErrorInvalidValue);
     if (g_visible.empty())
         return set_error(cudaErrorNoDevice);
-    *s = new cuemu_stream{1, NULL, NULL};
+    *s = new cuemu_stream{1, NULL, NULL, 0, {0}};
     g_streams.insert(*s);
     return cudaSuccess;
 }
@@ -636,8 +664,14 @@ extern "C" cudaError_t cudaEventCreate(cudaEvent_t *e)
 {
     if (!e)
         return set_error(cudaErrorInvalidValue);
-    *e = new cuemu_event{-1.0};
+    *e = new cuemu_event{-1.0, NULL, 0};
     return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags)
+{
+    (void)flags;
+    return cudaEventCreate(e);
 }
 
 extern "C" cudaError_t cudaEventDestroy(cudaEvent_t e)
@@ -651,12 +685,35 @@ extern "C" cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
     if (!e || (s && s->live != 1))
         return set_error(cudaErrorInvalidResourceHandle);
     e->t = now_seconds();
+    e->s = s && s->pending ? s : NULL;
+    e->seq = s ? s->enqueued : 0;
     return cudaSuccess;
+}
+
+/* Thread-safe (reads what the host thread's polling wrote): for watchdog threads. */
+extern "C" cudaError_t cudaEventQuery(cudaEvent_t e)
+{
+    if (!e)
+        return set_error(cudaErrorInvalidResourceHandle);
+    return event_done(e) ? cudaSuccess : cudaErrorNotReady;
 }
 
 extern "C" cudaError_t cudaEventSynchronize(cudaEvent_t e)
 {
-    return e ? cudaSuccess : set_error(cudaErrorInvalidResourceHandle);
+    if (!e)
+        return set_error(cudaErrorInvalidResourceHandle);
+    while (!event_done(e))
+        stream_busy(e->s);
+    return cudaSuccess;
+}
+
+/* Streams are synchronous, so the host waits for the event here. */
+extern "C" cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags)
+{
+    (void)flags;
+    if (!e || (s && s->live != 1))
+        return set_error(cudaErrorInvalidResourceHandle);
+    return cudaEventSynchronize(e);
 }
 
 extern "C" cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
@@ -923,6 +980,7 @@ void cuemu_run_grid(const cuemu_config *cfg, const char *kernel, void (*body)(vo
     }
     if (g_cur)
         die("kernel %s launched from device code", kernel);
+    cuemu_stream_order(cfg->stream, kernel);
     g_body = body;
     g_body_ctx = ctx;
     g_kernel = kernel;

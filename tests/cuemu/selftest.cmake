@@ -23,6 +23,8 @@ cuemu_bug_test(cuemu_host_deref host-deref 139
   "host code dereferenced device memory at 0x[0-9a-f]+ \\(offset 12 of a 256-byte")
 cuemu_bug_test(cuemu_oob oob 139
   "is 0 bytes past the end of a 4000-byte device allocation")
+cuemu_bug_test(cuemu_unordered unordered 134
+  "fill_one_kernel on stream 0x[0-9a-f]+ while a collective is still running on stream 0x[0-9a-f]+: nothing orders them")
 add_test(NAME cuemu_race_forward COMMAND test_cuemu race)
 set_tests_properties(cuemu_race_forward PROPERTIES PASS_REGULAR_EXPRESSION
   "race: 63 of 64 reads saw a stale value")
@@ -30,5 +32,5 @@ add_test(NAME cuemu_race_reverse COMMAND test_cuemu race)
 set_tests_properties(cuemu_race_reverse PROPERTIES ENVIRONMENT CUEMU_ORDER=reverse
   PASS_REGULAR_EXPRESSION "race: 1 of 64 reads saw a stale value")
 set_tests_properties(cuemu_ok cuemu_divergent cuemu_exited cuemu_sites cuemu_freed
-  cuemu_host_deref cuemu_oob
+  cuemu_host_deref cuemu_oob cuemu_unordered
   cuemu_race_forward cuemu_race_reverse PROPERTIES LABELS "unit;cuda;cuemu")

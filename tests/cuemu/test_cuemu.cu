@@ -9,7 +9,11 @@
  *   host-deref host code reads device memory                     → reported, fault
  *   oob        a kernel writes one element past an allocation    → reported, fault
  *   race       a read of a neighbour's shared-memory write without a barrier: the result
- *              differs between CUEMU_ORDER=forward and =reverse (prints it; exit 0) */
+ *              differs between CUEMU_ORDER=forward and =reverse (prints it; exit 0)
+ *   unordered  a kernel on one stream while outside work (a collective) runs on another
+ *              that it did not wait for                           → reported, abort
+ * ok also checks events: one recorded behind outside work is not ready until that work
+ * completes, and cudaStreamWaitEvent orders a later launch after it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +94,41 @@ __global__ void race_kernel(int *out)
     out[threadIdx.x] = buf[(threadIdx.x + 1) % 64];
 }
 
+extern "C" void cuemu_stream_set_pending(cudaStream_t s, int (*pending)(void *), void *ctx);
+
+/* outside work that completes after *polls_left more polls */
+static int busy_for(void *ctx)
+{
+    int *polls_left = (int *)ctx;
+    return (*polls_left)-- > 0;
+}
+
+/* An event behind outside work on stream `other` orders a launch on `mine`. */
+static void check_events(void)
+{
+    cudaStream_t mine, other;
+    cudaEvent_t done;
+    int *d = NULL, h[64 * 6], polls_left = 3;
+    CHECK(cudaStreamCreateWithFlags(&mine, 1) == cudaSuccess);
+    CHECK(cudaStreamCreateWithFlags(&other, 1) == cudaSuccess);
+    CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming) == cudaSuccess);
+    CHECK(cudaMalloc(&d, sizeof(h)) == cudaSuccess);
+    cuemu_stream_set_pending(other, busy_for, &polls_left);
+    CHECK(cudaEventRecord(done, other) == cudaSuccess);
+    CHECK(cudaEventQuery(done) == cudaErrorNotReady);   /* nobody polled the work yet */
+    CHECK(cudaStreamWaitEvent(mine, done, 0) == cudaSuccess);
+    CHECK(cudaEventQuery(done) == cudaSuccess && polls_left < 0);
+    warp_kernel<<<1, 64, 0, mine>>>(d);                 /* ordered: no report */
+    CHECK(cudaGetLastError() == cudaSuccess);
+    CHECK(cudaEventRecord(done, other) == cudaSuccess);   /* nothing outside: complete */
+    CHECK(cudaEventQuery(done) == cudaSuccess);
+    CHECK(cudaFree(d) == cudaSuccess && cudaEventDestroy(done) == cudaSuccess);
+    CHECK(cudaStreamDestroy(mine) == cudaSuccess && cudaStreamDestroy(other) == cudaSuccess);
+}
+
 static void check_ok(void)
 {
+    check_events();
     int *d = NULL, h[64 * 6];
     CHECK(cudaMalloc(&d, sizeof(h)) == cudaSuccess);
     warp_kernel<<<1, 64>>>(d);
@@ -143,7 +180,8 @@ static void check_ok(void)
     CHECK(cudaMemcpy(b, host, sizeof(hb) + 4, cudaMemcpyHostToDevice) != cudaSuccess);
     (void)cudaGetLastError();
     CHECK(cudaFree(b) == cudaSuccess && cudaFree(count) == cudaSuccess);
-    printf("test_cuemu ok: warp collectives, barriers, atomics, launch and copy checks\n");
+    printf("test_cuemu ok: warp collectives, barriers, atomics, launch and copy checks, "
+           "events\n");
 }
 
 int main(int argc, char **argv)
@@ -170,6 +208,13 @@ int main(int argc, char **argv)
         float *x = NULL;
         CHECK(cudaMalloc(&x, 1000 * sizeof(float)) == cudaSuccess);
         oob_kernel<<<4, 256>>>(x, 1000);
+    } else if (!strcmp(mode, "unordered")) {
+        cudaStream_t mine, other;
+        int polls_left = 1000000;
+        CHECK(cudaStreamCreateWithFlags(&mine, 1) == cudaSuccess);
+        CHECK(cudaStreamCreateWithFlags(&other, 1) == cudaSuccess);
+        cuemu_stream_set_pending(other, busy_for, &polls_left);
+        fill_one_kernel<<<1, 32, 0, mine>>>(d);   /* the bug: nothing waits for `other` */
     } else if (!strcmp(mode, "race")) {
         int h[64];
         race_kernel<<<1, 64>>>(d);

@@ -10,7 +10,8 @@
 #                step i+1 in one, two fixed blocks of B' rows; one more for the last
 #                refresh; a batch larger than both sides holds every row, so its block
 #                is no larger than the larger side)
-# all-gathered: (U + I) · K floats. Floats are 4 bytes.
+# all-gathered: (U + I) · K floats. Floats are 4 bytes. On one rank nothing is sent: no
+# collective runs (comm_allreduce_sum_f32 and the table all-gather skip P = 1).
 source "$(dirname "$0")/lib.sh"
 U=97 I=61 K=4 H=8
 for case in "sharded 1 3" "sharded 2 3" "sharded 3 3" "replicated 1 3" "replicated 2 3" \
@@ -33,7 +34,7 @@ for N, d_in in ((U, I), (I, U)):                 # user encoder reads items, and
         floats += steps * (rest + 2) + N * H
         if P > 1:                                # forward pairs, + the flush after the last step
             floats += (steps + 1) * 2 * Bmax * H
-want_ar, want_ag = 4 * floats, 4 * (U + I) * K
+want_ar, want_ag = (4 * floats, 4 * (U + I) * K) if P > 1 else (0, 0)
 for line in open(path):
     r = json.loads(line)
     if "allreduce_bytes" not in r:

@@ -89,12 +89,21 @@ cudaError_t cudaStreamDestroy(cudaStream_t s);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
 cudaError_t cudaStreamQuery(cudaStream_t s);
 
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags);
+
+#define cudaEventDefault 0x00
+#define cudaEventDisableTiming 0x02
 cudaError_t cudaEventCreate(cudaEvent_t *e);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags);
+cudaError_t cudaEventQuery(cudaEvent_t e);
 cudaError_t cudaEventDestroy(cudaEvent_t e);
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s);
 cudaError_t cudaEventSynchronize(cudaEvent_t e);
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
 
+/* cuemu's own: before an operation on stream s, waits for s's own queued work and dies,
+ * naming `what`, when another stream still runs a collective s did not wait for. */
+void cuemu_stream_order(cudaStream_t s, const char *what);
 /* cuemu's own: 1 when p is inside a live cudaMalloc allocation. */
 int cuemu_is_device_pointer(const void *p);
 /* Make [p, p + bytes) of device memory accessible to host code (the library doubles of

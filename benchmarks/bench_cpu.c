@@ -292,7 +292,8 @@ int main(int argc, char **argv)
     if (o.passes_csv && !passes_csv)
         bivae_fail(BIVAE_EXIT_RUNTIME, "cannot open --passes-csv %s", o.passes_csv);
     printf("bench_cpu: k=50, encoder 100, tanh, pois, batch 128, %d thread(s); median of %d "
-           "epochs after %d warm-up; CPU kernels %s\n", o.threads, o.epochs, o.warmup, o.isa);
+           "epochs after %d warm-up; CPU kernels %s, OpenBLAS %s\n", o.threads, o.epochs,
+           o.warmup, o.isa, kern_cpu_blas(NULL, 0));
     if (!o.epochs_only)
         printf("sgemm peak (2048^3, %d thread(s)): %.1f GFLOP/s\n\n", o.threads, peak);
     printf("%-8s %15s %9s  %8s  %7s  %-23s  %6s  %6s\n", "shape", "users x items",

@@ -33,7 +33,7 @@ trap 'rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 perf record -q -e cpu-clock -F 2000 -o "$tmp/perf.data" -- "${run[@]}" >"$tmp/bench.out" \
     2>"$tmp/perf.err" || { cat "$tmp/perf.err" >&2; echo "profile_cpu: perf record failed" >&2; exit 3; }
-isa=$(sed -n 's/.*CPU kernels \([^ ]*\)$/\1/p' "$tmp/bench.out" "$tmp/perf.err" | head -1)
+isa=$(sed -n 's/.*CPU kernels \([^ ,]*\).*/\1/p' "$tmp/bench.out" "$tmp/perf.err" | head -1)
 isa=${isa:-unnamed}
 perf report -i "$tmp/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null \
     >"$tmp/report.txt"

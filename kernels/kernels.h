@@ -48,6 +48,11 @@ kern *kern_cpu_create(int threads);
  * reason in why[why_len] when BIVAE_CPU_ISA names one this build lacks or this CPU cannot
  * run. Every build gives the same bits on the same data (kernels/cpu/cpu_lik.c). */
 const char *kern_cpu_isa(char *why, size_t why_len);
+/* The kernel family OpenBLAS runs the matrix products with ("Haswell", "SkylakeX", ...;
+ * OPENBLAS_CORETYPE forces one). advice[advice_len] gets one line when the family leaves
+ * AVX-512 unused on a CPU that has it (forced so by OPENBLAS_CORETYPE, or OpenBLAS does
+ * not know the CPU), else "". */
+const char *kern_cpu_blas(char *advice, size_t advice_len);
 /* The i-th build of the CPU kernels this binary holds, worst first ("x86-64",
  * "x86-64-v3", ...); NULL past the last. */
 const char *kern_cpu_isa_built(int i);

@@ -299,9 +299,13 @@ static int prepare_checkpoints(const bivae_config *cfg, comm *c, const char *cpu
         note0(cfg, c, "--resume: no checkpoint in %s: starting from scratch", dir);
     if (plan->run.resume_path[0])
         status = comm_agree(c, check_resume_header(cfg, c, plan, err, sizeof err), err);
+    char advice[256];
+    kern_cpu_blas(advice, sizeof advice);
     if (!status)
         note0(cfg, c, "run %s: bivae-dist %s, CPU kernels %s", plan->run.id, BIVAE_VERSION,
               cpu_kernels);
+    if (!status && advice[0])
+        note0(cfg, c, "note: %s", advice);
     return status;
 }
 
@@ -405,11 +409,12 @@ int app_check_cpu_isa(comm *c, char *out, size_t out_len)
     while (strcmp(kern_cpu_isa_built(at), isa) != 0)
         at++;
     int lo = (int)-comm_allreduce_max_i64(c, -at), hi = (int)comm_allreduce_max_i64(c, at);
+    const char *blas = kern_cpu_blas(NULL, 0);
     if (lo == hi)
-        snprintf(out, out_len, "%s", isa);
+        snprintf(out, out_len, "%s, OpenBLAS %s", isa, blas);
     else
-        snprintf(out, out_len, "%s to %s (by rank)", kern_cpu_isa_built(lo),
-                 kern_cpu_isa_built(hi));
+        snprintf(out, out_len, "%s to %s (by rank), OpenBLAS %s (rank 0)",
+                 kern_cpu_isa_built(lo), kern_cpu_isa_built(hi), blas);
     return 0;
 }
 

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/check.h"
 #include "kernels/cpu/cpu_internal.h"
 
-/* OpenBLAS extension: threads of the BLAS pool. */
+/* OpenBLAS extensions: threads of the BLAS pool; the kernel family it picked. */
 void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
 
 typedef struct cpu_isa {
     const char *name;
@@ -111,4 +113,48 @@ kern *kern_cpu_create(int threads)
     k->ops = isa->ops;
     k->impl = st;
     return k;
+}
+
+/* OpenBLAS families that use AVX2 at most: on a CPU with AVX-512 (one OpenBLAS does not
+ * know, such as AMD Zen 5 for 0.3.21) they leave half of each vector unit idle. */
+static int blas_avx2_only(const char *core)
+{
+    static const char *const avx2[] = {"Haswell", "Zen", "Sandybridge", "Nehalem", "Core2"};
+    for (size_t i = 0; i < sizeof avx2 / sizeof avx2[0]; i++)
+        if (!strcasecmp(core, avx2[i]))
+            return 1;
+    return 0;
+}
+
+static int cpu_has_avx512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+const char *kern_cpu_blas(char *advice, size_t advice_len)
+{
+    const char *core = openblas_get_corename();
+    core = core && core[0] ? core : "unknown";
+    if (!advice || !advice_len)
+        return core;
+    advice[0] = '\0';
+    if (!cpu_has_avx512() || !blas_avx2_only(core))
+        return core;
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    if (forced && forced[0])
+        snprintf(advice, advice_len, "OPENBLAS_CORETYPE=%s (set in the environment) keeps "
+                 "OpenBLAS on its %s (AVX2) kernels on this AVX-512 CPU: unset it for "
+                 "OpenBLAS's own choice (faster matrix products, other last bits)", forced,
+                 core);
+    else
+        snprintf(advice, advice_len, "OpenBLAS runs its %s (AVX2) kernels on this AVX-512 "
+                 "CPU (it does not know the CPU); OPENBLAS_CORETYPE=SkylakeX runs its AVX-512 "
+                 "kernels (faster matrix products, other last bits)", core);
+    return core;
 }

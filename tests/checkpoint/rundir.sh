@@ -17,7 +17,7 @@ cd "$TMP"
 train 1 a.jsonl --epochs 2 --checkpoint-every 1 --checkpoint-dir runs/x/ck
 run_a=$(run_of runs/x/ck)
 [[ $run_a =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$ ]] || fail "current-run: '$run_a' is not a run id"
-grep -Eq "^bivae-dist: run $run_a: bivae-dist [0-9.]+, CPU kernels [a-z0-9-]+$" "$TMP/train.err" || fail "the run id is not logged"
+grep -Eq "^bivae-dist: run $run_a: bivae-dist [0-9.]+, CPU kernels [a-z0-9-]+, OpenBLAS [A-Za-z0-9_]+$" "$TMP/train.err" || fail "the run id is not logged"
 [[ $("$TOOL" info "runs/x/ck/ckpt-$run_a-000002.bvck" | awk '{print $NF}') == "$run_a" ]] \
     || fail "the header's run id is not the file name's"
 cp -r runs/x/ck before

@@ -158,8 +158,18 @@ static void nccl_wait(comm *c, const char *op) { nccl_wait_for(c, op, nccl_st(c)
 
 /* ---- the watchdog: collectives in flight ----------------------------------------------- */
 
+enum { ABORT_GRACE_SECONDS = 10 };   /* ncclCommAbort may wait for a hung device */
+
+static void *exit_after_grace(void *arg)
+{
+    (void)arg;
+    sleep(ABORT_GRACE_SECONDS);
+    _exit(BIVAE_EXIT_RUNTIME);
+}
+
 /* One line on stderr, the communicator aborted, the process ended (mpirun then ends the
- * job). From the watchdog thread, or the host thread holding the watch lock. */
+ * job), within ABORT_GRACE_SECONDS even if the abort hangs. From the watchdog thread, or
+ * the host thread holding the watch lock. */
 static void watch_fail(comm *c, const char *op, const char *why)
 {
     char line[640];
@@ -167,7 +177,9 @@ static void watch_fail(comm *c, const char *op, const char *why)
                      "communicator aborted)\n", op, c->rank, why);
     ssize_t wr = write(2, line, n > 0 && n < (int)sizeof line ? (size_t)n : sizeof line - 1);
     (void)wr;
-    ncclCommAbort(nccl_st(c)->nc);
+    pthread_t grace;
+    if (pthread_create(&grace, NULL, exit_after_grace, NULL) == 0)
+        ncclCommAbort(nccl_st(c)->nc);   /* else: no abort we could not bound */
     _exit(BIVAE_EXIT_RUNTIME);
 }
 

@@ -8,9 +8,11 @@
 #include "common/check.h"
 #include "partition/csr.h"
 #include "partition/errors.h"
+#include "partition/feat_internal.h"
 #include "partition/idmap.h"
 #include "partition/ingest.h"
 #include "partition/route.h"
+#include "partition/synth.h"
 
 /* Both id maps from the rank's dictionaries; BIVAE_EXIT_USAGE (reported) when they are
  * empty or too large to index with int32. */
@@ -122,6 +124,88 @@ static int check_test_users(const data_options *opt, comm *c, size_t local_rows,
     return part_agree_error(c, bad, 0, NULL, why) ? BIVAE_EXIT_USAGE : 0;
 }
 
+/* Collective: both feature files (those given), every rank its share, ids interned into
+ * the ratings' dictionaries (so the id maps number them). */
+static int read_features(const data_options *opt, comm *c, feature_sink *fu, feature_sink *fi,
+                         dataset *d)
+{
+    char desc[160] = "";
+    int rc = 0;
+    if (opt->user_features) {
+        rc = features_read(c, opt->user_features, opt->features_format, fu, desc, sizeof desc);
+        snprintf(d->user_features_source, sizeof d->user_features_source, "%s (%s)",
+                 opt->user_features, desc);
+    }
+    if (rc == 0 && opt->item_features) {
+        rc = features_read(c, opt->item_features, opt->features_format, fi, desc, sizeof desc);
+        snprintf(d->item_features_source, sizeof d->item_features_source, "%s (%s)",
+                 opt->item_features, desc);
+    }
+    return rc;
+}
+
+/* The integer raw ids of an id table (synthetic ids are 1..U, 1..I). */
+static int64_t *integer_ids(const id_table *t)
+{
+    int64_t *v = xmalloc(sizeof(int64_t) * (size_t)(t->n + 1));
+    for (int64_t j = 0; j < t->n; j++) {
+        size_t len;
+        const char *p = id_table_get(t, j, &len);
+        raw_id id;
+        unsigned char bad;
+        raw_id_parse(p, len, &id, &bad);
+        v[j] = id.value;
+    }
+    return v;
+}
+
+static void synth_side(const synth_shape *s, const data_options *opt, int side,
+                       const id_table *own, feature_block *b)
+{
+    int D = opt->synthetic_features;
+    int64_t *ids = integer_ids(own);
+    b->n_features = D;
+    b->nrows = own->n;
+    b->x = xcalloc((size_t)(own->n * D) + 1, sizeof(float));
+    b->dense_ids = 1;
+    synth_features(s, opt->seed, side, D, ids, own->n, b->x);
+    free(ids);
+}
+
+/* --synthetic-features D: rows made for the rank's own users and items (synth.h). */
+static int synth_features_load(const data_options *opt, dataset *d)
+{
+    synth_shape s;
+    char msg[512];
+    if (synth_shape_from_spec(opt->synthetic, &s, msg, sizeof msg) != 0)
+        return BIVAE_EXIT_USAGE;                    /* ingest reported it already */
+    synth_side(&s, opt, 0, &d->user_ids, &d->user_features);
+    synth_side(&s, opt, 1, &d->item_ids, &d->item_features);
+    d->user_features.rows_read = d->n_users;
+    d->item_features.rows_read = d->n_items;
+    snprintf(d->user_features_source, sizeof d->user_features_source, "synthetic, %d "
+             "features (seed %llu)", opt->synthetic_features, (unsigned long long)opt->seed);
+    snprintf(d->item_features_source, sizeof d->item_features_source, "%s",
+             d->user_features_source);
+    return 0;
+}
+
+/* Collective: the feature rows of the rank's own users and items (files or synthetic). */
+static int shard_features(const data_options *opt, comm *c, feature_sink *fu, feature_sink *fi,
+                          const id_map *users, const id_map *items, dataset *d)
+{
+    int rc = 0;
+    if (opt->user_features)
+        rc = features_shard(c, fu, users, &d->user_ids, opt->user_features, "user",
+                            opt->missing_features, &d->user_features);
+    if (rc == 0 && opt->item_features)
+        rc = features_shard(c, fi, items, &d->item_ids, opt->item_features, "item",
+                            opt->missing_features, &d->item_features);
+    if (rc == 0 && opt->synthetic && opt->synthetic_features > 0)
+        rc = synth_features_load(opt, d);
+    return rc;
+}
+
 int dataset_load(const data_options *opt, comm *c, dataset *d)
 {
     memset(d, 0, sizeof *d);
@@ -132,7 +216,12 @@ int dataset_load(const data_options *opt, comm *c, dataset *d)
     id_map users, items;
     memset(&users, 0, sizeof users);
     memset(&items, 0, sizeof items);
+    feature_sink fu, fi;
+    feature_sink_init(&fu, &sink.users);
+    feature_sink_init(&fi, &sink.items);
     int rc = ingest_load(opt, c, &sink, d->source, sizeof d->source);
+    if (rc == 0)
+        rc = read_features(opt, c, &fu, &fi, d);
     if (rc == 0)
         rc = build_maps(opt, c, &sink, &users, &items);
     if (rc == 0) {
@@ -142,7 +231,11 @@ int dataset_load(const data_options *opt, comm *c, dataset *d)
         build_train(c, &sink.train, &users, &items, d);
         build_test(c, &sink.test, &users, &items, d);
         rc = check_test_users(opt, c, test_rows, d);
+        if (rc == 0)
+            rc = shard_features(opt, c, &fu, &fi, &users, &items, d);
     }
+    feature_sink_free(&fu);
+    feature_sink_free(&fi);
     rating_sink_free(&sink);
     idmap_free(&users);
     idmap_free(&items);
@@ -159,6 +252,8 @@ void dataset_free(dataset *d)
     part_csr_free(&d->Ri);
     part_csr_free(&d->Tu);
     free(d->test_count);
+    feature_block_free(&d->user_features);
+    feature_block_free(&d->item_features);
     int rank = d->rank, nranks = d->nranks;
     memset(d, 0, sizeof *d);
     d->rank = rank;

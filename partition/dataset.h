@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "comm/comm.h"
+#include "partition/features.h"
 #include "partition/idmap.h"
 
 typedef enum {
@@ -54,6 +55,11 @@ typedef struct data_options {
     const char *sep;            /* --sep: field separator of csv/tsv/auto files (NULL: theirs) */
     const char *columns;        /* --columns user=C,item=C[,rating=C] (C: header name or 1-based) */
     int header;                 /* DATA_HEADER_*: is line 1 a header? */
+    const char *user_features;  /* --user-features FILE (partition/features.h) */
+    const char *item_features;  /* --item-features FILE */
+    feature_format features_format;     /* --features-format: of both files (AUTO: each told) */
+    missing_features missing_features;  /* --missing-features zero|error */
+    int synthetic_features;     /* --synthetic-features D: D features per side (0: none) */
 } data_options;
 
 typedef enum {
@@ -90,6 +96,10 @@ typedef struct dataset {
     int64_t idmap_bytes;        /* id maps kept after loading, per rank (max over ranks) */
     int64_t idmap_peak_bytes;   /* most memory the id-map build held at once (max over ranks) */
     char source[256];           /* human description, e.g. "synthetic ml-100k (seed 42)" */
+    feature_block user_features;   /* [n_local_users × n_features] (n_features 0: none) */
+    feature_block item_features;   /* [n_local_items × n_features] */
+    char user_features_source[192];  /* "u.user (ml-100k-user)" */
+    char item_features_source[192];
 } dataset;
 
 /* Loads, splits, maps and distributes the data over the ranks of c (collective: every rank

@@ -91,6 +91,16 @@ static const char *bad_options(const data_options *o)
                "columns)";
     if ((unsigned)o->header > (unsigned)DATA_HEADER_NO)
         return "unknown header mode";
+    if ((unsigned)o->features_format > (unsigned)FEAT_FORMAT_GENOME)
+        return "unknown --features-format";
+    if ((unsigned)o->missing_features > (unsigned)MISSING_FEATURES_ERROR)
+        return "unknown --missing-features (zero, error)";
+    if (o->synthetic_features < 0 || o->synthetic_features > 4096)
+        return "--synthetic-features must be in [0, 4096]";
+    if (o->synthetic_features && !o->synthetic)
+        return "--synthetic-features needs --synthetic";
+    if (o->synthetic_features && (o->user_features || o->item_features))
+        return "--synthetic-features: not with --user-features / --item-features";
     return NULL;
 }
 

@@ -32,6 +32,16 @@ int synth_shape_from_spec(const char *spec, synth_shape *s, char *err, size_t si
 void synth_generate(const synth_shape *s, uint64_t seed, int rank, int P, rating_fn fn,
                     void *ctx);
 
+/* --synthetic-features D: rows x[n × D] for the raw ids ids[n] (1-based) of one side
+ * (side 0 users, 1 items), noisy linear views of the latent structure the ratings come
+ * from: z_user = the user's preferred topics (indicator / their number), z_item = the
+ * item's topic (one-hot), both of T dimensions; x = A_side z + SYNTH_FEATURE_NOISE · ε,
+ * with A_side [D × T] and ε standard normal, drawn from (seed, shape, side, ...) alone:
+ * a row depends only on (seed, shape, side, id, D), never on the rank count. */
+#define SYNTH_FEATURE_NOISE 0.3
+void synth_features(const synth_shape *s, uint64_t seed, int side, int D, const int64_t *ids,
+                    int64_t n, float *x);
+
 /* Writes every rating as "user\titem\trating\t0" lines to path, through a temporary file
  * in the same directory that is fsync'd and renamed (never a half file under path).
  * 0, or BIVAE_EXIT_USAGE (bad spec) / BIVAE_EXIT_RUNTIME (I/O) after one error line. */

@@ -62,6 +62,10 @@ void synth_work_free(synth_work *w);
 void synth_user_counts(const synth_shape *s, uint64_t seed, int64_t *count);
 void synth_forced_slots(const synth_shape *s, const int64_t *count, int64_t *first);
 
+/* User u's (1-based) preferred topics into w->pref[0 .. k) and w->preferred (the caller
+ * clears w->preferred); returns k. The same draws as synth_user makes first. */
+int synth_user_topics(const synth_model *m, synth_work *w, int64_t u);
+
 /* All ratings of user u (1-based) through fn. */
 void synth_user(const synth_model *m, synth_work *w, int64_t u, rating_fn fn, void *ctx);
 

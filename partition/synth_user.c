@@ -158,6 +158,12 @@ static float draw_rating(int preferred, rng64 *r)
     return (float)(s + 1);
 }
 
+int synth_user_topics(const synth_model *m, synth_work *w, int64_t u)
+{
+    rng64 r = rng64_seed(hash2(m->seed ^ TAG_USER, (uint64_t)u));
+    return choose_topics(m, w, &r, m->count[u - 1]);
+}
+
 void synth_user(const synth_model *m, synth_work *w, int64_t u, rating_fn fn, void *ctx)
 {
     int64_t v = u - 1, count = m->count[v];

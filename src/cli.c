@@ -74,13 +74,23 @@ _Static_assert(offsetof(bivae_config, command) == 0, "given_at 0 must mean none"
 _Static_assert(sizeof(kern_act) == sizeof(int) && sizeof(kern_lik) == sizeof(int) &&
                sizeof(data_format) == sizeof(int) && sizeof(bivae_device) == sizeof(int) &&
                sizeof(bivae_comm) == sizeof(int) && sizeof(bivae_precision) == sizeof(int) &&
-               sizeof(bivae_first_layer) == sizeof(int),
+               sizeof(bivae_first_layer) == sizeof(int) &&
+               sizeof(feature_format) == sizeof(int) && sizeof(missing_features) == sizeof(int),
                "enums must be int-sized");
 
 static const cli_word format_words[] = {
     {"auto", DATA_FORMAT_AUTO}, {"ml-100k", DATA_FORMAT_ML100K}, {"ml-1m", DATA_FORMAT_ML1M},
     {"ml-20m", DATA_FORMAT_ML20M}, {"csv", DATA_FORMAT_CSV}, {"tsv", DATA_FORMAT_TSV},
     {NULL, 0}
+};
+static const cli_word features_format_words[] = {
+    {"auto", FEAT_FORMAT_AUTO}, {"dense", FEAT_FORMAT_DENSE}, {"sparse", FEAT_FORMAT_SPARSE},
+    {"ml-100k-user", FEAT_FORMAT_ML100K_USER}, {"ml-100k-item", FEAT_FORMAT_ML100K_ITEM},
+    {"ml-1m-user", FEAT_FORMAT_ML1M_USER}, {"ml-1m-item", FEAT_FORMAT_ML1M_ITEM},
+    {"ml-20m-item", FEAT_FORMAT_ML20M_ITEM}, {"genome", FEAT_FORMAT_GENOME}, {NULL, 0}
+};
+static const cli_word missing_features_words[] = {
+    {"zero", MISSING_FEATURES_ZERO}, {"error", MISSING_FEATURES_ERROR}, {NULL, 0}
 };
 static const cli_word id_order_words[] = { {"permuted", 1}, {"sorted", 0}, {NULL, 0} };
 static const cli_word act_words[] = {
@@ -166,9 +176,21 @@ static const cli_option cli_options[] = {
     {"cap-priors", TRAIN, GRP_MODEL, OPT_CAPS, "user,item", NULL, 0, 0, 0, 0,
      NULL, "constrained adaptive priors (user, item or user,item)", AT(model), 0},
     {"user-features", TRAIN, GRP_MODEL, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
-     NULL, "user features for --cap-priors user", AT(user_features), 0},
+     NULL, "user features: dense (id,f1,...,fn), sparse (id feat[:value] ...) or the "
+     "MovieLens u.user / users.dat; each rank holds the rows of its own users",
+     AT(data.user_features), 0},
     {"item-features", TRAIN, GRP_MODEL, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
-     NULL, "item features for --cap-priors item", AT(item_features), 0},
+     NULL, "item features: dense, sparse or the MovieLens u.item / movies.dat / movies.csv / "
+     "genome-scores.csv", AT(data.item_features), 0},
+    {"features-format", TRAIN, GRP_MODEL, OPT_ENUM, NULL, features_format_words, 0, 0, 0, 0,
+     "auto", "format of the feature files (auto: each by its name, then its first line)",
+     AT(data.features_format), 0},
+    {"missing-features", TRAIN, GRP_MODEL, OPT_ENUM, NULL, missing_features_words, 0, 0, 0, 0,
+     "zero", "a user or item of the training split without a feature row: a zero row "
+     "(counted), or an error", AT(data.missing_features), 0},
+    {"synthetic-features", TRAIN, GRP_MODEL, OPT_INT, "D", NULL, INT_RANGE(0, 4096), 0, 0,
+     "0", "with --synthetic: D features per user and item, noisy linear views of the "
+     "generator's latent topics (0: none)", AT(data.synthetic_features), 0},
 
     /* ---- training ---- */
     {"epochs", TRAIN, GRP_TRAINING, OPT_INT, "N", NULL, INT_RANGE(1, BIVAE_MAX_EPOCHS), 0, 0,
@@ -767,14 +789,20 @@ static int check_data(const parser *p, int require)
 static int check_model(const parser *p)
 {
     const bivae_config *c = p->cfg;
-    if (c->model.cap_user && !c->user_features)
+    int files = given(p, "user-features") || given(p, "item-features");
+    if (c->model.cap_user && !c->data.user_features)
         return usage_error(p->cmd, "--cap-priors", "user needs --user-features FILE");
-    if (c->model.cap_item && !c->item_features)
+    if (c->model.cap_item && !c->data.item_features)
         return usage_error(p->cmd, "--cap-priors", "item needs --item-features FILE");
-    if (c->user_features && !c->model.cap_user)
-        return usage_error(p->cmd, "--user-features", "only used with --cap-priors user");
-    if (c->item_features && !c->model.cap_item)
-        return usage_error(p->cmd, "--item-features", "only used with --cap-priors item");
+    int fmt = c->data.features_format != FEAT_FORMAT_AUTO;      /* values other than defaults */
+    if (!files && (fmt || c->data.missing_features != MISSING_FEATURES_ZERO))
+        return usage_error(p->cmd, fmt ? "--features-format" : "--missing-features",
+                           "needs --user-features FILE or --item-features FILE");
+    if (c->data.synthetic_features > 0 && !given(p, "synthetic"))
+        return usage_error(p->cmd, "--synthetic-features", "needs --synthetic PRESET");
+    if (c->data.synthetic_features > 0 && files)
+        return usage_error(p->cmd, "--synthetic-features", "makes the features of both "
+                           "sides: not with --user-features / --item-features");
     return 0;
 }
 

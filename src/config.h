@@ -80,7 +80,6 @@ typedef struct bivae_config {
     const char *model_path;             /* --model CKPT (eval, recommend, export) */
     const char *user;                   /* --user RAWID (recommend) */
     const char *users_file;             /* --users FILE (recommend) */
-    const char *user_features, *item_features;   /* --user-features/--item-features */
     int test_ratio_given, id_order_given;        /* set when the flag is on the command line */
     int header_flag, no_header_flag;             /* --header / --no-header (-> data.header) */
 } bivae_config;

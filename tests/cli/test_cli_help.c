@@ -91,7 +91,8 @@ static void test_documented_defaults(void **state)
         {"seed", "42"}, {"device", "auto"}, {"comm", "auto"}, {"precision", "fp32"},
         {"threads", "0"}, {"top-k", "10"}, {"eval-every", "0"}, {"test-ratio", "0.25"},
         {"format", "auto"}, {"min-rating", "none"}, {"cap-priors", "none"},
-        {"id-order", "permuted"}};
+        {"id-order", "permuted"}, {"features-format", "auto"}, {"missing-features", "zero"},
+        {"synthetic-features", "0"}};
     char *help = help_text(CMD_TRAIN);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         char *entry = find_entry(help, want[i][0]);

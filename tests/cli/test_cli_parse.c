@@ -12,7 +12,8 @@
 #include "src/cli.h"
 
 /* Names of the flags some test below parsed successfully (checked against the table). */
-static const char *covered[128];
+#define MAX_COVERED 512
+static const char *covered[MAX_COVERED];
 static int n_covered;
 
 static void mark_covered(char **argv, int argc)
@@ -21,8 +22,8 @@ static void mark_covered(char **argv, int argc)
         if (strncmp(argv[i], "--", 2) != 0)
             continue;
         size_t len = strcspn(argv[i] + 2, "=");
-        static char names[128][40];
-        if (n_covered < 128 && len < 40) {
+        static char names[MAX_COVERED][40];
+        if (n_covered < MAX_COVERED && len < 40) {
             memcpy(names[n_covered], argv[i] + 2, len);
             names[n_covered][len] = '\0';
             covered[n_covered] = names[n_covered];
@@ -83,8 +84,11 @@ static void assert_config_equal(const bivae_config *a, const bivae_config *b)
                 str_equal(o->checkpoint_dir, p->checkpoint_dir) && str_equal(o->out, p->out));
     assert_true(str_equal(a->model_path, b->model_path) && str_equal(a->user, b->user) &&
                 str_equal(a->users_file, b->users_file) &&
-                str_equal(a->user_features, b->user_features) &&
-                str_equal(a->item_features, b->item_features));
+                str_equal(x->user_features, y->user_features) &&
+                str_equal(x->item_features, y->item_features));
+    assert_int_equal(x->features_format, y->features_format);
+    assert_int_equal(x->missing_features, y->missing_features);
+    assert_int_equal(x->synthetic_features, y->synthetic_features);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -199,8 +203,21 @@ static void test_model_flags(void **state)
     assert_true(c.model.beta_kl == 0.0);
     assert_int_equal(c.model.cap_user, 1);
     assert_int_equal(c.model.cap_item, 1);
-    assert_string_equal(c.user_features, "u.txt");
-    assert_string_equal(c.item_features, "i.txt");
+    assert_string_equal(c.data.user_features, "u.txt");
+    assert_string_equal(c.data.item_features, "i.txt");
+    assert_int_equal(c.data.features_format, FEAT_FORMAT_AUTO);
+    assert_int_equal(c.data.missing_features, MISSING_FEATURES_ZERO);
+
+    /* features without --cap-priors: read and reported (the CAP model is not built yet) */
+    c = parse_ok("train --data r.csv --user-features u.user --item-features m.csv "
+                 "--features-format genome --missing-features error");
+    assert_int_equal(c.model.cap_user, 0);
+    assert_string_equal(c.data.user_features, "u.user");
+    assert_int_equal(c.data.features_format, FEAT_FORMAT_GENOME);
+    assert_int_equal(c.data.missing_features, MISSING_FEATURES_ERROR);
+    c = parse_ok("train --synthetic 100x50x2000 --synthetic-features 8");
+    assert_int_equal(c.data.synthetic_features, 8);
+    assert_null(c.data.user_features);
 
     c = parse_ok("train --synthetic ml-1m --k=1 --encoder=8,8,8,8,8,8,8,8 --act=elu "
                  "--likelihood=gaus --beta-kl=2.5 --cap-priors=item --item-features=f");

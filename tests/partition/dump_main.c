@@ -2,12 +2,15 @@
  * canonical dump of everything the ranks hold together, which must not depend on the
  * number of ranks: the statistics, both id maps, every training one (from Ru and from
  * Ri), every test row known to training (Tu) and every user's test count, in raw and
- * global ids, sorted. Also checks each rank's local invariants (shapes, sorted unique
+ * global ids, sorted, and every feature row ("UF"/"IF" raw id, global id, values) with
+ * the feature counts. Also checks each rank's local invariants (shapes, sorted unique
  * columns, ownership). Used by the multi-rank scripts (np 1 vs np 2, 3, 4).
  *
  *   partition_dump [--data F | --train F [--test F] | --synthetic S] [--format F]
  *                  [--seed N] [--test-ratio R] [--min-rating R] [--no-permute]
  *                  [--sep S] [--columns C] [--header | --no-header]
+ *                  [--user-features F] [--item-features F] [--features-format N]
+ *                  [--missing-features zero|error] [--synthetic-features D]
  *                  [--out FILE] [--report-rc]
  *   partition_dump --write-synthetic SPEC FILE [--seed N]
  * Exit status: dataset_load's (2 on bad input), 1 when an invariant fails. */
@@ -36,6 +39,15 @@ static data_format format_of(const char *s)
     exit(1);
 }
 
+static feature_format feature_format_of(const char *s)
+{
+    for (int k = 0; k <= FEAT_FORMAT_GENOME; k++)
+        if (strcmp(s, feature_format_name((feature_format)k)) == 0)
+            return (feature_format)k;
+    fprintf(stderr, "partition_dump: unknown feature format %s\n", s);
+    exit(1);
+}
+
 static void parse_args(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
@@ -56,6 +68,11 @@ static void parse_args(int argc, char **argv, args *a)
         else if (!strcmp(f, "--sep")) a->opt.sep = v;
         else if (!strcmp(f, "--columns")) a->opt.columns = v;
         else if (!strcmp(f, "--out")) a->out = v;
+        else if (!strcmp(f, "--user-features")) a->opt.user_features = v;
+        else if (!strcmp(f, "--item-features")) a->opt.item_features = v;
+        else if (!strcmp(f, "--features-format")) a->opt.features_format = v ? feature_format_of(v) : 0;
+        else if (!strcmp(f, "--missing-features")) a->opt.missing_features = v && !strcmp(v, "error");
+        else if (!strcmp(f, "--synthetic-features")) a->opt.synthetic_features = v ? atoi(v) : 0;
         else if (!strcmp(f, "--write-synthetic")) {
             a->write_spec = v;
             a->write_path = k + 2 < argc ? argv[k + 2] : NULL;
@@ -197,6 +214,41 @@ static int is_transpose(const int64_t *e_r, size_t n_r, const int64_t *e_i, size
     return same;
 }
 
+/* Every feature row of one side, gathered on rank 0 in global-id order: "<tag> raw g v..." */
+static void dump_features(comm *c, const dataset *d, const feature_block *b, int64_t n,
+                          char **raw, const char *tag, FILE *f)
+{
+    int64_t w = b->n_features;
+    size_t rec = sizeof(float) * (size_t)(w + 1), got;   /* [global id as float bits, values] */
+    float *mine = malloc(rec * (size_t)(b->nrows + 1));
+    for (int64_t r = 0; r < b->nrows; r++) {
+        int32_t g = (int32_t)partition_global(r, d->rank, d->nranks);
+        memcpy(&mine[r * (w + 1)], &g, sizeof g);
+        memcpy(&mine[r * (w + 1) + 1], &b->x[r * w], sizeof(float) * (size_t)w);
+    }
+    char *all = comm_allgatherv_bytes(c, mine, (size_t)b->nrows, rec, &got);
+    free(mine);
+    if (f) {
+        fprintf(f, "%s-stats features %lld rows %lld missing %lld unknown_ids %lld "
+                "unknown_rows %lld\n", tag, (long long)w, (long long)b->rows_read,
+                (long long)b->missing, (long long)b->unknown_ids, (long long)b->unknown_rows);
+        float **at = malloc(sizeof(float *) * (size_t)(n + 1));
+        for (size_t k = 0; k < got; k++) {
+            int32_t g;
+            memcpy(&g, all + k * rec, sizeof g);
+            at[g] = (float *)(all + k * rec) + 1;
+        }
+        for (int64_t g = 0; g < (int64_t)got; g++) {
+            fprintf(f, "%s %s %lld", tag, raw[g], (long long)g);
+            for (int64_t j = 0; j < w; j++)
+                fprintf(f, " %.9g", at[g][j]);
+            fputc('\n', f);
+        }
+        free(at);
+    }
+    free(all);
+}
+
 /* Writes the dump on rank 0 (f != NULL); returns 0 when Ri is not Ru's transpose. */
 static int dump(comm *c, const dataset *d, FILE *f)
 {
@@ -226,6 +278,10 @@ static int dump(comm *c, const dataset *d, FILE *f)
         print_entries(f, "T", T, nT, users, items);
         print_entries(f, "C", C, nC, users, NULL);
     }
+    if (d->user_features.x)
+        dump_features(c, d, &d->user_features, d->n_users, users, "UF", f);
+    if (d->item_features.x)
+        dump_features(c, d, &d->item_features, d->n_items, items, "IF", f);
     free(users);
     free(items);
     free(ub);

@@ -183,8 +183,8 @@ static int synth_features_load(const data_options *opt, dataset *d)
     synth_side(&s, opt, 1, &d->item_ids, &d->item_features);
     d->user_features.rows_read = d->n_users;
     d->item_features.rows_read = d->n_items;
-    snprintf(d->user_features_source, sizeof d->user_features_source, "synthetic, %d "
-             "features (seed %llu)", opt->synthetic_features, (unsigned long long)opt->seed);
+    snprintf(d->user_features_source, sizeof d->user_features_source, "synthetic (seed %llu)",
+             (unsigned long long)opt->seed);
     snprintf(d->item_features_source, sizeof d->item_features_source, "%s",
              d->user_features_source);
     return 0;

@@ -183,8 +183,25 @@ static void human_bytes(char *buf, size_t n, double b)
     snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, units[u]);
 }
 
+/* "; user features: FILE (fmt): N features, R rows, M missing (zero rows), ..." or "". */
+static void describe_features(const char *side, const feature_block *b, const char *source,
+                              char *out, size_t size)
+{
+    if (!b->x) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, size, "; %s features: %s: %lld features, %lld rows, %lld %ss without a row "
+             "(zero rows), %lld ids not in training (%lld rows) ignored", side, source,
+             (long long)b->n_features, (long long)b->rows_read, (long long)b->missing, side,
+             (long long)b->unknown_ids, (long long)b->unknown_rows);
+}
+
 static void describe_data(run_log *log, const data_options *opt, const dataset *d)
 {
+    char uf[512], itf[512];
+    describe_features("user", &d->user_features, d->user_features_source, uf, sizeof uf);
+    describe_features("item", &d->item_features, d->item_features_source, itf, sizeof itf);
     run_log_data_counts(log, d->test_unknown_user, d->test_unknown_item);
     char kept[32], peak[32], dropped[96] = "";
     human_bytes(kept, sizeof kept, (double)d->idmap_bytes);
@@ -194,10 +211,11 @@ static void describe_data(run_log *log, const data_options *opt, const dataset *
                  (long long)d->below_min_rating, opt->min_rating);
     run_log_note(log, "data: %s: %lld users x %lld items, %lld training ratings, %lld test "
                  "rows over %lld users; test rows with a user not in training: %lld (dropped), "
-                 "with an item not in training: %lld (kept: relevant, never recommended)%s",
+                 "with an item not in training: %lld (kept: relevant, never recommended)%s%s%s",
                  d->source, (long long)d->n_users, (long long)d->n_items,
                  (long long)d->nnz_train, (long long)d->nnz_test, (long long)d->n_test_users,
-                 (long long)d->test_unknown_user, (long long)d->test_unknown_item, dropped);
+                 (long long)d->test_unknown_user, (long long)d->test_unknown_item, dropped, uf,
+                 itf);
     run_log_note(log, "id maps: %s per rank kept (the raw ids of its own users and items), "
                  "%s at most while building them", kept, peak);
 }
@@ -393,7 +411,9 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
 static int reject_unimplemented(const bivae_config *cfg, comm *c)
 {
     const char *msg = (cfg->model.cap_user || cfg->model.cap_item)
-                          ? "--cap-priors: constrained adaptive priors are not implemented yet"
+                          ? "--cap-priors: the CAP model (constrained adaptive priors) is not "
+                            "built yet: --user-features / --item-features alone are read, "
+                            "checked and reported"
                           : "";
     return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
 }

@@ -13,6 +13,7 @@ if(ZSTD_FOUND)
 endif()
 bivae_add_unit_test(partition_load partition/test_load.c LIBS partition_test_util)
 bivae_add_unit_test(partition_synth partition/test_synth.c LIBS partition_test_util)
+bivae_add_unit_test(partition_features partition/test_features.c LIBS partition_test_util)
 
 # Multi-rank scripts (mpirun inside, with timeouts): the driver is their argument.
 bivae_add_script_test(partition_mpi_equal partition/mpi_equal.sh $<TARGET_FILE:partition_dump>)

@@ -137,7 +137,9 @@ static void scan_records(const feat_rec *v, size_t n, const id_map *m, int P, in
     for (size_t k = 0; k < n; k++) {
         const feat_rec *r = &v[k];
         int new_id = k == 0 || v[k - 1].gid != r->gid;
-        if (k > 0 && !new_id && v[k - 1].feat == r->feat &&
+        /* the same (id, feature) on two lines; on one line (a genre listed twice) it is
+         * the same one-hot entry */
+        if (k > 0 && !new_id && v[k - 1].feat == r->feat && v[k - 1].line != r->line &&
             (sc->dup_line == 0 || r->line < sc->dup_line)) {
             sc->dup_line = r->line;
             sc->dup_first = v[k - 1].line;

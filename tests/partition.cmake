@@ -18,4 +18,5 @@ bivae_add_unit_test(partition_features partition/test_features.c LIBS partition_
 # Multi-rank scripts (mpirun inside, with timeouts): the driver is their argument.
 bivae_add_script_test(partition_mpi_equal partition/mpi_equal.sh $<TARGET_FILE:partition_dump>)
 bivae_add_script_test(partition_mpi_error partition/mpi_error.sh $<TARGET_FILE:partition_dump>)
+bivae_add_script_test(partition_mpi_features partition/mpi_features.sh $<TARGET_FILE:partition_dump>)
 bivae_add_script_test(partition_mpi_tiny partition/mpi_tiny.sh $<TARGET_FILE:partition_dump>)

@@ -107,7 +107,7 @@ static const format_case formats[] = {
       {2, 19, 0.93f}, {3, 0, 1}}, 8},
     {"movies.dat", FEAT_FORMAT_AUTO, FEAT_FORMAT_ML1M_ITEM, 1,
      "1::Toy Story (1995)::Animation|Children's|Comedy\n2::Caf\xe9 Society, The (1993)::"
-     "Comedy|Romance\n3::Heat (1995)::Action|Crime|Thriller\n", 0, 18,
+     "Comedy|Romance|Comedy\n3::Heat (1995)::Action|Crime|Thriller\n", 0, 18,
      {{1, 2, 1}, {1, 3, 1}, {1, 4, 1}, {2, 4, 1}, {2, 13, 1}, {3, 0, 1}, {3, 5, 1},
       {3, 15, 1}}, 8},
     {"movies.csv", FEAT_FORMAT_AUTO, FEAT_FORMAT_ML20M_ITEM, 1,

@@ -90,8 +90,8 @@ typedef struct format_case {
 
 static const format_case formats[] = {
     {"u.user", FEAT_FORMAT_AUTO, FEAT_FORMAT_ML100K_USER, 0,
-     "1|24|M|technician|85711\n2|53|F|other|94043\n3|17|M|student|T8H1N\n", 0, 30,
-     {{1, 1, 1}, {1, 7, 1}, {1, 28, 1}, {2, 5, 1}, {2, 8, 1}, {2, 22, 1}, {3, 0, 1},
+     "1|25|M|technician|85711\n2|53|F|other|94043\n3|17|M|student|T8H1N\n", 0, 30,
+     {{1, 2, 1}, {1, 7, 1}, {1, 28, 1}, {2, 5, 1}, {2, 8, 1}, {2, 22, 1}, {3, 0, 1},
       {3, 7, 1}, {3, 27, 1}}, 9},
     {"users.dat", FEAT_FORMAT_AUTO, FEAT_FORMAT_ML1M_USER, 0,
      "1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n", 0, 30,

@@ -20,6 +20,11 @@
  * count in test_count but are not in Tu (they can never be recommended, yet they are
  * relevant). Test rows none of whose users is known to training are an error.
  *
+ * Features. --user-features / --item-features (partition/features.h) are read by every rank
+ * from its byte range, their ids interned with the ratings' (so the maps number them, as
+ * test-only ids when they are not in training), and each rank gets the dense rows of its
+ * own users and items in user_features / item_features (row r: global id r·P + rank).
+ *
  * Errors in the input (malformed line, non-numeric id, empty file, missing header, ...)
  * are reported ONCE, by one rank, as one line "bivae-dist: error: FILE:LINE: reason";
  * dataset_load then returns BIVAE_EXIT_USAGE on EVERY rank (no rank hangs). */

@@ -24,10 +24,8 @@ static const char *const occupations_100k[N_OCCUPATIONS] = {
 static const int age_groups_1m[N_AGE_GROUPS] = {1, 18, 25, 35, 45, 50, 56};
 
 #define N_GENRES_100K 19            /* u.genre: unknown, then the 18 of ml-1m */
-static const char *const genres_1m[18] = {
-    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western"};
+/* movies.dat (1M, 10M) and movies.csv (20M, 25M): ml-1m's 18 and IMAX (10M on), in
+ * alphabetical order; 1M's "Children's" is 10M's and 20M's "Children". */
 static const char *const genres_20m[19] = {
     "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary",
     "Drama", "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance",
@@ -39,7 +37,7 @@ int feature_format_width(feature_format f)
     case FEAT_FORMAT_ML100K_USER:
     case FEAT_FORMAT_ML1M_USER: return N_USER_FEATURES;
     case FEAT_FORMAT_ML100K_ITEM: return N_GENRES_100K + 1;
-    case FEAT_FORMAT_ML1M_ITEM: return 18;
+    case FEAT_FORMAT_ML1M_ITEM:
     case FEAT_FORMAT_ML20M_ITEM: return 19;
     default: return 0;
     }
@@ -292,6 +290,8 @@ static int put_genres(feat_row *r, const field *f, const char *const *names, int
         int k = 0;
         while (k < n_names && !(strlen(names[k]) == len && memcmp(names[k], p, len) == 0))
             k++;
+        if (len == 10 && memcmp(p, "Children's", 10) == 0)
+            k = 3;                                      /* ml-1m's spelling of Children */
         if (k == n_names) {
             char ex[48];
             raw_id_excerpt(p, len, ex, sizeof ex);
@@ -309,7 +309,7 @@ static int parse_ml1m_item(feat_row *r, int nf, char *msg, size_t size)
 {
     if (expect_fields(nf, 3, "MovieID::Title::Genres (movies.dat)", msg, size) ||
         parse_id(&r->fields[0], &r->id, msg, size) ||
-        put_genres(r, &r->fields[2], genres_1m, 18, msg, size))
+        put_genres(r, &r->fields[2], genres_20m, 19, msg, size))
         return -1;
     return 1;
 }

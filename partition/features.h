@@ -19,9 +19,11 @@
  *   ml-100k-item  u.item   id|title|release date|video release date|URL|19 genre flags
  *              -> 20 features: the 19 flags (unknown, Action, ..., Western), then the
  *              release year as (year - 1900) / 100 (0 when the date is missing)
- *   ml-1m-item    movies.dat MovieID::Title (Year)::Genre|Genre... -> 18 genres one-hot
- *   ml-20m-item   movies.csv movieId,title,genres (header; CSV quoting) -> 19 genres
- *              one-hot (the 18 of ml-1m, "Children" for "Children's", and IMAX);
+ *   ml-1m-item    movies.dat MovieID::Title (Year)::Genre|Genre... (also 10M)
+ *   ml-20m-item   movies.csv movieId,title,genres (header; CSV quoting; also 25M)
+ *              -> both 19 genres one-hot: Action, Adventure, Animation, Children (1M's
+ *              "Children's"), Comedy, Crime, Documentary, Drama, Fantasy, Film-Noir, Horror,
+ *              IMAX, Musical, Mystery, Romance, Sci-Fi, Thriller, War, Western;
  *              "(no genres listed)" is a zero row
  *   genome        genome-scores.csv movieId,tagId,relevance (header): dense tag relevance,
  *              one line per (movie, tag); the features are the distinct tag ids, ascending

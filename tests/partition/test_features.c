@@ -107,9 +107,9 @@ static const format_case formats[] = {
       {2, 19, 0.93f}, {3, 0, 1}}, 8},
     {"movies.dat", FEAT_FORMAT_AUTO, FEAT_FORMAT_ML1M_ITEM, 1,
      "1::Toy Story (1995)::Animation|Children's|Comedy\n2::Caf\xe9 Society, The (1993)::"
-     "Comedy|Romance|Comedy\n3::Heat (1995)::Action|Crime|Thriller\n", 0, 18,
-     {{1, 2, 1}, {1, 3, 1}, {1, 4, 1}, {2, 4, 1}, {2, 13, 1}, {3, 0, 1}, {3, 5, 1},
-      {3, 15, 1}}, 8},
+     "Comedy|Romance|Comedy\n3::Heat (1995)::Action|Crime|Thriller|IMAX\n", 0, 19,
+     {{1, 2, 1}, {1, 3, 1}, {1, 4, 1}, {2, 4, 1}, {2, 14, 1}, {3, 0, 1}, {3, 5, 1},
+      {3, 16, 1}, {3, 11, 1}}, 9},
     {"movies.csv", FEAT_FORMAT_AUTO, FEAT_FORMAT_ML20M_ITEM, 1,
      "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n"
      "2,\"American President, The (1995)\",Comedy|Drama|IMAX|Romance\n"

@@ -117,7 +117,8 @@ static int take_row(feature_sink *s, const feat_row *r, int64_t line, uint32_t *
             }
             (*stamp)[feat] = (uint32_t)(line + 1);
         }
-        push(s, id, feat, r->value[k], line);
+        if (r->value[k] != 0.0f || s->layout.fmt == FEAT_FORMAT_GENOME)
+            push(s, id, feat, r->value[k], line);      /* zeros are the block's default */
     }
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "common/check.h"
 #include "partition/features.h"
 #include "partition/synth.h"
+#include "partition/synth_model.h"
 #include "test_util.h"
 
 /* Users 1, 2, 3 and items 1, 2, 3, every one in training. */
@@ -385,6 +386,71 @@ static void test_synthetic_features(void **state)
     assert_true(memcmp(a, b, sizeof a) != 0);               /* the sides differ */
 }
 
+static double sq_dist(const float *a, const float *b, int D)
+{
+    double s = 0.0;
+    for (int d = 0; d < D; d++)
+        s += ((double)a[d] - b[d]) * ((double)a[d] - b[d]);
+    return s;
+}
+
+/* The features tell the latent structure: items of one topic (users sharing a preferred
+ * topic) are much closer than items of two topics (users with none in common). */
+static void test_synthetic_features_informative(void **state)
+{
+    (void)state;
+    synth_shape s;
+    char msg[256];
+    assert_int_equal(synth_shape_from_spec("400x600x20000", &s, msg, sizeof msg), 0);
+    enum { D = 8, U = 400, I = 600 };
+    synth_model m;
+    synth_work w;
+    synth_model_init(&m, &s, 11);
+    synth_work_init(&w, &m);
+    int64_t *ids = malloc(sizeof(int64_t) * I);
+    uint64_t *topics = calloc(U, sizeof(uint64_t));           /* users: preferred-topic bits */
+    for (int64_t k = 0; k < I; k++)
+        ids[k] = k + 1;
+    for (int64_t u = 1; u <= U; u++) {
+        int n = synth_user_topics(&m, &w, u);
+        for (int a = 0; a < n; a++) {
+            topics[u - 1] |= 1ull << w.pref[a];
+            w.preferred[w.pref[a]] = 0;
+        }
+    }
+    float *xi = malloc(sizeof(float) * I * D), *xu = malloc(sizeof(float) * U * D);
+    synth_features(&s, 11, 1, D, ids, I, xi);
+    synth_features(&s, 11, 0, D, ids, U, xu);
+    double same = 0, other = 0, n_same = 0, n_other = 0;
+    for (int a = 0; a < I; a++)
+        for (int b = a + 1; b < I; b++) {
+            int eq = m.topic[a] == m.topic[b];
+            *(eq ? &same : &other) += sq_dist(&xi[a * D], &xi[b * D], D);
+            *(eq ? &n_same : &n_other) += 1;
+        }
+    printf("items: mean squared distance %.3f within a topic, %.3f across\n", same / n_same,
+           other / n_other);
+    assert_true(n_same > 0 && same / n_same < 0.2 * (other / n_other));
+    same = other = n_same = n_other = 0;
+    for (int a = 0; a < U; a++)
+        for (int b = a + 1; b < U; b++) {
+            if (topics[a] != topics[b] && (topics[a] & topics[b]))
+                continue;
+            int eq = topics[a] == topics[b];
+            *(eq ? &same : &other) += sq_dist(&xu[a * D], &xu[b * D], D);
+            *(eq ? &n_same : &n_other) += 1;
+        }
+    printf("users: %.3f with the same topics (%.0f pairs), %.3f with none shared\n",
+           same / n_same, n_same, other / n_other);
+    assert_true(n_same > 0 && same / n_same < 0.5 * (other / n_other));
+    free(ids);
+    free(topics);
+    free(xi);
+    free(xu);
+    synth_work_free(&w);
+    synth_model_free(&m);
+}
+
 static void test_synthetic_in_dataset(void **state)
 {
     (void)state;
@@ -418,6 +484,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_unknown_and_missing),
     cmocka_unit_test(test_string_ids),
     cmocka_unit_test(test_synthetic_features),
+    cmocka_unit_test(test_synthetic_features_informative),
     cmocka_unit_test(test_synthetic_in_dataset),
 };
 

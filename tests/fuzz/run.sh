@@ -12,7 +12,7 @@ mkdir -p build-fuzz
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DBIVAE_FUZZ=ON \
     -DBIVAE_ENABLE_CUDA=OFF -DBIVAE_ARCH= >build-fuzz/configure.log 2>&1 \
     || { cat build-fuzz/configure.log >&2; exit 3; }
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_reader fuzz_dataset fuzz_checkpoint >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_reader fuzz_dataset fuzz_features fuzz_checkpoint >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target bivae-dist >/dev/null
 source "$root/launch/env.sh"
 export ASAN_OPTIONS="fast_unwind_on_malloc=0:detect_leaks=1"
@@ -41,6 +41,15 @@ for h in fuzz_reader fuzz_dataset; do
         { printf '\x04'; printf '1\t2\t5\nA\tB\t3\n2\t2\t1\n' | $z -q -c; } >"$corpus/$h/seed-$z"
     done
 done
+# the feature parsers' seeds: byte 0 is the format (1 dense ... 8 genome; 0 auto, by name)
+seed fuzz_features 1 'id,a,b\n1,0.5,2\n2,1,3\n'
+seed fuzz_features 2 '1 a:1 b c:2\n2\n'
+seed fuzz_features 3 '1|24|M|technician|85711\n2|53|F|other|94043\n'
+seed fuzz_features 4 '1|T (1995)|01-Jan-1995||http://u|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n'
+seed fuzz_features 5 '1::F::1::10::48067\n2::M::56::16::70072\n'
+seed fuzz_features 6 "1::T (1995)::Comedy|Children's\n"
+seed fuzz_features 7 'movieId,title,genres\n1,"A, The (1995)",Comedy|IMAX\n2,B,(no genres listed)\n'
+seed fuzz_features 8 'movieId,tagId,relevance\n1,1,0.025\n1,2,1\n'
 # the checkpoint reader's seeds: real checkpoints of a tiny model (end of epoch, mid-phase)
 mkdir -p "$corpus/fuzz_checkpoint"
 ck=$(mktemp -d)
@@ -49,7 +58,7 @@ ck=$(mktemp -d)
 cp "$ck"/*.bvck "$corpus/fuzz_checkpoint/"
 rm -rf "$ck"
 status=0
-for h in fuzz_reader fuzz_dataset fuzz_checkpoint; do
+for h in fuzz_reader fuzz_dataset fuzz_features fuzz_checkpoint; do
     log=build-fuzz/$h.log
     maxlen=4096
     [[ $h == fuzz_checkpoint ]] && maxlen=65536

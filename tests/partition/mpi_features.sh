@@ -62,6 +62,9 @@ awk 'BEGIN { for (u = 1; u <= 1500; u++) printf "%d,%06d,%06d\n", u, u % 97, u %
 awk 'NR == 1234 { $0 = "1234,000001,abcdef" } NR == 1400 { $0 = "x" } { print }' "$T/good.csv" > "$T/bad1.csv"
 expect_error "malformed line, rank 2" 3 "$T/bad1.csv:1234: feature 2 'abcdef' is not a number" \
     --data "$T/gen.tsv" --user-features "$T/bad1.csv"
+gzip -c "$T/bad1.csv" > "$T/bad1.csv.gz"
+expect_error "malformed line of a .gz, np 3" 3 "$T/bad1.csv.gz:1234: feature 2 'abcdef' is not a number" \
+    --data "$T/gen.tsv" --user-features "$T/bad1.csv.gz"
 awk 'NR == 1300 { $0 = "2,000001,000001" } { print }' "$T/good.csv" > "$T/dup.csv"
 expect_error "duplicate on another rank" 3 "$T/dup.csv:1300: a second feature row for id '2' (the first is line 2)" \
     --data "$T/gen.tsv" --user-features "$T/dup.csv"

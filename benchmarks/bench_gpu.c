@@ -90,8 +90,10 @@ typedef struct bench_row {
     double ms_per_epoch;
     int extrapolated;
     double launches_per_step;
+    double side_launches[2];          /* per steady step of each side */
     double ops_per_step;              /* backend ops the profiler timed, per step */
     double ms_by_class[N_CLASSES];    /* per epoch */
+    double decoder_gflop;             /* per epoch (scaled like the classes): 8·U·I·K exact */
     double gemm_tflops, gemm_peak, elementwise_gbps, bw_peak, peak_mem_mb;
 } bench_row;
 
@@ -291,8 +293,10 @@ static void add_profile(bench_row *r, const phase_probe *p, double scale, int64_
     for (int i = 0; i < f->n_gemm_shapes; i++)
         if (is_decoder_gemm(&f->gemm_shapes[i], N_other, K)) {
             const kern_cuda_gemm_shape *g = &f->gemm_shapes[i];
+            double flop = 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)g->calls;
             dec += g->ms;
-            sums[0] += 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)g->calls;
+            sums[0] += flop;
+            r->decoder_gflop += scale * flop * 1e-9;
         }
     sums[1] += dec;
     sums[3] += f->ms[2];
@@ -354,6 +358,7 @@ static void measure(bench_row *r, trainer *t, const bench_opts *o, const comm *c
         r->steps_ms[s] = kern_cuda_timer_ms(p[s].timer);
         r->end_ms[s] = r->wall_ms[s] > r->steps_ms[s] ? r->wall_ms[s] - r->steps_ms[s] : 0.0;
         launches += p[s].launches;
+        r->side_launches[s] = (double)p[s].launches / (double)p[s].launch_steps;
         steps += p[s].launch_steps;
     }
     comm_stats c1 = comm_get_stats(c);
@@ -545,13 +550,15 @@ static void write_json(const char *dir, const bench_row *rows, int n, const char
         fprintf(f, ", \"batch\": %d, \"precision\": \"%s\", \"ranks\": 1, \"ms_per_epoch\": %.6g, "
                 "\"extrapolated\": %s, \"steps\": {\"item\": %lld, \"user\": %lld}, "
                 "\"steps_per_epoch\": {\"item\": %lld, \"user\": %lld}, "
-                "\"launches_per_step\": %.6g, \"ops_per_step\": %.6g, \"gemm_tflops\": %.6g, \"gemm_peak_tflops\": %.6g, "
+                "\"launches_per_step\": %.6g, "
+                "\"launches_per_step_by_side\": {\"item\": %.6g, \"user\": %.6g}, \"ops_per_step\": %.6g, \"decoder_gflop_per_epoch\": %.6g, \"gemm_tflops\": %.6g, \"gemm_peak_tflops\": %.6g, "
                 "\"elementwise_gbps\": %.6g, \"elementwise_peak_gbps\": %.6g, "
                 "\"peak_mem_mb\": %.6g, \"ms_by_class\": {", r->batch, r->math, r->ms_per_epoch,
                 r->extrapolated ? "true" : "false", (long long)r->steps[SIDE_ITEM],
                 (long long)r->steps[SIDE_USER], (long long)r->n_steps[SIDE_ITEM],
-                (long long)r->n_steps[SIDE_USER], r->launches_per_step, r->ops_per_step,
-                r->gemm_tflops, r->gemm_peak, r->elementwise_gbps, r->bw_peak, r->peak_mem_mb);
+                (long long)r->n_steps[SIDE_USER], r->launches_per_step,
+                r->side_launches[SIDE_ITEM], r->side_launches[SIDE_USER], r->ops_per_step,
+                r->decoder_gflop, r->gemm_tflops, r->gemm_peak, r->elementwise_gbps, r->bw_peak, r->peak_mem_mb);
         for (int c = 0; c < N_CLASSES; c++)
             fprintf(f, "%s\"%s\": %.6g", c ? ", " : "", class_keys[c], r->ms_by_class[c]);
         fprintf(f, "}}");

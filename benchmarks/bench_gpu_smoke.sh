@@ -2,7 +2,8 @@
 # benchmarks/bench_gpu_smoke.sh BENCH_GPU OUT_DIR — bench_gpu end to end on a tiny shape (not
 # a measurement): a whole epoch and a --steps 2 one, both maths and two batches, then the
 # outputs' keys and values: every run of bench_gpu.json has the keys benchmarks/run_gpu.sh
-# reads, positive times, a decoder GEMM rate and bandwidth, launches per step at least the
+# reads, positive times, a decoder GEMM rate and bandwidth, the decoder GEMMs found by shape
+# doing 8·U·I·K flop per epoch, launches per step at least the
 # profiled ops per step and equal for fp32 and tf32 (the count does not depend on the math),
 # and the --steps run timed 2 steps per phase and says it extrapolated. Exit 77 (skip) when
 # bench_gpu finds no CUDA device.
@@ -58,6 +59,9 @@ for name, steps in (("epoch", None), ("steps", 2)):
         for k in ("decoder_gemm", "elementwise_lik", "sparse", "adam"):
             if not r["ms_by_class"][k] > 0:
                 fail(f"{tag}: no {k} time")
+        if steps is None and abs(r["decoder_gflop_per_epoch"] / (8 * 200 * 150 * 4 * 1e-9) - 1) > 1e-5:
+            fail(f"{tag}: decoder GEMMs {r['decoder_gflop_per_epoch']} GFLOP per epoch, "
+                 f"not 8·U·I·K")
         full = r["steps_per_epoch"]
         want = {s: steps for s in full} if steps else full
         if r["steps"] != want or r["extrapolated"] != (steps is not None):

@@ -2,8 +2,10 @@
  * real trainer (src/train.c's trainer_phase, as bench_cpu does: the step's all-reduce call,
  * the loss, the finite check and the table gather included).
  *
- *   bench_gpu [--shapes ml-1m,ml-20m] [--k 50] [--hidden 100] [--batches 128,1024]
- *             [--maths fp32,tf32] [--steps N] [--warmup W] [--seed 42] [--out DIR]
+ *   bench_gpu [--shapes ml-20m] [--k 50] [--hidden 100] [--batches 128,1024]
+ *             [--maths fp32,tf32] [--steps 0] [--warmup 3] [--seed 42] [--out DIR]
+ *   (defaults shown; --shapes takes a list, e.g. ml-1m,ml-20m; --synthetic is the same flag,
+ *   --max-steps the same as --steps)
  *
  * Data: the built-in synthetic generator at each shape (a preset or UxIxNNZ), all ratings
  * in the training split. For each shape × GEMM math × batch size, one rank, a fresh model:
@@ -25,7 +27,8 @@
  *               encoder_gemm  every other GEMM
  *               elementwise_lik  the fused likelihood pass + the element-wise ops
  *               sparse        the first layer's CSR products
- *               adam, comm (comm_stats: 0 on one rank, no collective there), other (rng,
+ *               adam, comm (comm_stats over the timed phases, not scaled: 0 on one rank,
+ *               where the trainer calls no collective), other (rng,
  *               memory ops, top-K); idle = steps_ms − the classes (the device waiting on
  *               the host between ops: launch overhead)
  *   gemm_tflops   Σ 2·m·n·k over the decoder GEMMs / their device time; against the card's
@@ -337,18 +340,12 @@ static bivae_config bench_config(const bench_opts *o, const char *shape, int B)
     return cfg;
 }
 
-/* Timed epoch (epoch 2), then the profiled one (epoch 3), of trainer t. */
-static void measure(bench_row *r, trainer *t, const bench_opts *o, const comm *c)
+/* The timed epoch (epoch 2): wall, steps' device time, launches; returns the device time of
+ * the steps scaled to the whole epoch. */
+static double timed_epoch(bench_row *r, trainer *t, phase_probe p[2], const comm *c)
 {
     bivae_model *m = t->m;
-    phase_probe p[2];
-    memset(p, 0, sizeof p);
     comm_stats c0 = comm_get_stats(c);
-    for (int s = 0; s < 2; s++) {
-        p[s].k = m->k;
-        p[s].timer = kern_cuda_timer_create(m->k);
-    }
-    t->max_steps = o->steps;
     int64_t launches = 0, steps = 0;
     for (int i = 0; i < 2; i++) {
         bivae_side s = i == 0 ? SIDE_ITEM : SIDE_USER;   /* the trainer's order */
@@ -373,6 +370,14 @@ static void measure(bench_row *r, trainer *t, const bench_opts *o, const comm *c
     r->launches_per_step = (double)launches / (double)steps;
     r->ms_by_class[C_COMM] = 1e3 * ((c1.allreduce_seconds - c0.allreduce_seconds) +
                                     (c1.allgather_seconds - c0.allgather_seconds));
+    return steps_epoch_ms;
+}
+
+/* The profiled epoch (epoch 3): classes, decoder rate, likelihood bandwidth; idle against
+ * steps_epoch_ms, the unprofiled steps' device time. */
+static void profiled_epoch(bench_row *r, trainer *t, phase_probe p[2], double steps_epoch_ms)
+{
+    bivae_model *m = t->m;
     double sums[4] = {0, 0, 0, 0};   /* decoder flop, decoder ms, lik bytes, lik ms */
     for (int i = 0; i < 2; i++) {
         bivae_side s = i == 0 ? SIDE_ITEM : SIDE_USER;
@@ -389,6 +394,19 @@ static void measure(bench_row *r, trainer *t, const bench_opts *o, const comm *c
     r->ms_by_class[C_IDLE] = steps_epoch_ms > classes ? steps_epoch_ms - classes : 0.0;
     r->gemm_tflops = sums[1] > 0 ? sums[0] / (sums[1] * 1e-3) * 1e-12 : 0.0;
     r->elementwise_gbps = sums[3] > 0 ? sums[2] / (sums[3] * 1e-3) * 1e-9 : 0.0;
+}
+
+static void measure(bench_row *r, trainer *t, const bench_opts *o, const comm *c)
+{
+    phase_probe p[2];
+    memset(p, 0, sizeof p);
+    for (int s = 0; s < 2; s++) {
+        p[s].k = t->m->k;
+        p[s].timer = kern_cuda_timer_create(t->m->k);
+    }
+    t->max_steps = o->steps;
+    double steps_epoch_ms = timed_epoch(r, t, p, c);
+    profiled_epoch(r, t, p, steps_epoch_ms);
     for (int s = 0; s < 2; s++)
         kern_cuda_timer_free(p[s].timer);
 }

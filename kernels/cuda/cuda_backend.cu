@@ -134,7 +134,6 @@ static void cu_free(kern *k, void *p)
 static void cu_zero(kern *k, void *p, size_t bytes)
 {
     cu_prof_begin(k, CU_PROF_MEMORY);
-    cu_count_launch();
     CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, cu_st(k)->stream));
     cu_prof_end(k, CU_PROF_MEMORY);
 }
@@ -148,14 +147,11 @@ static void cu_copy(kern *k, void *dst, const void *src, size_t bytes)
     cu_prof_begin(k, CU_PROF_MEMORY);
     if (d != s && d < s + bytes && s < d + bytes) {
         void *tmp = cu_scratch_get(k, &st->copy_tmp, bytes);
-        cu_count_launch();
         CUDA_CHECK(cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, st->stream));
         src = tmp;
     }
-    if (d != s) {
-        cu_count_launch();
+    if (d != s)
         CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, st->stream));
-    }
     cu_prof_end(k, CU_PROF_MEMORY);
 }
 
@@ -165,7 +161,6 @@ static void cu_copy_rows(kern *k, float *dst, int64_t dst_stride, const float *s
 {
     cuda_state *st = cu_st(k);
     cu_prof_begin(k, CU_PROF_MEMORY);
-    cu_count_launch();
     CUDA_CHECK(cudaMemcpy2DAsync(dst, sizeof(float) * (size_t)dst_stride, src,
                                  sizeof(float) * (size_t)src_stride,
                                  sizeof(float) * (size_t)width, (size_t)rows,
@@ -178,7 +173,6 @@ static void cu_upload(kern *k, void *dst, const void *host_src, size_t bytes)
 {
     cuda_state *st = cu_st(k);
     cu_prof_begin(k, CU_PROF_MEMORY);
-    cu_count_launch();
     CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, st->stream));
     cu_prof_end(k, CU_PROF_MEMORY);
     CUDA_CHECK(cudaStreamSynchronize(st->stream));
@@ -189,7 +183,6 @@ static void cu_download(kern *k, void *host_dst, const void *src, size_t bytes)
 {
     cuda_state *st = cu_st(k);
     cu_prof_begin(k, CU_PROF_MEMORY);
-    cu_count_launch();
     CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, st->stream));
     cu_prof_end(k, CU_PROF_MEMORY);
     CUDA_CHECK(cudaStreamSynchronize(st->stream));

@@ -49,6 +49,13 @@ int cu_sync_check(void);
 /* One more stream operation queued (kern_cuda_launches). */
 void cu_count_launch(void);
 
+/* Every memset and copy the backend queues is counted as well: in kernels/cuda/, after this
+ * header, these names count and then call the runtime's function (a function-like macro
+ * does not expand inside its own expansion; CUDA_CHECK's message keeps the call's text). */
+#define cudaMemsetAsync(...) (cu_count_launch(), cudaMemsetAsync(__VA_ARGS__))
+#define cudaMemcpyAsync(...) (cu_count_launch(), cudaMemcpyAsync(__VA_ARGS__))
+#define cudaMemcpy2DAsync(...) (cu_count_launch(), cudaMemcpy2DAsync(__VA_ARGS__))
+
 /* After every kernel launch: a bad configuration is reported here, with the kernel name
  * (and with BIVAE_CUDA_SYNC_CHECK=1, a fault during the kernel too); the launch is counted. */
 #define CUDA_LAUNCH_CHECK(kernel_name)                                                     \

@@ -1,54 +1,103 @@
-/* benchmarks/bench_gpu.c — training throughput of the CUDA backend on one GPU.
+/* benchmarks/bench_gpu.c — training throughput of the CUDA backend on one GPU, through the
+ * real trainer (src/train.c's trainer_phase, as bench_cpu does: the step's all-reduce call,
+ * the loss, the finite check and the table gather included).
  *
- *   bench_gpu [--synthetic ml-20m] [--k 50] [--hidden 100] [--batches 128,1024]
- *             [--maths fp32,tf32] [--seed 42] [--max-steps N] [--out DIR]
+ *   bench_gpu [--shapes ml-20m] [--k 50] [--hidden 100] [--batches 128,1024]
+ *             [--maths fp32,tf32] [--steps 0] [--warmup 3] [--seed 42] [--out DIR]
+ *   (defaults shown; --shapes takes a list, e.g. ml-1m,ml-20m; --synthetic is the same flag,
+ *   --max-steps the same as --steps)
  *
- * Data: the built-in synthetic generator (partition/, dataset_load) at the given shape, all
- * ratings in the training split. For each GEMM math × batch size, one rank:
- *   warm-up   a few steps of each phase (allocations, cuBLAS heuristics)
- *   epoch     item phase then user phase through the real src/model.c functions, exactly
- *             the steps of src/train.c's phase_step minus the all-reduce (the identity on one
- *             rank): wall time per phase, kern_sync at phase ends
- *   profiled  the same epoch again with cudaEvents around every backend op: GPU time by
- *             class (gemm, sparse, likelihood, element-wise, adam, rng, memory)
- *   decoder   the two decoder GEMMs of each side at the step's shape, timed alone: GFLOP/s
- *   memory    device memory in use (cudaMemGetInfo) before the model and after the epochs;
- *             every allocation is a cudaMalloc and scratch only grows, so this is the peak
- * Prints a table; writes bench_gpu.csv and bench_gpu.md into DIR (default $OUT, else
+ * Data: the built-in synthetic generator at each shape (a preset or UxIxNNZ), all ratings
+ * in the training split. For each shape × GEMM math × batch size, one rank, a fresh model:
+ *   warm-up   W steps of each phase (allocations, cuBLAS heuristics)
+ *   epoch     item phase then user phase through trainer_phase. --steps N > 0 limits every
+ *             phase to its first N steps (trainer.max_steps) and the epoch is extrapolated:
+ *               ms_per_epoch = Σ_side (steps_ms / n · n_steps(side) + phase_end_ms)
+ *             steps_ms: device time from before the first timed step to after the last
+ *             (cudaEvents recorded on the backend's stream from trainer.step_hook, no host
+ *             wait in between); phase_end_ms = the phase's host wall − steps_ms (the refresh
+ *             flush, finite check, table gather, loss download). --steps 0: the whole epoch,
+ *             measured (host wall of the two trainer_phase calls).
+ *   launches  kern_cuda_launches per steady-state step (steps 1 .. n−1 of each phase: step 0
+ *             has no refresh forward), both phases together: kernel launches, cuBLAS calls
+ *             and the backend's memset/memcpy ops; device-independent
+ *   profiled  the same steps again with a cudaEvent pair around every backend op: device
+ *             time by class over the steps only, scaled to the epoch like steps_ms:
+ *               decoder_gemm  the GEMMs Z = z·T̃ᵀ [rows × N] and G_z = G_Z·T̃ (by shape)
+ *               encoder_gemm  every other GEMM
+ *               elementwise_lik  the fused likelihood pass + the element-wise ops
+ *               sparse        the first layer's CSR products
+ *               adam, comm (comm_stats over the timed phases, not scaled: 0 on one rank,
+ *               where the trainer calls no collective), other (rng,
+ *               memory ops, top-K); idle = steps_ms − the classes (the device waiting on
+ *               the host between ops: launch overhead)
+ *   gemm_tflops   Σ 2·m·n·k over the decoder GEMMs / their device time; against the card's
+ *                 dense peak for the math (a table by device name below; -1 when unknown)
+ *   elementwise_gbps  bytes the likelihood pass moves / its device time, with
+ *                 bytes per step = rows·N·(4 read + 4 write of Z in place)
+ *                                + rows·⌈N/32⌉·4·3 (its bitmap: memset, build, read)
+ *   peak_mem_mb   device memory in use (cudaMemGetInfo) after the runs minus before the
+ *                 model: the backend frees nothing during a run and scratch only grows, so
+ *                 this is the high-water mark of model + trainer + workspace
+ * Writes bench_gpu.csv, bench_gpu.md and bench_gpu.json into DIR (default $OUT, else
  * benchmarks/out). Exits 77 with "SKIP: no CUDA device: <reason>" without a GPU. */
 #include <errno.h>
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "comm/comm.h"
+#include "common/check.h"
 #include "kernels/cuda/cuda_profile.h"
-#include "kernels/kernels.h"
-#include "partition/dataset.h"
-#include "src/model.h"
+#include "src/cli.h"
+#include "src/train.h"
 
-enum { MAX_LIST = 8, WARMUP_STEPS = 3, GEMM_REPS = 20 };
+enum { MAX_LIST = 8, N_CLASSES = 8 };
+
+static const char *const class_keys[N_CLASSES] = {
+    "decoder_gemm", "encoder_gemm", "elementwise_lik", "sparse", "adam", "comm", "other",
+    "idle"};
+enum { C_DEC, C_ENC, C_ELEM, C_SPARSE, C_ADAM, C_COMM, C_OTHER, C_IDLE };
 
 typedef struct bench_opts {
-    const char *synthetic, *out;
-    int k, hidden;
+    const char *shapes[MAX_LIST];
+    int n_shapes;
+    int k, hidden, warmup;
     int batches[MAX_LIST], n_batches;
     kern_gemm_math maths[MAX_LIST];
     int n_maths;
     uint64_t seed;
-    int64_t max_steps;        /* per phase; 0 = the whole epoch */
+    int64_t steps;            /* per phase; 0 = the whole epoch */
+    const char *out;
 } bench_opts;
 
-typedef struct bench_row {
-    const char *math;
-    int batch;
-    int64_t steps[2];                     /* per phase: [SIDE_USER], [SIDE_ITEM] */
-    double phase_s[2], epoch_s, profiled_s;
+/* What trainer.step_hook records in one phase. */
+typedef struct phase_probe {
+    kern *k;
+    kern_cuda_timer *timer;
+    int profile;              /* 1: the profiler runs over the steps */
     kern_cuda_profile prof;
-    double dec_gflops[2];                 /* decoder GEMMs of each side */
-    double mem_model_mb, mem_total_mb;    /* model + workspace; device total */
+    int64_t launches0, launches1;     /* kern_cuda_launches before step 0, before step 1 */
+    int64_t launches, launch_steps;   /* launches over the steady steps (1 .. n−1; all
+                                         when n = 1: step 0 has no refresh forward) */
+    int64_t steps;
+} phase_probe;
+
+typedef struct bench_row {
+    const char *shape, *math;
+    int batch;
+    int64_t steps[2], n_steps[2];     /* timed and full steps per side ([SIDE_USER], [SIDE_ITEM]) */
+    double steps_ms[2], end_ms[2], wall_ms[2];
+    double ms_per_epoch;
+    int extrapolated;
+    double launches_per_step;
+    double side_launches[2];          /* per steady step of each side */
+    double ops_per_step;              /* backend ops the profiler timed, per step */
+    double ms_by_class[N_CLASSES];    /* per epoch */
+    double decoder_gflop;             /* per epoch (scaled like the classes): 8·U·I·K exact */
+    double gemm_tflops, gemm_peak, elementwise_gbps, bw_peak, peak_mem_mb;
 } bench_row;
 
 static double now(void) { return MPI_Wtime(); }
@@ -58,14 +107,55 @@ static const char *math_name(kern_gemm_math m)
     return m == KERN_GEMM_TF32 ? "tf32" : (m == KERN_GEMM_BF16 ? "bf16" : "fp32");
 }
 
+/* ---- the card's peaks ------------------------------------------------------------------ */
+
+/* Dense (no 2:4 sparsity) peak TFLOP/s by GEMM math and memory bandwidth, from NVIDIA's
+ * data sheets; matched on the device name. */
+typedef struct card_peak {
+    const char *name_has, *and_has;   /* and_has: NULL = any */
+    double fp32, tf32, bf16, gbps;
+} card_peak;
+
+static const card_peak card_peaks[] = {
+    {"H200", "NVL", 60.0, 417.5, 835.0, 4800.0},
+    {"H200", NULL, 67.0, 494.7, 989.4, 4800.0},   /* SXM */
+    {"H100", "PCIe", 51.2, 378.0, 756.0, 2000.0},
+    {"H100", "NVL", 60.0, 417.5, 835.0, 3900.0},
+    {"H100", NULL, 67.0, 494.7, 989.4, 3350.0},   /* SXM */
+    {"A100", "40GB", 19.5, 156.0, 312.0, 1555.0},
+    {"A100", NULL, 19.5, 156.0, 312.0, 2039.0},   /* 80GB SXM */
+};
+
+static const card_peak *find_peak(const char *device)
+{
+    for (size_t i = 0; i < sizeof card_peaks / sizeof card_peaks[0]; i++)
+        if (strstr(device, card_peaks[i].name_has) &&
+            (!card_peaks[i].and_has || strstr(device, card_peaks[i].and_has)))
+            return &card_peaks[i];
+    return NULL;
+}
+
+static double peak_tflops(const card_peak *p, kern_gemm_math m)
+{
+    if (!p)
+        return -1.0;
+    return m == KERN_GEMM_TF32 ? p->tf32 : (m == KERN_GEMM_BF16 ? p->bf16 : p->fp32);
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
-static int parse_list(const char *s, int *out, int max)
+static int parse_ints(const char *flag, const char *s, int *out, int max)
 {
     int n = 0;
-    char *copy = strdup(s), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save))
-        out[n++] = atoi(t);
+    char *copy = xstrdup(s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end = NULL;
+        long v = strtol(t, &end, 10);
+        if (*end || v < 1 || n == max)
+            bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: %s %s: want up to %d positive integers",
+                       flag, s, max);
+        out[n++] = (int)v;
+    }
     free(copy);
     return n;
 }
@@ -73,100 +163,155 @@ static int parse_list(const char *s, int *out, int max)
 static int parse_maths(const char *s, kern_gemm_math *out, int max)
 {
     int n = 0;
-    char *copy = strdup(s), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
+    char *copy = xstrdup(s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == max)
+            bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: --maths: at most %d", max);
         if (!strcmp(t, "fp32")) out[n++] = KERN_GEMM_FP32;
         else if (!strcmp(t, "tf32")) out[n++] = KERN_GEMM_TF32;
         else if (!strcmp(t, "bf16")) out[n++] = KERN_GEMM_BF16;
-        else {
-            fprintf(stderr, "bench_gpu: --maths: unknown %s (fp32, tf32, bf16)\n", t);
-            exit(2);
-        }
+        else bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: --maths: unknown %s (fp32, tf32, bf16)", t);
     }
     free(copy);
     return n;
 }
 
+/* The shape names stay in argv's memory: split a copy that lives as long as the process. */
+static int parse_shapes(const char *s, const char **out, int max)
+{
+    int n = 0;
+    char *copy = xstrdup(s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == max)
+            bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: --shapes: at most %d", max);
+        out[n++] = t;
+    }
+    return n;
+}
+
+static int64_t parse_count(const char *flag, const char *v)
+{
+    char *end = NULL;
+    long long x = strtoll(v, &end, 10);
+    if (*end || x < 0)
+        bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: %s %s: want an integer >= 0", flag, v);
+    return x;
+}
+
 static bench_opts parse_opts(int argc, char **argv)
 {
-    bench_opts o = {"ml-20m", NULL, 50, 100, {128, 1024}, 2, {KERN_GEMM_FP32, KERN_GEMM_TF32},
-                    2, 42, 0};
+    bench_opts o = {{"ml-20m"}, 1, 50, 100, 3, {128, 1024}, 2, {KERN_GEMM_FP32, KERN_GEMM_TF32},
+                    2, 42, 0, NULL};
     const char *env_out = getenv("OUT");
     o.out = env_out && *env_out ? env_out : "benchmarks/out";
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) {
-            fprintf(stderr, "bench_gpu: %s needs a value\n", a);
-            exit(2);
-        }
-        if (!strcmp(a, "--synthetic")) o.synthetic = v;
-        else if (!strcmp(a, "--k")) o.k = atoi(v);
-        else if (!strcmp(a, "--hidden")) o.hidden = atoi(v);
-        else if (!strcmp(a, "--batches")) o.n_batches = parse_list(v, o.batches, MAX_LIST);
+        if (!v)
+            bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: %s needs a value", a);
+        if (!strcmp(a, "--shapes") || !strcmp(a, "--synthetic"))
+            o.n_shapes = parse_shapes(v, o.shapes, MAX_LIST);
+        else if (!strcmp(a, "--k")) o.k = (int)parse_count(a, v);
+        else if (!strcmp(a, "--hidden")) o.hidden = (int)parse_count(a, v);
+        else if (!strcmp(a, "--batches")) o.n_batches = parse_ints(a, v, o.batches, MAX_LIST);
         else if (!strcmp(a, "--maths")) o.n_maths = parse_maths(v, o.maths, MAX_LIST);
-        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--max-steps")) o.max_steps = atoll(v);
+        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_count(a, v);
+        else if (!strcmp(a, "--steps") || !strcmp(a, "--max-steps")) o.steps = parse_count(a, v);
+        else if (!strcmp(a, "--warmup")) o.warmup = (int)parse_count(a, v);
         else if (!strcmp(a, "--out")) o.out = v;
-        else {
-            fprintf(stderr, "bench_gpu: unknown argument %s\n", a);
-            exit(2);
-        }
-        i++;
+        else bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: unknown argument %s", a);
     }
-    if (o.k < 1 || o.hidden < 1 || o.n_batches < 1 || o.n_maths < 1) {
-        fprintf(stderr, "bench_gpu: --k, --hidden, --batches and --maths must be positive\n");
-        exit(2);
-    }
+    if (o.k < 1 || o.hidden < 1 || o.n_shapes < 1 || o.n_batches < 1 || o.n_maths < 1)
+        bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: --k, --hidden, --shapes, --batches and "
+                   "--maths must be non-empty / positive");
     return o;
 }
 
-/* ---- one epoch (src/train.c's phase_step on one rank, without the identity all-reduce) --- */
+/* ---- one phase, probed ------------------------------------------------------------------ */
 
-static void phase_step(bivae_model *m, bivae_side s, int epoch, int64_t l0, int64_t l1)
+/* trainer.step_hook: the timer, launch counter and (optionally) profiler around the steps. */
+static void probe_hook(void *ctx, bivae_side s, int64_t step, int done)
 {
-    model_zero_grad(m, s, l1 - l0);
-    model_forward(m, s, l0, l1, epoch, PASS_TRAIN, 1);
-    model_backward(m, s, l0, l1, (float)(1.0 / (double)(l1 - l0)));
-    model_adam_step(m, s, l0, l1, 1e-3, NULL, 0);
-    model_forward(m, s, l0, l1, epoch, PASS_REFRESH, 1);
-    model_store_rows(m, s, l0, l1);
-}
-
-/* All steps of side s (at most max_steps); the table refresh of the phase end. Returns the
- * wall time, the GPU work included. */
-static double run_phase(bivae_model *m, bivae_side s, int epoch, int B, int64_t max_steps,
-                        int64_t *steps)
-{
-    int64_t N = model_side_rows(m, s), n = 0;
-    kern_sync(m->k);
-    double t0 = now();
-    for (int64_t l0 = 0; l0 < N && (max_steps <= 0 || n < max_steps); l0 += B, n++)
-        phase_step(m, s, epoch, l0, l0 + B < N ? l0 + B : N);
-    model_adam_flush(m, s);   /* lazy Adam's pending rows, as the trainer's phase end */
-    kern_rows_cyclic_from_blocked(m->k, m->table[s], m->sample_local[s], N, m->K, 1);
-    kern_sync(m->k);
-    *steps = n;
-    return now() - t0;
-}
-
-/* GFLOP/s of side s's decoder GEMMs at a full batch: Z = z·Tᵀ and G_z = G_Z·T. */
-static double decoder_gflops(bivae_model *m, bivae_side s, int B)
-{
-    int64_t N = model_side_rows(m, 1 - s), K = m->K, nr = B;
-    if (nr > m->enc[s].max_rows)
-        nr = m->enc[s].max_rows;
-    const float *T = m->table[1 - s];
-    kern_sync(m->k);
-    double t0 = now();
-    for (int r = 0; r < GEMM_REPS; r++) {
-        kern_gemm(m->k, KERN_NO_TRANS, KERN_TRANS, nr, N, K, 1.0f, m->enc[s].z, K, T, K, 0.0f,
-                  m->Z, N);
-        kern_gemm(m->k, KERN_NO_TRANS, KERN_NO_TRANS, nr, K, N, 1.0f, m->Z, N, T, K, 0.0f,
-                  m->enc[s].G_z, K);
+    (void)s;
+    phase_probe *p = (phase_probe *)ctx;
+    if (!done && step == 1)
+        p->launches1 = kern_cuda_launches(p->k);
+    if (!done && step > 0)
+        return;
+    if (!done) {
+        p->launches0 = kern_cuda_launches(p->k);
+        if (p->profile)
+            kern_cuda_profile_start(p->k);
+        kern_cuda_timer_begin(p->timer);
+        return;
     }
-    kern_sync(m->k);
-    double secs = (now() - t0) / GEMM_REPS;
-    return 4.0 * (double)nr * (double)N * (double)K / secs * 1e-9;
+    kern_cuda_timer_end(p->timer);
+    p->steps = step;
+    p->launch_steps = step > 1 ? step - 1 : step;
+    p->launches = kern_cuda_launches(p->k) - (step > 1 ? p->launches1 : p->launches0);
+    if (p->profile)
+        kern_cuda_profile_stop(p->k, &p->prof);   /* waits: a profiled pass is not timed */
+}
+
+/* trainer_phase with the probe; the phase's host wall in ms. Fails on a guard's stop. */
+static double probed_phase(trainer *t, bivae_side s, int epoch, phase_probe *p)
+{
+    t->step_hook = probe_hook;
+    t->step_hook_ctx = p;
+    p->steps = 0;
+    kern_sync(t->m->k);
+    double t0 = now();
+    double loss = trainer_phase(t, s, epoch);
+    double ms = (now() - t0) * 1e3;
+    t->step_hook = NULL;
+    if (isnan(loss) || t->status)
+        bivae_fail(BIVAE_EXIT_RUNTIME, "bench_gpu: the %s phase of epoch %d stopped (status %d)",
+                   s == SIDE_ITEM ? "item" : "user", epoch, t->status);
+    return ms;
+}
+
+/* ---- one configuration ------------------------------------------------------------------ */
+
+static int is_decoder_gemm(const kern_cuda_gemm_shape *g, int64_t N_other, int64_t K)
+{
+    return (g->n == N_other && g->k == K) || (g->n == K && g->k == N_other);
+}
+
+/* Bytes the likelihood pass of side s moves over its first `steps` steps (formula above). */
+static double lik_bytes(int64_t rows, int64_t B, int64_t steps, int64_t N_other)
+{
+    double bytes = 0.0;
+    for (int64_t j = 0; j < steps; j++) {
+        int64_t r = rows - j * B < B ? rows - j * B : B;
+        bytes += (double)r * (double)N_other * 8.0 + (double)r * (double)((N_other + 31) / 32) * 12.0;
+    }
+    return bytes;
+}
+
+/* The profiled steps of side s, scaled by `scale` (full / timed steps), into row's classes;
+ * adds the decoder's flop and ms and the likelihood's bytes and ms. */
+static void add_profile(bench_row *r, const phase_probe *p, double scale, int64_t N_other,
+                        int64_t K, double sums[4])
+{
+    const kern_cuda_profile *f = &p->prof;
+    double dec = 0.0;
+    for (int i = 0; i < f->n_gemm_shapes; i++)
+        if (is_decoder_gemm(&f->gemm_shapes[i], N_other, K)) {
+            const kern_cuda_gemm_shape *g = &f->gemm_shapes[i];
+            double flop = 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)g->calls;
+            dec += g->ms;
+            sums[0] += flop;
+            r->decoder_gflop += scale * flop * 1e-9;
+        }
+    sums[1] += dec;
+    sums[3] += f->ms[2];
+    for (int c = 0; c < KERN_CUDA_PROF_CLASSES; c++)
+        r->ops_per_step += (double)f->calls[c];
+    r->ms_by_class[C_DEC] += scale * dec;
+    r->ms_by_class[C_ENC] += scale * (f->ms[0] - dec);
+    r->ms_by_class[C_ELEM] += scale * (f->ms[2] + f->ms[3]);
+    r->ms_by_class[C_SPARSE] += scale * f->ms[1];
+    r->ms_by_class[C_ADAM] += scale * f->ms[4];
+    r->ms_by_class[C_OTHER] += scale * (f->ms[5] + f->ms[6] + f->ms[7]);
 }
 
 static double used_mb(kern *k)
@@ -176,126 +321,269 @@ static double used_mb(kern *k)
     return (double)(total_b - free_b) / (1024.0 * 1024.0);
 }
 
-static bench_row bench_config(const bench_opts *o, const dataset *d, kern_gemm_math math, int B)
+static bivae_config bench_config(const bench_opts *o, const char *shape, int B)
 {
-    bench_row row;
-    memset(&row, 0, sizeof(row));
-    row.math = math_name(math);
-    row.batch = B;
-    char err[256] = "";
-    kern *k = kern_cuda_create(0, math, err, sizeof(err));
-    if (!k) {
-        fprintf(stderr, "bench_gpu: kern_cuda_create: %s\n", err);
-        exit(3);
+    bivae_config cfg;
+    cli_defaults(&cfg);
+    cfg.command = CMD_TRAIN;
+    cfg.data.synthetic = shape;
+    cfg.data.test_ratio = 0.0;   /* every rating trains */
+    cfg.data.seed = o->seed;
+    cfg.model.k = o->k;
+    cfg.model.n_hidden = 1;
+    cfg.model.hidden[0] = o->hidden;
+    cfg.model.act = KERN_ACT_TANH;
+    cfg.model.likelihood = KERN_LIK_POIS;
+    cfg.train.batch_size = B;
+    cfg.train.lr = 0.001;
+    cfg.train.seed = o->seed;
+    cfg.output.quiet = 1;
+    return cfg;
+}
+
+/* The timed epoch (epoch 2): wall, steps' device time, launches; returns the device time of
+ * the steps scaled to the whole epoch. */
+static double timed_epoch(bench_row *r, trainer *t, phase_probe p[2], const comm *c)
+{
+    bivae_model *m = t->m;
+    comm_stats c0 = comm_get_stats(c);
+    int64_t launches = 0, steps = 0;
+    for (int i = 0; i < 2; i++) {
+        bivae_side s = i == 0 ? SIDE_ITEM : SIDE_USER;   /* the trainer's order */
+        r->wall_ms[s] = probed_phase(t, s, 2, &p[s]);
+        r->steps[s] = p[s].steps;
+        r->n_steps[s] = (model_side_rows(m, s) + r->batch - 1) / r->batch;
+        r->steps_ms[s] = kern_cuda_timer_ms(p[s].timer);
+        r->end_ms[s] = r->wall_ms[s] > r->steps_ms[s] ? r->wall_ms[s] - r->steps_ms[s] : 0.0;
+        launches += p[s].launches;
+        r->side_launches[s] = (double)p[s].launches / (double)p[s].launch_steps;
+        steps += p[s].launch_steps;
     }
+    comm_stats c1 = comm_get_stats(c);
+    r->extrapolated = r->steps[0] < r->n_steps[0] || r->steps[1] < r->n_steps[1];
+    r->ms_per_epoch = 0.0;
+    double steps_epoch_ms = 0.0;
+    for (int s = 0; s < 2; s++) {
+        double scale = (double)r->n_steps[s] / (double)r->steps[s];
+        steps_epoch_ms += r->steps_ms[s] * scale;
+        r->ms_per_epoch += r->extrapolated ? r->steps_ms[s] * scale + r->end_ms[s] : r->wall_ms[s];
+    }
+    r->launches_per_step = (double)launches / (double)steps;
+    r->ms_by_class[C_COMM] = 1e3 * ((c1.allreduce_seconds - c0.allreduce_seconds) +
+                                    (c1.allgather_seconds - c0.allgather_seconds));
+    return steps_epoch_ms;
+}
+
+/* The profiled epoch (epoch 3): classes, decoder rate, likelihood bandwidth; idle against
+ * steps_epoch_ms, the unprofiled steps' device time. */
+static void profiled_epoch(bench_row *r, trainer *t, phase_probe p[2], double steps_epoch_ms)
+{
+    bivae_model *m = t->m;
+    double sums[4] = {0, 0, 0, 0};   /* decoder flop, decoder ms, lik bytes, lik ms */
+    for (int i = 0; i < 2; i++) {
+        bivae_side s = i == 0 ? SIDE_ITEM : SIDE_USER;
+        p[s].profile = 1;
+        probed_phase(t, s, 3, &p[s]);
+        int64_t N_other = model_side_rows(m, 1 - s);
+        add_profile(r, &p[s], (double)r->n_steps[s] / (double)p[s].steps, N_other, m->K, sums);
+        sums[2] += lik_bytes(model_side_rows(m, s), r->batch, p[s].steps, N_other);
+    }
+    r->ops_per_step /= (double)(p[SIDE_ITEM].steps + p[SIDE_USER].steps);
+    double classes = 0.0;
+    for (int c2 = 0; c2 < C_IDLE; c2++)
+        classes += c2 == C_COMM ? 0.0 : r->ms_by_class[c2];
+    r->ms_by_class[C_IDLE] = steps_epoch_ms > classes ? steps_epoch_ms - classes : 0.0;
+    r->gemm_tflops = sums[1] > 0 ? sums[0] / (sums[1] * 1e-3) * 1e-12 : 0.0;
+    r->elementwise_gbps = sums[3] > 0 ? sums[2] / (sums[3] * 1e-3) * 1e-9 : 0.0;
+}
+
+static void measure(bench_row *r, trainer *t, const bench_opts *o, const comm *c)
+{
+    phase_probe p[2];
+    memset(p, 0, sizeof p);
+    for (int s = 0; s < 2; s++) {
+        p[s].k = t->m->k;
+        p[s].timer = kern_cuda_timer_create(t->m->k);
+    }
+    t->max_steps = o->steps;
+    double steps_epoch_ms = timed_epoch(r, t, p, c);
+    profiled_epoch(r, t, p, steps_epoch_ms);
+    for (int s = 0; s < 2; s++)
+        kern_cuda_timer_free(p[s].timer);
+}
+
+static bench_row bench_one(const bench_opts *o, const char *shape, const dataset *d, comm *c,
+                           kern_gemm_math math, int B, const card_peak *peak)
+{
+    bench_row r;
+    memset(&r, 0, sizeof r);
+    r.shape = shape;
+    r.math = math_name(math);
+    r.batch = B;
+    char err[256] = "";
+    kern *k = kern_cuda_create(0, math, err, sizeof err);
+    if (!k)
+        bivae_fail(BIVAE_EXIT_RUNTIME, "bench_gpu: kern_cuda_create: %s", err);
     double mem0 = used_mb(k);
-    bivae_model_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.k = o->k;
-    cfg.n_hidden = 1;
-    cfg.hidden[0] = o->hidden;
-    cfg.act = KERN_ACT_TANH;
-    cfg.likelihood = KERN_LIK_POIS;
-    cfg.beta_kl = 1.0;
+    bivae_config cfg = bench_config(o, shape, B);
+    run_log *log = run_log_open(0, NULL, 1, 1);
     bivae_model m;
-    model_init(&m, k, &cfg, o->seed, 0, 1, d->n_users, d->n_items, d->Ru.rowptr, d->Ru.col,
-               d->n_local_users, d->Ri.rowptr, d->Ri.col, d->n_local_items, B, NULL, 1);
-    int64_t warm;
-    run_phase(&m, SIDE_ITEM, 0, B, WARMUP_STEPS, &warm);
-    run_phase(&m, SIDE_USER, 0, B, WARMUP_STEPS, &warm);
-    row.phase_s[SIDE_ITEM] = run_phase(&m, SIDE_ITEM, 1, B, o->max_steps, &row.steps[SIDE_ITEM]);
-    row.phase_s[SIDE_USER] = run_phase(&m, SIDE_USER, 1, B, o->max_steps, &row.steps[SIDE_USER]);
-    row.epoch_s = row.phase_s[SIDE_ITEM] + row.phase_s[SIDE_USER];
-    kern_cuda_profile_start(k);
-    int64_t s1, s2;
-    row.profiled_s = run_phase(&m, SIDE_ITEM, 2, B, o->max_steps, &s1) +
-                     run_phase(&m, SIDE_USER, 2, B, o->max_steps, &s2);
-    kern_cuda_profile_stop(k, &row.prof);
-    row.dec_gflops[SIDE_ITEM] = decoder_gflops(&m, SIDE_ITEM, B);
-    row.dec_gflops[SIDE_USER] = decoder_gflops(&m, SIDE_USER, B);
-    size_t free_b, total_b;
-    kern_cuda_mem_info(k, &free_b, &total_b);
-    row.mem_model_mb = used_mb(k) - mem0;
-    row.mem_total_mb = (double)total_b / (1024.0 * 1024.0);
+    trainer t;
+    model_init(&m, k, &cfg.model, cfg.train.seed, 0, 1, d->n_users, d->n_items, d->Ru.rowptr,
+               d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col, d->n_local_items, B, c, 1);
+    trainer_init(&t, &m, c, d, &cfg, log);
+    t.max_steps = o->warmup > 0 ? o->warmup : 1;
+    trainer_phase(&t, SIDE_ITEM, 1);
+    trainer_phase(&t, SIDE_USER, 1);
+    measure(&r, &t, o, c);
+    r.peak_mem_mb = used_mb(k) - mem0;
+    r.gemm_peak = peak_tflops(peak, math);
+    r.bw_peak = peak ? peak->gbps : -1.0;
+    trainer_free(&t);
     model_free(&m);
+    run_log_close(log);
     kern_destroy(k);
-    return row;
+    return r;
 }
 
 /* ---- report -------------------------------------------------------------------------- */
 
-static void print_rows(FILE *f, const bench_row *rows, int n, int markdown)
+/* "42%" of the peak into buf[16], "n/a" when the card's peak is unknown */
+static void pct_text(char *buf, double x, double peak)
 {
-    const char *sep = markdown ? " | " : "  ";
-    if (markdown)
-        fprintf(f, "| ");
-    fprintf(f, "%-5s%s%6s%s%8s%s%8s%s%8s%s", "math", sep, "batch", sep, "epoch_s", sep, "item_s",
-            sep, "user_s", sep);
-    for (int c = 0; c < KERN_CUDA_PROF_CLASSES; c++)
-        fprintf(f, "%9.9s_ms%s", kern_cuda_profile_class_name(c), sep);
-    fprintf(f, "%9s%s%9s%s%9s%s\n", "dec_GF_i", sep, "dec_GF_u", sep, "mem_MB",
-            markdown ? " |" : "");
-    if (markdown) {
-        fprintf(f, "|");
-        for (int c = 0; c < 5 + KERN_CUDA_PROF_CLASSES + 3; c++)
-            fprintf(f, "---|");
+    if (peak > 0)
+        snprintf(buf, 16, "%.0f%%", 100.0 * x / peak);
+    else
+        snprintf(buf, 16, "n/a");
+}
+
+static FILE *open_out(const char *dir, const char *name, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        bivae_fail(BIVAE_EXIT_RUNTIME, "bench_gpu: cannot write %s: %s", path, strerror(errno));
+    return f;
+}
+
+static void close_out(FILE *f, const char *path)
+{
+    if (ferror(f) | (fclose(f) != 0))
+        bivae_fail(BIVAE_EXIT_RUNTIME, "bench_gpu: writing %s failed: %s", path, strerror(errno));
+}
+
+static void write_csv(const char *dir, const bench_row *rows, int n, const char *device)
+{
+    char path[4096];
+    FILE *f = open_out(dir, "bench_gpu.csv", path, sizeof path);
+    fprintf(f, "device,shape,batch,precision,ranks,item_steps,user_steps,item_steps_epoch,"
+            "user_steps_epoch,extrapolated,ms_per_epoch,launches_per_step,gemm_tflops,"
+            "gemm_peak_tflops,elementwise_gbps,peak_mem_mb");
+    for (int c = 0; c < N_CLASSES; c++)
+        fprintf(f, ",%s_ms", class_keys[c]);
+    fprintf(f, "\n");
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        fprintf(f, "\"%s\",%s,%d,%s,1,%lld,%lld,%lld,%lld,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g",
+                device, r->shape, r->batch, r->math, (long long)r->steps[SIDE_ITEM],
+                (long long)r->steps[SIDE_USER], (long long)r->n_steps[SIDE_ITEM],
+                (long long)r->n_steps[SIDE_USER], r->extrapolated, r->ms_per_epoch,
+                r->launches_per_step, r->gemm_tflops, r->gemm_peak, r->elementwise_gbps,
+                r->peak_mem_mb);
+        for (int c = 0; c < N_CLASSES; c++)
+            fprintf(f, ",%.6g", r->ms_by_class[c]);
         fprintf(f, "\n");
     }
+    close_out(f, path);
+}
+
+static void print_table(FILE *f, const bench_row *rows, int n)
+{
+    fprintf(f, "| shape | batch | math | ms/epoch | launches/step | dec GEMM TFLOP/s (%% peak) "
+            "| lik GB/s (%% peak) | peak MB |");
+    for (int c = 0; c < N_CLASSES; c++)
+        fprintf(f, " %s ms |", class_keys[c]);
+    fprintf(f, "\n|---|---|---|---|---|---|---|---|");
+    for (int c = 0; c < N_CLASSES; c++)
+        fprintf(f, "---|");
+    fprintf(f, "\n");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
-        if (markdown)
-            fprintf(f, "| ");
-        fprintf(f, "%-5s%s%6d%s%8.3f%s%8.3f%s%8.3f%s", r->math, sep, r->batch, sep, r->epoch_s,
-                sep, r->phase_s[SIDE_ITEM], sep, r->phase_s[SIDE_USER], sep);
-        for (int c = 0; c < KERN_CUDA_PROF_CLASSES; c++)
-            fprintf(f, "%12.1f%s", r->prof.ms[c], sep);
-        fprintf(f, "%9.0f%s%9.0f%s%9.0f%s\n", r->dec_gflops[SIDE_ITEM], sep,
-                r->dec_gflops[SIDE_USER], sep, r->mem_model_mb, markdown ? " |" : "");
+        char gemm_pct[16], bw_pct[16];
+        pct_text(gemm_pct, r->gemm_tflops, r->gemm_peak);
+        pct_text(bw_pct, r->elementwise_gbps, r->bw_peak);
+        fprintf(f, "| %s | %d | %s | %.3f%s | %.1f | %.3f (%s) | %.1f (%s) | %.1f |", r->shape,
+                r->batch, r->math, r->ms_per_epoch, r->extrapolated ? "*" : "",
+                r->launches_per_step, r->gemm_tflops, gemm_pct, r->elementwise_gbps, bw_pct,
+                r->peak_mem_mb);
+        for (int c = 0; c < N_CLASSES; c++)
+            fprintf(f, " %.3f |", r->ms_by_class[c]);
+        fprintf(f, "\n");
     }
 }
 
-static void write_csv(const char *path, const bench_row *rows, int n, const char *device)
+static void write_md(const char *dir, const bench_row *rows, int n, const char *device,
+                     const bench_opts *o, const card_peak *peak)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "bench_gpu: cannot write %s: %s\n", path, strerror(errno));
-        exit(3);
-    }
-    fprintf(f, "device,math,batch,item_steps,user_steps,epoch_s,item_s,user_s,profiled_epoch_s");
-    for (int c = 0; c < KERN_CUDA_PROF_CLASSES; c++)
-        fprintf(f, ",%s_ms,%s_calls", kern_cuda_profile_class_name(c),
-                kern_cuda_profile_class_name(c));
-    fprintf(f, ",decoder_gflops_item,decoder_gflops_user,device_mem_used_mb,device_mem_total_mb\n");
-    for (int i = 0; i < n; i++) {
-        const bench_row *r = &rows[i];
-        fprintf(f, "\"%s\",%s,%d,%lld,%lld,%.4f,%.4f,%.4f,%.4f", device, r->math, r->batch,
-                (long long)r->steps[SIDE_ITEM], (long long)r->steps[SIDE_USER], r->epoch_s,
-                r->phase_s[SIDE_ITEM], r->phase_s[SIDE_USER], r->profiled_s);
-        for (int c = 0; c < KERN_CUDA_PROF_CLASSES; c++)
-            fprintf(f, ",%.3f,%lld", r->prof.ms[c], (long long)r->prof.calls[c]);
-        fprintf(f, ",%.1f,%.1f,%.1f,%.1f\n", r->dec_gflops[SIDE_ITEM], r->dec_gflops[SIDE_USER],
-                r->mem_model_mb, r->mem_total_mb);
-    }
-    fclose(f);
-}
-
-static void write_md(const char *path, const bench_row *rows, int n, const char *device,
-                     const bench_opts *o, const dataset *d)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "bench_gpu: cannot write %s: %s\n", path, strerror(errno));
-        exit(3);
-    }
-    fprintf(f, "# bench_gpu\n\nDevice: %s. Data: %s, %lld users x %lld items, %lld ratings. "
-            "k=%d, encoder [%d], tanh, pois, one rank.\n\n", device, d->source,
-            (long long)d->n_users, (long long)d->n_items, (long long)d->nnz_train, o->k,
+    char path[4096];
+    FILE *f = open_out(dir, "bench_gpu.md", path, sizeof path);
+    fprintf(f, "# bench_gpu\n\nDevice: %s (peaks: %s). k=%d, encoder [%d], tanh, pois, one "
+            "rank, the real trainer (trainer_phase).\n\n", device,
+            peak ? "data-sheet table in bench_gpu.c" : "unknown card, no % of peak", o->k,
             o->hidden);
-    fprintf(f, "epoch_s = item_s + user_s (wall, unprofiled); *_ms = GPU time per class over "
-            "one profiled epoch; dec_GF = decoder GEMM GFLOP/s (item / user side); mem_MB = "
-            "device memory of model + workspace.\n\n");
-    print_rows(f, rows, n, 1);
-    fclose(f);
+    fprintf(f, "ms/epoch: * = extrapolated from the first %lld steps of each phase (device "
+            "time of the steps × full/timed steps + the phase end's wall); otherwise the "
+            "measured wall of a whole epoch. Classes: device time over the steps of one "
+            "profiled epoch (cudaEvents around every op), idle = the device waiting between "
+            "ops. %% peak: n/a when the card is not in the table.\n\n", (long long)o->steps);
+    print_table(f, rows, n);
+    close_out(f, path);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
+        else
+            fputc(*s, f);
+    fputc('"', f);
+}
+
+static void write_json(const char *dir, const bench_row *rows, int n, const char *device,
+                       const bench_opts *o)
+{
+    char path[4096];
+    FILE *f = open_out(dir, "bench_gpu.json", path, sizeof path);
+    fprintf(f, "{\"device\": ");
+    json_string(f, device);
+    fprintf(f, ", \"k\": %d, \"hidden\": %d, \"steps_per_phase\": %lld, \"runs\": [", o->k,
+            o->hidden, (long long)o->steps);
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        fprintf(f, "%s\n  {\"shape\": ", i ? "," : "");
+        json_string(f, r->shape);
+        fprintf(f, ", \"batch\": %d, \"precision\": \"%s\", \"ranks\": 1, \"ms_per_epoch\": %.6g, "
+                "\"extrapolated\": %s, \"steps\": {\"item\": %lld, \"user\": %lld}, "
+                "\"steps_per_epoch\": {\"item\": %lld, \"user\": %lld}, "
+                "\"launches_per_step\": %.6g, "
+                "\"launches_per_step_by_side\": {\"item\": %.6g, \"user\": %.6g}, \"ops_per_step\": %.6g, \"decoder_gflop_per_epoch\": %.6g, \"gemm_tflops\": %.6g, \"gemm_peak_tflops\": %.6g, "
+                "\"elementwise_gbps\": %.6g, \"elementwise_peak_gbps\": %.6g, "
+                "\"peak_mem_mb\": %.6g, \"ms_by_class\": {", r->batch, r->math, r->ms_per_epoch,
+                r->extrapolated ? "true" : "false", (long long)r->steps[SIDE_ITEM],
+                (long long)r->steps[SIDE_USER], (long long)r->n_steps[SIDE_ITEM],
+                (long long)r->n_steps[SIDE_USER], r->launches_per_step,
+                r->side_launches[SIDE_ITEM], r->side_launches[SIDE_USER], r->ops_per_step,
+                r->decoder_gflop, r->gemm_tflops, r->gemm_peak, r->elementwise_gbps, r->bw_peak, r->peak_mem_mb);
+        for (int c = 0; c < N_CLASSES; c++)
+            fprintf(f, "%s\"%s\": %.6g", c ? ", " : "", class_keys[c], r->ms_by_class[c]);
+        fprintf(f, "}}");
+    }
+    fprintf(f, "\n]}\n");
+    close_out(f, path);
 }
 
 static void make_dir(const char *dir)
@@ -308,10 +596,18 @@ static void make_dir(const char *dir)
             mkdir(buf, 0755);
             *p = '/';
         }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "bench_gpu: cannot create %s: %s\n", dir, strerror(errno));
-        exit(3);
-    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        bivae_fail(BIVAE_EXIT_RUNTIME, "bench_gpu: cannot create %s: %s", dir, strerror(errno));
+}
+
+static void device_name(char *buf, size_t len)
+{
+    char err[256];
+    kern *k = kern_cuda_create(0, KERN_GEMM_FP32, err, sizeof err);
+    if (!k)
+        bivae_fail(BIVAE_EXIT_RUNTIME, "bench_gpu: kern_cuda_create: %s", err);
+    kern_cuda_device_name(k, buf, len);
+    kern_destroy(k);
 }
 
 int main(int argc, char **argv)
@@ -324,49 +620,44 @@ int main(int argc, char **argv)
     }
     MPI_Init(&argc, &argv);
     comm *c = comm_mpi_create();
-    data_options dopt;
-    memset(&dopt, 0, sizeof(dopt));
-    dopt.synthetic = o.synthetic;
-    dopt.test_ratio = 0.0;        /* every rating trains */
-    dopt.seed = o.seed;
-    dopt.permute_ids = 1;
-    dataset d;
-    double t0 = now();
-    if (dataset_load(&dopt, c, &d) != 0)
-        return 2;
-    printf("data: %s: %lld users x %lld items, %lld ratings (%.1f s to generate)\n", d.source,
-           (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train, now() - t0);
-    bench_row rows[MAX_LIST * MAX_LIST];
-    int n = 0;
+    if (comm_size(c) != 1)
+        bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: runs on one rank (got %d)", comm_size(c));
     char device[256] = "";
-    for (int i = 0; i < o.n_maths; i++)
-        for (int j = 0; j < o.n_batches; j++) {
-            rows[n] = bench_config(&o, &d, o.maths[i], o.batches[j]);
-            printf("%s batch %d: epoch %.3f s (item %lld steps %.3f s, user %lld steps %.3f s)\n",
-                   rows[n].math, rows[n].batch, rows[n].epoch_s,
-                   (long long)rows[n].steps[SIDE_ITEM], rows[n].phase_s[SIDE_ITEM],
-                   (long long)rows[n].steps[SIDE_USER], rows[n].phase_s[SIDE_USER]);
-            fflush(stdout);
-            n++;
-        }
-    {
-        char err[256];
-        kern *k = kern_cuda_create(0, KERN_GEMM_FP32, err, sizeof(err));
-        if (k) {
-            kern_cuda_device_name(k, device, sizeof(device));
-            kern_destroy(k);
-        }
+    device_name(device, sizeof device);
+    const card_peak *peak = find_peak(device);
+    printf("device: %s%s\n", device, peak ? "" : " (not in the peak table: no % of peak)");
+    bench_row rows[MAX_LIST * MAX_LIST * MAX_LIST];
+    int n = 0;
+    for (int si = 0; si < o.n_shapes; si++) {
+        bivae_config cfg = bench_config(&o, o.shapes[si], o.batches[0]);
+        dataset d;
+        double t0 = now();
+        if (dataset_load(&cfg.data, c, &d) != 0)
+            return BIVAE_EXIT_USAGE;
+        printf("data: %s: %lld users x %lld items, %lld ratings (%.1f s to generate)\n",
+               d.source, (long long)d.n_users, (long long)d.n_items, (long long)d.nnz_train,
+               now() - t0);
+        for (int i = 0; i < o.n_maths; i++)
+            for (int j = 0; j < o.n_batches; j++) {
+                bench_row *r = &rows[n++];
+                *r = bench_one(&o, o.shapes[si], &d, c, o.maths[i], o.batches[j], peak);
+                printf("%s %s batch %d: %.3f ms/epoch%s, %.1f launches/step, decoder %.2f "
+                       "TFLOP/s, likelihood %.1f GB/s, %.1f MB\n", r->shape, r->math, r->batch,
+                       r->ms_per_epoch, r->extrapolated ? " (extrapolated)" : "",
+                       r->launches_per_step, r->gemm_tflops, r->elementwise_gbps,
+                       r->peak_mem_mb);
+                fflush(stdout);
+            }
+        dataset_free(&d);
     }
-    printf("\ndevice: %s\n", device);
-    print_rows(stdout, rows, n, 0);
+    printf("\n");
+    print_table(stdout, rows, n);
     make_dir(o.out);
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/bench_gpu.csv", o.out);
-    write_csv(path, rows, n, device);
-    snprintf(path, sizeof(path), "%s/bench_gpu.md", o.out);
-    write_md(path, rows, n, device, &o, &d);
-    printf("wrote %s/bench_gpu.csv and %s/bench_gpu.md\n", o.out, o.out);
-    dataset_free(&d);
+    write_csv(o.out, rows, n, device);
+    write_md(o.out, rows, n, device, &o, peak);
+    write_json(o.out, rows, n, device, &o);
+    printf("wrote %s/bench_gpu.csv, %s/bench_gpu.md and %s/bench_gpu.json\n", o.out, o.out,
+           o.out);
     comm_destroy(c);
     MPI_Finalize();
     return 0;

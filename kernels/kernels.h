@@ -70,6 +70,10 @@ kern *kern_cuda_create(int ordinal, kern_gemm_math math, char *err, size_t err_l
 /* The cudaStream_t (as void *) every op of a CUDA backend is queued on, for a device
  * communicator to order its collectives with them (comm_nccl_create); NULL for others. */
 void *kern_cuda_stream(kern *k);
+/* Stream operations queued so far by the CUDA backends of this process: kernel launches
+ * (every CUDA_LAUNCH_CHECK), cuBLAS calls, memsets and copies; for launches per step. 0 for
+ * another backend, or in a build without CUDA. */
+int64_t kern_cuda_launches(const kern *k);
 void kern_destroy(kern *k);
 kern_device kern_get_device(const kern *k);
 const char *kern_name(const kern *k);

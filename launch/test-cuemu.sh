@@ -11,7 +11,7 @@ mkdir -p build-emu
 cmake -S . -B build-emu -DCMAKE_BUILD_TYPE=Release -DBIVAE_CUDA_EMU=ON \
     >build-emu/configure.log 2>&1 || { cat build-emu/configure.log >&2; exit 3; }
 # only what the `cuda` label runs
-cmake --build build-emu -j "$jobs" --target bivae-dist cuda_ops cuda_model cuda_comm \
+cmake --build build-emu -j "$jobs" --target bivae-dist cuda_ops cuda_launches cuda_model cuda_comm \
     cuda_philox test_cuemu bench_gpu ckpt_tool
 source "$root/launch/env.sh"
 cd build-emu

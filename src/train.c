@@ -156,6 +156,9 @@ static phase_end phase_run(trainer *t, bivae_side s, int epoch, int64_t first,
 {
     bivae_model *m = t->m;
     int64_t N = model_side_rows(m, s), B = t->cfg->train.batch_size, n_steps = (N + B - 1) / B;
+    int truncated = t->max_steps > 0 && t->max_steps < n_steps;
+    if (truncated)
+        n_steps = t->max_steps;
     const int32_t none = -1;
     kern_upload(m->k, t->loss_acc, acc0, 2 * sizeof(double));
     kern_upload(m->k, t->nonfinite, &none, sizeof(none));
@@ -174,10 +177,14 @@ static phase_end phase_run(trainer *t, bivae_side s, int epoch, int64_t first,
             }
         }
         int64_t g0 = step * B, g1 = g0 + B < N ? g0 + B : N;
+        if (t->step_hook)
+            t->step_hook(t->step_hook_ctx, s, step, 0);
         phase_step(t, s, epoch, step, g0, g1, p0, p1);
         p0 = g0;
         p1 = g1;
     }
+    if (t->step_hook)
+        t->step_hook(t->step_hook_ctx, s, n_steps - first, 1);
     model_forward_pair(m, s, p0, p1, 0, 0, epoch);   /* flush the last refresh */
     model_adam_flush(m, s);                          /* and Adam's pending rows */
     if (trainer_check_finite(t, s, epoch, n_steps, n_steps))
@@ -185,7 +192,7 @@ static phase_end phase_run(trainer *t, bivae_side s, int epoch, int64_t first,
     gather_table(t, s, m->sample_local[s], m->table[s]);
     double acc[2];
     kern_download(m->k, acc, t->loss_acc, sizeof(acc));
-    if (trainer_check_rows(t, s, epoch, acc[1]))
+    if (!truncated && trainer_check_rows(t, s, epoch, acc[1]))
         return PHASE_FAILED;
     *loss = acc[0] / acc[1];
     return PHASE_DONE;

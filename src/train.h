@@ -36,6 +36,15 @@ typedef struct trainer {
     int test_nan_param, test_nan_epoch, test_nan_rank;   /* BIVAE_TEST_NAN_AT (tests only) */
     int64_t test_nan_step;
     int test_perturb_rank;                     /* BIVAE_TEST_PERTURB_RANK (tests only) */
+    /* Benchmarks and tests only (trainer_init: off). max_steps > 0: every phase takes at
+     * most its first max_steps steps (the phase end as usual, without the
+     * row-count check, which needs every step). step_hook, when set, is called on the
+     * host before every step of a phase (done 0, step its index) and once after the last
+     * (done 1, step the number of steps taken), before the phase's end; it must not
+     * synchronize with the device unless it measures that itself. */
+    int64_t max_steps;
+    void (*step_hook)(void *ctx, bivae_side s, int64_t step, int done);
+    void *step_hook_ctx;
 } trainer;
 
 /* Losses of one epoch: mean per row over the phase. */

@@ -9,6 +9,10 @@ bivae_add_unit_test(cuda_ops cuda/test_cuda_ops.c LIBS bivae_kernels LABELS cuda
 target_include_directories(cuda_ops PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
 set_tests_properties(cuda_ops PROPERTIES SKIP_RETURN_CODE 77)
 
+# kern_cuda_launches: one count per stream operation the backend queues (bench_gpu)
+bivae_add_unit_test(cuda_launches cuda/test_cuda_launches.c LIBS bivae_kernels LABELS cuda)
+set_tests_properties(cuda_launches PROPERTIES SKIP_RETURN_CODE 77)
+
 # three training steps per side through src/model.c, CUDA vs CPU
 bivae_add_unit_test(cuda_model cuda/test_cuda_model.c LABELS cuda)
 target_include_directories(cuda_model PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
@@ -76,7 +80,7 @@ if(BIVAE_CUDA_EMU)
     set_tests_properties(${t}_reverse PROPERTIES ENVIRONMENT CUEMU_ORDER=reverse
                          SKIP_RETURN_CODE 77 LABELS "unit;cuda;cuemu")
   endforeach()
-  set_property(TEST cuda_ops cuda_model cuda_comm_staged_np1 cuda_comm_staged_np2
+  set_property(TEST cuda_ops cuda_launches cuda_model cuda_comm_staged_np1 cuda_comm_staged_np2
                cuda_comm_nccl_np1 cuda_comm_nccl_np2 cuda_comm_nccl_bound_np2
                cuda_comm_nccl_timeout_np2 cuda_train
                APPEND PROPERTY ENVIRONMENT CUEMU_DEVICES=2)

@@ -37,6 +37,12 @@ int cu_sync_check(void)
     return on;
 }
 
+/* ---- the launch counter (kern_cuda_launches) ----------------------------------------- */
+
+static int64_t cu_launches;   /* process-wide; atomic: a watchdog thread may exist */
+
+void cu_count_launch(void) { __atomic_fetch_add(&cu_launches, 1, __ATOMIC_RELAXED); }
+
 void *cu_scratch_get(kern *k, cu_scratch *s, size_t bytes)
 {
     if (s->bytes >= bytes && s->p)
@@ -222,6 +228,7 @@ static void cu_gemm(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N,
     cublasOperation_t opA = ta == KERN_TRANS ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasOperation_t opB = tb == KERN_TRANS ? CUBLAS_OP_T : CUBLAS_OP_N;
     cu_prof_begin(k, CU_PROF_GEMM);
+    cu_prof_gemm_shape(k, M, N, K);
     if (K == 0) {   /* an empty sum: C = β·C, without relying on cuBLAS for k = 0 */
         scale_matrix_kernel<<<cu_blocks(M * N, CU_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(
             C, M, N, ldc, beta);
@@ -229,6 +236,7 @@ static void cu_gemm(kern *k, kern_trans ta, kern_trans tb, int64_t M, int64_t N,
         cu_prof_end(k, CU_PROF_GEMM);
         return;
     }
+    cu_count_launch();   /* one cuBLAS call (one or more kernels inside) */
     CUBLAS_CHECK(cublasGemmEx(st->blas, opB, opA, blas_int(N, "N"), blas_int(M, "M"),
                               blas_int(K, "K"), &alpha, B, CUDA_R_32F, blas_int(ldb, "ldb"), A,
                               CUDA_R_32F, blas_int(lda, "lda"), &beta, C, CUDA_R_32F,
@@ -361,6 +369,13 @@ static int cu_state_init(cuda_state *st, int ordinal, kern_gemm_math math, char 
 extern "C" void *kern_cuda_stream(kern *k)
 {
     return k && k->ops == &cuda_ops ? (void *)((cuda_state *)k->impl)->stream : NULL;
+}
+
+extern "C" int64_t kern_cuda_launches(const kern *k)
+{
+    if (!k || k->ops != &cuda_ops)
+        return 0;
+    return __atomic_load_n(&cu_launches, __ATOMIC_RELAXED);
 }
 
 extern "C" kern *kern_cuda_create(int ordinal, kern_gemm_math math, char *err, size_t err_len)

@@ -46,10 +46,21 @@ const char *cu_blas_status_name(cublasStatus_t s);
  * fault is reported against the kernel that caused it (debugging; slow). */
 int cu_sync_check(void);
 
+/* One more stream operation queued (kern_cuda_launches). */
+void cu_count_launch(void);
+
+/* Every memset and copy the backend queues is counted as well: in kernels/cuda/, after this
+ * header, these names count and then call the runtime's function (a function-like macro
+ * does not expand inside its own expansion; CUDA_CHECK's message keeps the call's text). */
+#define cudaMemsetAsync(...) (cu_count_launch(), cudaMemsetAsync(__VA_ARGS__))
+#define cudaMemcpyAsync(...) (cu_count_launch(), cudaMemcpyAsync(__VA_ARGS__))
+#define cudaMemcpy2DAsync(...) (cu_count_launch(), cudaMemcpy2DAsync(__VA_ARGS__))
+
 /* After every kernel launch: a bad configuration is reported here, with the kernel name
- * (and with BIVAE_CUDA_SYNC_CHECK=1, a fault during the kernel too). */
+ * (and with BIVAE_CUDA_SYNC_CHECK=1, a fault during the kernel too); the launch is counted. */
 #define CUDA_LAUNCH_CHECK(kernel_name)                                                     \
     do {                                                                                   \
+        cu_count_launch();                                                                 \
         cudaError_t cu_err_ = cudaGetLastError();                                          \
         if (cu_err_ == cudaSuccess && cu_sync_check())                                     \
             cu_err_ = cudaDeviceSynchronize();                                             \
@@ -94,6 +105,8 @@ void *cu_scratch_get(kern *k, cu_scratch *s, size_t bytes);
 /* ---- profiling (no-ops unless kern_cuda_profile_start was called) -------------------- */
 void cu_prof_begin(kern *k, cu_prof_class c);
 void cu_prof_end(kern *k, cu_prof_class c);
+/* The shape of the GEMM between the open class's begin and end (C[M × N], inner K). */
+void cu_prof_gemm_shape(kern *k, int64_t M, int64_t N, int64_t K);
 
 /* ---- launch helpers ------------------------------------------------------------------ */
 enum { CU_THREADS = 256 };       /* threads per block of the element-wise kernels */

@@ -10,6 +10,7 @@
 typedef struct cu_prof_mark {
     cudaEvent_t begin, end;
     int cls;
+    int64_t m, n, k;           /* a GEMM's shape (cu_prof_gemm_shape); 0 otherwise */
 } cu_prof_mark;
 
 struct cu_prof {
@@ -48,6 +49,7 @@ void cu_prof_begin(kern *k, cu_prof_class c)
         return;
     cu_prof_mark *m = next_mark(p);
     m->cls = (int)c;
+    m->m = m->n = m->k = 0;
     p->open_cls = (int)c;
     CUDA_CHECK(cudaEventRecord(m->begin, cu_st(k)->stream));
 }
@@ -60,6 +62,35 @@ void cu_prof_end(kern *k, cu_prof_class c)
     CUDA_CHECK(cudaEventRecord(p->marks[p->n].end, cu_st(k)->stream));
     p->n++;
     p->open_cls = -1;
+}
+
+void cu_prof_gemm_shape(kern *k, int64_t M, int64_t N, int64_t K)
+{
+    cu_prof *p = cu_st(k)->prof;
+    if (!p || !p->on || p->open_cls < 0)
+        return;
+    p->marks[p->n].m = M;
+    p->marks[p->n].n = N;
+    p->marks[p->n].k = K;
+}
+
+/* Adds one GEMM mark's time to its shape's entry in out (a new entry when there is room). */
+static void add_gemm_shape(kern_cuda_profile *out, const cu_prof_mark *mk, double ms)
+{
+    int i = 0;
+    while (i < out->n_gemm_shapes && !(out->gemm_shapes[i].m == mk->m &&
+           out->gemm_shapes[i].n == mk->n && out->gemm_shapes[i].k == mk->k))
+        i++;
+    if (i == out->n_gemm_shapes) {
+        if (i == KERN_CUDA_PROF_GEMM_SHAPES) {
+            out->gemm_shapes_dropped++;
+            return;
+        }
+        kern_cuda_gemm_shape z = {mk->m, mk->n, mk->k, 0.0, 0};
+        out->gemm_shapes[out->n_gemm_shapes++] = z;
+    }
+    out->gemm_shapes[i].ms += ms;
+    out->gemm_shapes[i].calls++;
 }
 
 extern "C" void kern_cuda_profile_start(kern *k)
@@ -88,6 +119,8 @@ extern "C" void kern_cuda_profile_stop(kern *k, kern_cuda_profile *out)
         CUDA_CHECK(cudaEventElapsedTime(&ms, p->marks[i].begin, p->marks[i].end));
         out->ms[p->marks[i].cls] += ms;
         out->calls[p->marks[i].cls]++;
+        if (p->marks[i].cls == CU_PROF_GEMM)
+            add_gemm_shape(out, &p->marks[i], ms);
     }
     p->on = 0;
     p->n = 0;
@@ -119,4 +152,50 @@ extern "C" void kern_cuda_device_name(kern *k, char *buf, size_t len)
     CUDA_CHECK(cudaGetDeviceProperties(&prop, cu_st(k)->device));
     snprintf(buf, len, "%s (sm_%d%d, %d SMs, %.1f GiB)", prop.name, prop.major, prop.minor,
              prop.multiProcessorCount, (double)prop.totalGlobalMem / (1024.0 * 1024 * 1024));
+}
+
+/* ---- stream timers ------------------------------------------------------------------- */
+
+struct kern_cuda_timer {
+    kern *k;
+    cudaEvent_t begin, end;
+};
+
+extern "C" kern_cuda_timer *kern_cuda_timer_create(kern *k)
+{
+    if (k->ops->device != KERN_DEVICE_CUDA)
+        FAIL_RUNTIME("kern_cuda_timer_create: backend %s is not CUDA", k->ops->name);
+    kern_cuda_timer *t = (kern_cuda_timer *)xcalloc(1, sizeof(kern_cuda_timer));
+    t->k = k;
+    CUDA_CHECK(cudaSetDevice(cu_st(k)->device));
+    CUDA_CHECK(cudaEventCreate(&t->begin));
+    CUDA_CHECK(cudaEventCreate(&t->end));
+    return t;
+}
+
+extern "C" void kern_cuda_timer_begin(kern_cuda_timer *t)
+{
+    CUDA_CHECK(cudaEventRecord(t->begin, cu_st(t->k)->stream));
+}
+
+extern "C" void kern_cuda_timer_end(kern_cuda_timer *t)
+{
+    CUDA_CHECK(cudaEventRecord(t->end, cu_st(t->k)->stream));
+}
+
+extern "C" double kern_cuda_timer_ms(kern_cuda_timer *t)
+{
+    float ms = 0.0f;
+    CUDA_CHECK(cudaEventSynchronize(t->end));
+    CUDA_CHECK(cudaEventElapsedTime(&ms, t->begin, t->end));
+    return (double)ms;
+}
+
+extern "C" void kern_cuda_timer_free(kern_cuda_timer *t)
+{
+    if (!t)
+        return;
+    CUDA_CHECK(cudaEventDestroy(t->begin));
+    CUDA_CHECK(cudaEventDestroy(t->end));
+    free(t);
 }

@@ -1,0 +1,8 @@
+# Multi-node for real on one machine (tests/multinode/): hosts as network namespaces with
+# their own hostnames on a private bridge (198.51.100.0/24), Open MPI across them over TCP,
+# Slurm with one slurmd per host, a host lost mid-run. Root only: each test skips (77,
+# "SKIP: reason") when not root or when the kernel refuses namespaces. They share the fixed
+# names of the bed (bivae-h*, bivae-br0): one at a time.
+bivae_add_script_test(multinode_mpirun multinode/mpirun_hosts.sh)
+set_tests_properties(multinode_mpirun PROPERTIES
+                     TIMEOUT 120 RUN_SERIAL TRUE LABELS "script;multinode")

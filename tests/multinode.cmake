@@ -6,3 +6,6 @@
 bivae_add_script_test(multinode_mpirun multinode/mpirun_hosts.sh)
 set_tests_properties(multinode_mpirun PROPERTIES
                      TIMEOUT 120 RUN_SERIAL TRUE LABELS "script;multinode")
+bivae_add_script_test(multinode_local_ranks multinode/local_ranks.sh)
+set_tests_properties(multinode_local_ranks PROPERTIES
+                     TIMEOUT 120 RUN_SERIAL TRUE LABELS "script;multinode")

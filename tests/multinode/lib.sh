@@ -36,12 +36,14 @@ mn_up() {
 }
 
 # mn_train OUTBASE NP HOSTFILE ARGS...: bivae-dist train over the bed (mpirun -np NP,
-# hostfile HOSTFILE); stdout/stderr to OUTBASE.out/.err, the exit status in MN_RC.
+# hostfile HOSTFILE, more mpirun arguments in the array MN_MPI); stdout/stderr to
+# OUTBASE.out/.err, the exit status in MN_RC.
+MN_MPI=()
 mn_train() {
     local base=$1 np=$2 hosts=$3
     shift 3
     MN_RC=0
-    bed_mpirun --hostfile "$hosts" -np "$np" "$BIVAE" train --threads 1 "$@" \
+    bed_mpirun --hostfile "$hosts" -np "$np" "${MN_MPI[@]}" "$BIVAE" train --threads 1 "$@" \
         >"$base.out" 2>"$base.err" || MN_RC=$?
 }
 

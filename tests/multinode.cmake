@@ -9,3 +9,9 @@ set_tests_properties(multinode_mpirun PROPERTIES
 bivae_add_script_test(multinode_local_ranks multinode/local_ranks.sh)
 set_tests_properties(multinode_local_ranks PROPERTIES
                      TIMEOUT 120 RUN_SERIAL TRUE LABELS "script;multinode")
+bivae_add_script_test(multinode_node_lost multinode/node_lost.sh)
+set_tests_properties(multinode_node_lost PROPERTIES
+                     TIMEOUT 200 RUN_SERIAL TRUE LABELS "script;multinode")
+bivae_add_script_test(multinode_scaling multinode/scaling_bed.sh)
+set_tests_properties(multinode_scaling PROPERTIES
+                     TIMEOUT 200 RUN_SERIAL TRUE LABELS "script;multinode")

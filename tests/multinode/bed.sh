@@ -43,8 +43,9 @@ bed_up() {
     ip netns add bivae-probe 2>"${TMPDIR:-/tmp}/bed-probe.err" \
         || { bed_skip "ip netns add refused: $(head -n 1 "${TMPDIR:-/tmp}/bed-probe.err")"; return 77; }
     ip netns del bivae-probe
-    if ip link show "$BED_BRIDGE" >/dev/null 2>&1 || [[ -n $(ip netns list | grep '^bivae-h') ]]; then
-        echo "bed: error: a test bed is already up ($BED_BRIDGE or bivae-h* exist): remove it with" \
+    if ip link show "$BED_BRIDGE" >/dev/null 2>&1 || ip -o link show | grep -q ' bivae-v[0-9]' ||
+        [[ -n $(ip netns list | grep '^bivae-h') ]]; then
+        echo "bed: error: a test bed is already up ($BED_BRIDGE, bivae-v* or bivae-h* exist): remove it with" \
              "'source tests/multinode/bed.sh; BED_N=9 bed_down'" >&2
         return 3
     fi
@@ -125,10 +126,17 @@ bed_down() {
         ns=$(bed_ns "$i")
         ip netns list | grep -qw "^$ns" || continue
         bed_kill "$i" || true
-        ip netns del "$ns" 2>/dev/null || true
-        if ip netns list | grep -qw "^$ns"; then left+=("namespace $ns"); fi
         pids=$(bed_pids "$i")
         [[ -z $pids ]] || left+=("processes $pids in $ns")
+        ip netns del "$ns" 2>/dev/null || true
+        if ip netns list | grep -qw "^$ns"; then left+=("namespace $ns"); fi
+    done
+    # a namespace whose name is gone can outlive it while the kernel dismantles it (sockets
+    # still retransmitting to a host whose link went down): its veth pair goes with this
+    for ((i = 1; i <= ${BED_N:-0}; i++)); do
+        if ip link show "bivae-v$i" >/dev/null 2>&1; then
+            ip link del "bivae-v$i" 2>/dev/null || left+=("link bivae-v$i")
+        fi
     done
     if ip link show "$BED_BRIDGE" >/dev/null 2>&1; then
         ip link del "$BED_BRIDGE" 2>/dev/null || left+=("bridge $BED_BRIDGE")

@@ -22,7 +22,7 @@ mn_cleanup() {
     fi
     [[ $(type -t mn_extra_cleanup) != function ]] || mn_extra_cleanup || rc=1
     bed_down || rc=1
-    rm -rf "$TMP"
+    [[ -n ${MN_KEEP:-} ]] || rm -rf "$TMP"
     exit "$rc"
 }
 trap mn_cleanup EXIT

@@ -15,3 +15,6 @@ set_tests_properties(multinode_node_lost PROPERTIES
 bivae_add_script_test(multinode_scaling multinode/scaling_bed.sh)
 set_tests_properties(multinode_scaling PROPERTIES
                      TIMEOUT 200 RUN_SERIAL TRUE LABELS "script;multinode")
+bivae_add_script_test(multinode_slurm multinode/slurm_nodes.sh)
+set_tests_properties(multinode_slurm PROPERTIES
+                     TIMEOUT 240 RUN_SERIAL TRUE LABELS "script;multinode;slurm")

@@ -24,6 +24,7 @@ hide_var=BED_HIDE_${host//-/_}
 hide=${!hide_var:-}
 rc=0
 if [[ -n $hide ]]; then
+    # shellcheck disable=SC2016  # ($1 and $* of the inner shell)
     nsenter --target "$pid" --net --uts -- unshare --mount --propagation private -- \
         sh -c 'mount -t tmpfs bed-hidden "$1" && shift && exec sh -c "$*"' agent "$hide" "$@" || rc=$?
 else

@@ -25,8 +25,8 @@
 
 BED_NET=198.51.100
 BED_BRIDGE=bivae-br0
-BED_N=0
-BED_DIR=""
+BED_N=${BED_N:-0}
+BED_DIR=${BED_DIR:-}
 BED_AGENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/agent.sh
 
 bed_skip() { echo "SKIP: $*" >&2; return 77; }
@@ -44,7 +44,7 @@ bed_up() {
         || { bed_skip "ip netns add refused: $(head -n 1 "${TMPDIR:-/tmp}/bed-probe.err")"; return 77; }
     ip netns del bivae-probe
     if ip link show "$BED_BRIDGE" >/dev/null 2>&1 || ip -o link show | grep -q ' bivae-v[0-9]' ||
-        [[ -n $(ip netns list | grep '^bivae-h') ]]; then
+        ip netns list | grep -q '^bivae-h'; then
         echo "bed: error: a test bed is already up ($BED_BRIDGE, bivae-v* or bivae-h* exist): remove it with" \
              "'source tests/multinode/bed.sh; BED_N=9 bed_down'" >&2
         return 3

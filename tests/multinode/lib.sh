@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bed.sh"
 set -euo pipefail
 : "${BIVAE:?}" "${MPIRUN:?}" "${BIVAE_SOURCE_DIR:?}"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bivae-mn-XXXXXX")
+# shellcheck disable=SC2034  # (COMPARE, MN_RC, MN_SHOW, MN_MPI: for the tests that source this)
 COMPARE="python3 $BIVAE_SOURCE_DIR/tests/tools/compare_runs.py"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 # more ranks than cores: ranks waiting in a collective yield instead of spinning
@@ -43,6 +44,7 @@ mn_train() {
     local base=$1 np=$2 hosts=$3
     shift 3
     MN_RC=0
+    # shellcheck disable=SC2034  # (read by the tests)
     bed_mpirun --hostfile "$hosts" -np "$np" "${MN_MPI[@]}" "$BIVAE" train --threads 1 "$@" \
         >"$base.out" 2>"$base.err" || MN_RC=$?
 }

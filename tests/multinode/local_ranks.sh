@@ -8,6 +8,7 @@
 #   c) 3 ranks on 2 hosts (2 + 1): "ranks_per_host":[2,1] and "3 on 2 hosts (2, 1 per host)".
 # Also: the data file missing on one host (bivae-h2 sees an empty folder where it is): one
 # error line naming that host and the path, every rank leaves, exit 2.
+# shellcheck source=tests/multinode/lib.sh
 source "$(dirname "$0")/lib.sh"
 mn_up 2
 ARGS=(--synthetic 97x61x2400 --epochs 1 --k 4 --encoder 8 --batch-size 16)

@@ -5,6 +5,7 @@
 # rank-count tolerance); the info line says "ranks: 4 on 2 hosts (2 per host)" and names
 # each host's ranks, and every metrics line has "hosts":2,"ranks_per_host":2 (the one-host
 # run: 1 and 4). SKIP (77) when not root or namespaces are refused.
+# shellcheck source=tests/multinode/lib.sh
 source "$(dirname "$0")/lib.sh"
 mn_up 2
 ARGS=(--synthetic ml-100k --epochs 3 --k 10 --encoder 20 --batch-size 100)

@@ -9,6 +9,7 @@
 #     complete checkpoint and continues within the rank-count tolerance of an uninterrupted
 #     4-rank run (losses 1e-4, metrics 2e-3: tests/e2e/ranks.sh).
 # (Taking bivae-h2's link down instead of killing it: see README "Multi-node".)
+# shellcheck source=tests/multinode/lib.sh
 source "$(dirname "$0")/lib.sh"
 mn_up 2
 ARGS=(--synthetic ml-100k --k 10 --encoder 20 --batch-size 100)
@@ -41,12 +42,12 @@ grep -q "bivae-h2" "$TMP/lost.err" || fail "no message names the lost host bivae
 echo "lost bivae-h2: the job ended $took s later, exit $rc; the message:"
 grep -m 3 "bivae-h2" "$TMP/lost.err" | sed "s/^/    /"
 sleep 0.5
-left=$(bed_pids 1 | while read -r p; do
-           [[ $p == "$(cat "$BED_DIR/uts-1.pid")" ]] || ps -o pid=,args= -p "$p"; done)
-[[ -z $left ]] || fail "processes left on bivae-h1: $left"
+survivors=$(bed_pids 1 | while read -r p; do
+                [[ $p == "$(cat "$BED_DIR/uts-1.pid")" ]] || ps -o pid=,args= -p "$p"; done)
+[[ -z $survivors ]] || fail "processes left on bivae-h1: $survivors"
 
 # the survivor alone: 2 ranks, from the newest complete checkpoint, 2 epochs further
-newest=$(ls "$TMP/ckpt" | sed -n 's/^ckpt-.*-\([0-9]\{6\}\)\.bvck$/\1/p' | sort | tail -n 1)
+newest=$(find "$TMP/ckpt" -maxdepth 1 -name 'ckpt-*.bvck' -printf '%f\n' | sed -n 's/^ckpt-.*-\([0-9]\{6\}\)\.bvck$/\1/p' | sort | tail -n 1)
 [[ -n $newest ]] || fail "no complete checkpoint left: $(ls "$TMP/ckpt")"
 E=$(( 10#$newest + 2 ))
 mn_train "$TMP/resumed" 2 "$TMP/host1" "${ARGS[@]}" --epochs "$E" --checkpoint-dir "$TMP/ckpt" \

@@ -3,6 +3,7 @@
 # 2 per host, synthetic ml-100k, 2 epochs) and reports the TCP all-reduce bandwidth it
 # measured (bench_allreduce, whose sums must be exact) beside the run's per-epoch
 # communication volume, saying "veth loopback, not InfiniBand" beside the number.
+# shellcheck source=tests/multinode/lib.sh
 source "$(dirname "$0")/lib.sh"
 rc=0
 BIVAE_BUILD_DIR=$(dirname "$BIVAE") timeout 150 bash "$BIVAE_SOURCE_DIR/benchmarks/scaling.sh" \

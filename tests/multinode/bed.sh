@@ -133,10 +133,13 @@ bed_down() {
     done
     # a namespace whose name is gone can outlive it while the kernel dismantles it (sockets
     # still retransmitting to a host whose link went down): its veth pair goes with this
+    local t
     for ((i = 1; i <= ${BED_N:-0}; i++)); do
-        if ip link show "bivae-v$i" >/dev/null 2>&1; then
-            ip link del "bivae-v$i" 2>/dev/null || left+=("link bivae-v$i")
-        fi
+        t=30
+        while ip link show "bivae-v$i" >/dev/null 2>&1; do   # (it may vanish meanwhile)
+            ip link del "bivae-v$i" 2>/dev/null || sleep 0.1
+            (( t-- > 0 )) || { left+=("link bivae-v$i"); break; }
+        done
     done
     if ip link show "$BED_BRIDGE" >/dev/null 2>&1; then
         ip link del "$BED_BRIDGE" 2>/dev/null || left+=("bridge $BED_BRIDGE")

@@ -19,12 +19,14 @@ echo "bivae-h1 slots=2" >"$TMP/host1"
 MN_SHOW="$TMP/lost.out $TMP/lost.err $TMP/resumed.err"
 
 BED_TIMEOUT=120 bed_mpirun --hostfile "$TMP/hosts" -np 4 "$BIVAE" train --threads 1 "${ARGS[@]}" \
-    --epochs 200 --quiet --checkpoint-dir "$TMP/ckpt" --checkpoint-every 1 --keep 3 \
+    --epochs 2000 --quiet --checkpoint-dir "$TMP/ckpt" --checkpoint-every 1 --keep 3 \
     --comm-timeout "$TIMEOUT" --metrics-out "$TMP/lost.jsonl" >"$TMP/lost.out" 2>"$TMP/lost.err" &
 job=$!
 t=600
-until compgen -G "$TMP/ckpt/ckpt-*-000002.bvck" >/dev/null; do
-    (( t-- > 0 )) || fail "no complete checkpoint of epoch 2 after 60 s"
+# a complete checkpoint of epoch 2 or later (--keep 3 rotates the older ones away)
+complete_ckpt() { find "$TMP/ckpt" -maxdepth 1 -name 'ckpt-*.bvck' ! -name '*-000001.bvck' 2>/dev/null | grep -q .; }
+until complete_ckpt; do
+    (( t-- > 0 )) || fail "no complete checkpoint of epoch 2 or later after 60 s"
     kill -0 "$job" 2>/dev/null || fail "the run ended before a checkpoint of epoch 2"
     sleep 0.1
 done

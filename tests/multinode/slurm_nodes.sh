@@ -44,7 +44,7 @@ rc=0
 timeout 90 env BIVAE_BIN="$BIVAE" BIVAE_DEVICE=cpu BIVAE_RUN_DIR="$TMP/run1" \
     sbatch --wait --parsable -J mn-e2e -N 2 --ntasks-per-node=2 --gpus-per-node=0 \
     --cpus-per-task=1 --time=3 --output="$TMP/job1.out" "$S/launch/slurm/bivae.sbatch" \
-    "${ARGS[@]}" --epochs 12 --quiet >"$TMP/sbatch1" 2>&1 || rc=$?
+    "${ARGS[@]}" --epochs 40 --quiet >"$TMP/sbatch1" 2>&1 || rc=$?
 job=$(head -n 1 "$TMP/sbatch1" | cut -d';' -f1)
 [[ $job =~ ^[0-9]+$ ]] || fail "sbatch gave no job id (exit $rc): $(cat "$TMP/sbatch1")"
 [[ $rc -eq 0 ]] || fail "sbatch --wait: exit $rc for job $job"
@@ -53,7 +53,7 @@ job=$(head -n 1 "$TMP/sbatch1" | cut -d';' -f1)
 [[ $(job_field "$job" NodeList) == "bivae-h[1-2]" ]] || fail "job $job: NodeList=$(job_field "$job" NodeList)"
 grep -q "on 2 node(s) \[bivae-h\[1-2\]\], 4 ranks" "$TMP/job1.out" || fail "job $job: the template did not report 2 nodes, 4 ranks"
 json_check "$TMP/run1/metrics.jsonl" '
-assert len(epochs) == 12 and final, (len(epochs), final)
+assert len(epochs) == 40 and final, (len(epochs), final)
 assert all(e["ranks"] == 4 and e["hosts"] == 2 and e["ranks_per_host"] == 2 for e in epochs), epochs[0]
 assert 0 < final["ndcg@10"] <= 1, final' || fail "job $job: metrics"
 echo "slurm 2-node job $job: COMPLETED 0:0 on bivae-h[1-2], 4 ranks on 2 hosts"
@@ -62,11 +62,11 @@ echo "slurm 2-node job $job: COMPLETED 0:0 on bivae-h[1-2], 4 ranks on 2 hosts"
 # (through launch/submit.sh --wait: sbatch --wait alone returns 1 for a job that requeued)
 BIVAE_BIN=$BIVAE timeout 120 "$S/launch/slurm/submit.sh" -N 2 -g 0 -n 2 -t 3 -J mn-requeue \
     --run-dir "$TMP/run2" --checkpoint-every 0 -o "$TMP/job2.out" --wait -- \
-    "${ARGS[@]}" --epochs 12 --quiet >"$TMP/submit2" 2>&1 &
+    "${ARGS[@]}" --epochs 40 --quiet >"$TMP/submit2" 2>&1 &
 sub=$!
-at_epoch() { [[ -s $TMP/run2/metrics.jsonl ]] && grep -q '"epoch":3,' "$TMP/run2/metrics.jsonl"; }
+at_epoch() { [[ -s $TMP/run2/metrics.jsonl ]] && grep -q '"epoch":2,' "$TMP/run2/metrics.jsonl"; }
 t=300
-until at_epoch; do (( t-- > 0 )) || fail "job 2 did not reach epoch 3 in 30 s"; sleep 0.1; done
+until at_epoch; do (( t-- > 0 )) || fail "job 2 did not reach epoch 2 in 30 s"; sleep 0.1; done
 job=$(squeue -h -n mn-requeue -o %i | head -n 1)
 [[ $job =~ ^[0-9]+$ ]] || fail "no running mn-requeue job"
 scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch $job"
@@ -87,7 +87,7 @@ grep -q "restart 1) on 2 node(s) \[bivae-h\[1-2\]\]" "$out" || fail "job $job: t
 grep -q -- "--resume" <(grep "restart 1" -A 3 "$out") || fail "job $job: the restart did not pass --resume"
 compgen -G "$TMP/run2/checkpoints/ckpt-*.bvck" >/dev/null || fail "job $job: no checkpoint"
 json_check "$TMP/run2/metrics.jsonl" '
-assert [e["epoch"] for e in epochs] == list(range(1, 13)) and final, [e["epoch"] for e in epochs]
+assert [e["epoch"] for e in epochs] == list(range(1, 41)) and final, [e["epoch"] for e in epochs]
 assert all(e["hosts"] == 2 and e["ranks_per_host"] == 2 for e in epochs)' || fail "job $job: metrics"
 $COMPARE "$TMP/run1/metrics.jsonl" "$TMP/run2/metrics.jsonl" --exact \
     || fail "job $job: stopped, requeued and resumed on 2 nodes: not the uninterrupted job's model"

@@ -18,3 +18,9 @@ set_tests_properties(multinode_scaling PROPERTIES
 bivae_add_script_test(multinode_slurm multinode/slurm_nodes.sh)
 set_tests_properties(multinode_slurm PROPERTIES
                      TIMEOUT 240 RUN_SERIAL TRUE LABELS "script;multinode;slurm")
+if(BIVAE_CUDA_EMU)
+  # (the CUDA tests run against cuemu: launch/test-cuemu.sh runs the label cuda)
+  bivae_add_script_test(multinode_cuda_local multinode/cuda_local.sh)
+  set_tests_properties(multinode_cuda_local PROPERTIES
+                       TIMEOUT 120 RUN_SERIAL TRUE LABELS "script;multinode;cuda")
+endif()

@@ -309,8 +309,11 @@ static int prepare_checkpoints(const bivae_config *cfg, comm *c, const char *cpu
     comm_bcast(c, &plan->run, sizeof plan->run, 0);
     if (cfg->output.resume && !plan->run.resume_path[0])
         note0(cfg, c, "--resume: no checkpoint in %s: starting from scratch", dir);
-    if (plan->run.resume_path[0])
-        status = comm_agree(c, check_resume_header(cfg, c, plan, err, sizeof err), err);
+    if (plan->run.resume_path[0]) {
+        status = check_resume_header(cfg, c, plan, err, sizeof err);
+        hosts_name_partial_failure(c, status, "the checkpoint directory", err, sizeof err);
+        status = comm_agree(c, status, err);
+    }
     char advice[256];
     kern_cpu_blas(advice, sizeof advice);
     if (!status)

@@ -102,6 +102,20 @@ void hosts_describe(const run_hosts *h, int n_ranks, char *buf, size_t len)
         append(buf, len, &at, "%s per host)", h->n_hosts > HOSTS_LISTED ? ", ..." : "");
 }
 
+void hosts_name_partial_failure(comm *c, int failed, const char *what, char *msg,
+                                size_t len)
+{
+    int64_t n_failed = comm_allreduce_sum_i64(c, failed != 0);
+    if (!failed || n_failed == comm_size(c))
+        return;
+    rank_place p;
+    this_place(c, &p);
+    size_t at = strlen(msg);
+    append(msg, len, &at, " on host %s (rank %d; %lld of %d ranks read it): every host needs %s "
+           "at the same path", p.host, comm_rank(c), (long long)(comm_size(c) - n_failed),
+           comm_size(c), what);
+}
+
 int hosts_gpu_index(const comm *c, int n_gpus)
 {
     return n_gpus > 0 ? comm_local_rank(c) % n_gpus : -1;

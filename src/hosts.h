@@ -24,6 +24,12 @@ typedef struct run_hosts {
 void hosts_gather(comm *c, run_hosts *h);
 void hosts_free(run_hosts *h);
 
+/* Collective. When `failed` is non-zero on some ranks but not all (a host without a shared
+ * file), appends to a failing rank's msg[len] " on host H (rank R; N of P ranks read it):
+ * every host needs <what> at the same path". Changes nothing otherwise. */
+void hosts_name_partial_failure(comm *c, int failed, const char *what, char *msg,
+                                size_t len);
+
 /* "4 on 2 hosts (2 per host)", "3 on 2 hosts (2, 1 per host)", "4 on 1 host" */
 void hosts_describe(const run_hosts *h, int n_ranks, char *buf, size_t len);
 

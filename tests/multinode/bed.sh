@@ -11,6 +11,7 @@
 #   bed_exec I CMD...  run CMD on host I (its network and hostname; the same file system)
 #   bed_pids I         the pids of the processes in host I's network namespace
 #   bed_kill I         SIGKILL every process of host I (a node lost)
+#   bed_boot I         bring host I back after bed_kill (its hostname holder)
 #   bed_hostfile F S   write an Open MPI hostfile F with S slots per host
 #   bed_mpirun ARGS... mpirun over the bed's hosts: TCP only, on the test subnet, launched
 #                      through tests/multinode/agent.sh (plm_rsh_agent), at most
@@ -62,18 +63,7 @@ bed_up() {
         ip -n "$ns" addr add "$BED_NET.$i/24" dev eth0 || return 3
         ip -n "$ns" link set eth0 up || return 3
         ip -n "$ns" link set lo up || return 3
-        # the host's hostname: a UTS namespace kept alive by a sleeper that bed_exec enters
-        ip netns exec "$ns" unshare --uts sh -c "hostname $ns && exec sleep infinity" \
-            </dev/null >/dev/null 2>&1 &
-        echo $! >"$BED_DIR/uts-$i.pid"
-        disown $!
-    done
-    for ((i = 1; i <= n; i++)); do
-        local t=50
-        until [[ $(bed_exec "$i" hostname 2>/dev/null) == "$(bed_ns "$i")" ]]; do
-            (( t-- > 0 )) || { echo "bed: error: host $i has no hostname after 5 s" >&2; return 3; }
-            sleep 0.1
-        done
+        bed_boot "$i" || return 3
     done
     # every host has its link up and a route to the bridge (no ping on these machines)
     for ((i = 1; i <= n; i++)); do
@@ -81,6 +71,21 @@ bed_up() {
             || { echo "bed: error: host $i has no route to $BED_NET.254" >&2; return 3; }
     done
     echo "bed: $n hosts up: $(for ((i = 1; i <= n; i++)); do printf '%s=%s.%d ' "$(bed_ns "$i")" "$BED_NET" "$i"; done)" >&2
+}
+
+# bed_boot I: host I's hostname: a UTS namespace kept alive by a sleeper that bed_exec
+# enters (also to bring a host back after bed_kill: its network namespace stays).
+bed_boot() {
+    local i=$1 ns t=50
+    ns=$(bed_ns "$i")
+    ip netns exec "$ns" unshare --uts sh -c "hostname $ns && exec sleep infinity" \
+        </dev/null >/dev/null 2>&1 &
+    echo $! >"$BED_DIR/uts-$i.pid"
+    disown $!
+    until [[ $(bed_exec "$i" hostname 2>/dev/null) == "$ns" ]]; do
+        (( t-- > 0 )) || { echo "bed: error: host $i has no hostname after 5 s" >&2; return 3; }
+        sleep 0.1
+    done
 }
 
 # bed_exec I CMD...: CMD in host I's network and UTS namespaces (environment kept).

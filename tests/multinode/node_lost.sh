@@ -5,6 +5,8 @@
 #   - the job ends within --comm-timeout (20 s) + 10 s, exit != 0, with a message that names
 #     the lost host (bivae-h2);
 #   - nothing is left running on bivae-h1;
+#   - bivae-h2 back: a --resume across both hosts where bivae-h2 does not see the checkpoint directory is
+#     refused with one line naming bivae-h2, the directory unchanged;
 #   - --resume on the remaining host alone (bivae-h1, 2 ranks instead of 4) loads the newest
 #     complete checkpoint and continues within the rank-count tolerance of an uninterrupted
 #     4-rank run (losses 1e-4, metrics 2e-3: tests/e2e/ranks.sh).
@@ -16,7 +18,7 @@ ARGS=(--synthetic ml-100k --k 10 --encoder 20 --batch-size 100)
 TIMEOUT=20
 bed_hostfile "$TMP/hosts" 2
 echo "bivae-h1 slots=2" >"$TMP/host1"
-MN_SHOW="$TMP/lost.out $TMP/lost.err $TMP/resumed.err"
+MN_SHOW="$TMP/lost.out $TMP/lost.err $TMP/hidden.err $TMP/resumed.err"
 
 BED_TIMEOUT=120 bed_mpirun --hostfile "$TMP/hosts" -np 4 "$BIVAE" train --threads 1 "${ARGS[@]}" \
     --epochs 2000 --quiet --checkpoint-dir "$TMP/ckpt" --checkpoint-every 1 --keep 3 \
@@ -47,6 +49,18 @@ sleep 0.5
 survivors=$(bed_pids 1 | while read -r p; do
                 [[ $p == "$(cat "$BED_DIR/uts-1.pid")" ]] || ps -o pid=,args= -p "$p"; done)
 [[ -z $survivors ]] || fail "processes left on bivae-h1: $survivors"
+
+# checkpoints are read by every rank: bivae-h2 back, but without the checkpoint directory
+# (an empty folder there): it is named, every rank leaves, nothing is changed
+bed_boot 2 || fail "bivae-h2 did not come back"
+find "$TMP/ckpt" -printf '%f %s %T@\n' | sort >"$TMP/ckpt.before"
+BED_HIDE_bivae_h2=$TMP/ckpt mn_train "$TMP/hidden" 4 "$TMP/hosts" "${ARGS[@]}" --epochs 2000 \
+    --checkpoint-dir "$TMP/ckpt" --resume --metrics-out "$TMP/lost.jsonl"
+[[ $MN_RC -ne 0 ]] || fail "--resume with the checkpoint directory missing on bivae-h2: exit 0"
+[[ $(grep -c "error:" "$TMP/hidden.err") -eq 1 ]] || fail "checkpoint directory missing on bivae-h2: want one error line"
+grep -q "on host bivae-h2 (rank 2; 2 of 4 ranks read it): every host needs the checkpoint directory at the same path" \
+    "$TMP/hidden.err" || fail "the error does not name bivae-h2: $(grep error: "$TMP/hidden.err")"
+find "$TMP/ckpt" -printf '%f %s %T@\n' | sort | cmp -s - "$TMP/ckpt.before" || fail "the refused resume changed the checkpoint directory"
 
 # the survivor alone: 2 ranks, from the newest complete checkpoint, 2 epochs further
 newest=$(find "$TMP/ckpt" -maxdepth 1 -name 'ckpt-*.bvck' -printf '%f\n' | sed -n 's/^ckpt-.*-\([0-9]\{6\}\)\.bvck$/\1/p' | sort | tail -n 1)

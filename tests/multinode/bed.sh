@@ -41,8 +41,10 @@ bed_up() {
     for cmd in ip unshare nsenter mpirun; do
         command -v "$cmd" >/dev/null || { bed_skip "$cmd not installed"; return 77; }
     done
-    ip netns add bivae-probe 2>"${TMPDIR:-/tmp}/bed-probe.err" \
-        || { bed_skip "ip netns add refused: $(head -n 1 "${TMPDIR:-/tmp}/bed-probe.err")"; return 77; }
+    ip netns del bivae-probe 2>/dev/null || true   # (left by an interrupted probe)
+    local why
+    why=$(ip netns add bivae-probe 2>&1) \
+        || { bed_skip "ip netns add refused: $(head -n 1 <<<"$why")"; return 77; }
     ip netns del bivae-probe
     if ip link show "$BED_BRIDGE" >/dev/null 2>&1 || ip -o link show | grep -q ' bivae-v[0-9]' ||
         ip netns list | grep -q '^bivae-h'; then

@@ -54,13 +54,16 @@ bed_up() {
     fi
     BED_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bivae-bed-XXXXXX")
     export BED_DIR BED_N=$n   # (agent.sh finds the hosts' sleepers there)
-    ip link add "$BED_BRIDGE" type bridge || return 3
+    # a kernel without bridges or veth pairs (a container's) refuses these two: skip
+    why=$(ip link add "$BED_BRIDGE" type bridge 2>&1) \
+        || { bed_skip "ip link add $BED_BRIDGE type bridge refused: $(head -n 1 <<<"$why")"; return 77; }
     ip addr add "$BED_NET.254/24" dev "$BED_BRIDGE" || return 3
     ip link set "$BED_BRIDGE" up || return 3
     for ((i = 1; i <= n; i++)); do
         ns=$(bed_ns "$i")
         ip netns add "$ns" || return 3
-        ip link add "bivae-v$i" type veth peer name eth0 netns "$ns" || return 3
+        why=$(ip link add "bivae-v$i" type veth peer name eth0 netns "$ns" 2>&1) \
+            || { bed_skip "ip link add type veth refused: $(head -n 1 <<<"$why")"; return 77; }
         ip link set "bivae-v$i" master "$BED_BRIDGE" up || return 3
         ip -n "$ns" addr add "$BED_NET.$i/24" dev eth0 || return 3
         ip -n "$ns" link set eth0 up || return 3

@@ -73,6 +73,15 @@ scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch $job
 pending() { [[ $(squeue -h -j "$job" -o %T) == PENDING ]]; }
 t=300
 until pending; do (( t-- > 0 )) || fail "job $job was not requeued (PENDING) within 30 s"; sleep 0.1; done
+# Slurm would hold the requeued job for about 2 minutes; release it once the first start's
+# steps are gone from both nodes (idle, and the pmix plugin's per-step directory removed: the
+# restart's step has the same id and name), or its launch can race their cleanup.
+settled() {
+    [[ $(sinfo -h -n bivae-h1,bivae-h2 -o %T | sort -u) == idle ]] &&
+        ! compgen -G "$D/slurm/tmp-bivae-h*/spmix_appdir_*" >/dev/null
+}
+t=300
+until settled; do (( t-- > 0 )) || fail "the nodes did not settle within 30 s of the requeue"; sleep 0.1; done
 scontrol update JobId="$job" StartTime=now || fail "scontrol update JobId=$job StartTime=now"
 rc=0
 wait "$sub" || rc=$?

@@ -33,6 +33,23 @@ static void describe(const data_file *f, const data_options *opt, char *out, siz
         append(out, size, ", %s skipped", f->lf.header_text);
 }
 
+/* Collective. When the file opened on some ranks and not on others (a host without it, or
+ * with another file at its path), a failing rank's message gets its host and rank: every
+ * host must see the same file at the same path (each rank reads its share itself). */
+static void name_host_if_partial(comm *c, int failed, read_error *err)
+{
+    int64_t n_failed = comm_allreduce_sum_i64(c, failed != 0);
+    if (!failed || n_failed == comm_size(c))
+        return;
+    char host[256] = "?";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "? (gethostname failed)");
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, " on host %s (rank %d; %lld of %d ranks opened "
+             "it): every host needs the data file at the same path", host, comm_rank(c),
+             (long long)(comm_size(c) - n_failed), comm_size(c));
+}
+
 int ingest_file(comm *c, const char *path, const data_options *opt, rating_sink *sink,
                 char *desc, size_t desc_size)
 {
@@ -42,6 +59,7 @@ int ingest_file(comm *c, const char *path, const data_options *opt, rating_sink 
     memset(&st, 0, sizeof st);
     int status = reader_open(&f, path, opt, &err) != 0 ? err.status : 0;
     int opened = status == 0;
+    name_host_if_partial(c, status, &err);
     /* every rank opens the file and reads its line 1: the same verdict everywhere */
     if ((status = part_agree_status(c, status, err.line, path, err.msg)))
         return status;

@@ -11,6 +11,7 @@
 #include "common/check.h"
 #include "partition/synth.h"
 #include "src/eval.h"
+#include "src/hosts.h"
 #include "src/log.h"
 #include "src/model.h"
 #include "src/signals.h"
@@ -108,6 +109,9 @@ static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *st
     char why[256] = "", msg[512] = "";
     int n_gpus = 0;
     kern *k = NULL;
+    int hook = hosts_test_report_gpu_index(c, msg, sizeof msg);   /* (tests/multinode/) */
+    if ((*status = comm_agree(c, hook < 0 ? BIVAE_EXIT_USAGE : 0, msg)))
+        return NULL;
     bivae_device dev = resolve_device(cfg, c, &n_gpus, why, sizeof why);
     if (dev == DEVICE_CPU && cfg->system.device == DEVICE_AUTO &&
         (*status = check_cpu_fallback(cfg, c, n_gpus, why)))
@@ -116,7 +120,7 @@ static kern *open_backend(const bivae_config *cfg, comm *c, int threads, int *st
         k = kern_cpu_create(threads);
     else if (n_gpus <= 0)
         snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);
-    else if (!(k = kern_cuda_create(comm_local_rank(c) % n_gpus,
+    else if (!(k = kern_cuda_create(hosts_gpu_index(c, n_gpus),
                                     gemm_math(cfg->system.precision), why, sizeof why)))
         snprintf(msg, sizeof msg, "--device cuda: rank %d: %s", comm_rank(c), why);
     *status = comm_agree(c, k ? 0 : BIVAE_EXIT_RUNTIME, msg);
@@ -223,9 +227,17 @@ static void describe_data(run_log *log, const data_options *opt, const dataset *
 static void describe_run(run_log *log, const bivae_config *cfg, const dataset *d, comm *c,
                          kern *k, int threads)
 {
+    run_hosts h;
+    char ranks[160];
+    hosts_gather(c, &h);
+    hosts_describe(&h, comm_size(c), ranks, sizeof ranks);
+    run_log_set_hosts(log, h.n_hosts, h.ranks_per_host);
     describe_data(log, &cfg->data, d);
-    run_log_note(log, "ranks: %d, device: %s, comm: %s, threads per rank: %d",
-                 comm_size(c), kern_name(k), comm_name(c), threads);
+    run_log_note(log, "ranks: %s, device: %s, comm: %s, threads per rank: %d", ranks,
+                 kern_name(k), comm_name(c), threads);
+    if (h.n_hosts > 1)
+        run_log_note(log, "hosts: %s", h.summary);
+    hosts_free(&h);
     run_log_note(log, "model: k=%d, %d hidden layer(s), epochs %d, batch %d, lr %g, seed %llu",
                  cfg->model.k, cfg->model.n_hidden, cfg->train.epochs, cfg->train.batch_size,
                  cfg->train.lr, (unsigned long long)cfg->train.seed);
@@ -315,8 +327,11 @@ static int prepare_checkpoints(const bivae_config *cfg, comm *c, const char *cpu
     comm_bcast(c, &plan->run, sizeof plan->run, 0);
     if (cfg->output.resume && !plan->run.resume_path[0])
         note0(cfg, c, "--resume: no checkpoint in %s: starting from scratch", dir);
-    if (plan->run.resume_path[0])
-        status = comm_agree(c, check_resume_header(cfg, c, plan, err, sizeof err), err);
+    if (plan->run.resume_path[0]) {
+        status = check_resume_header(cfg, c, plan, err, sizeof err);
+        hosts_name_partial_failure(c, status, "the checkpoint directory", err, sizeof err);
+        status = comm_agree(c, status, err);
+    }
     char advice[256];
     kern_cpu_blas(advice, sizeof advice);
     if (!status)

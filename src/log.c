@@ -29,6 +29,8 @@ struct run_log {
     off_t keep_bytes;           /* run_log_start cuts the file to this length */
     long kept, dropped;         /* epoch lines kept, lines dropped */
     int has_counts;             /* run_log_data_counts was called */
+    int n_hosts;                /* run_log_set_hosts (0: not given, no keys written) */
+    int *ranks_per_host;        /* [n_hosts] */
     int64_t test_unknown_user, test_unknown_item;
 };
 
@@ -123,6 +125,25 @@ static void json_end(run_log *log)
     note_error(log, fflush(log->metrics) == EOF ? -1 : 0);
 }
 
+/* ,"hosts":H,"ranks_per_host":N (the same on every host) or [N1,N2,..] */
+static void json_hosts(run_log *log)
+{
+    if (log->n_hosts <= 0)
+        return;
+    json_integer(log, "hosts", log->n_hosts);
+    int uniform = 1;
+    for (int i = 1; i < log->n_hosts; i++)
+        uniform &= log->ranks_per_host[i] == log->ranks_per_host[0];
+    if (uniform) {
+        json_integer(log, "ranks_per_host", log->ranks_per_host[0]);
+        return;
+    }
+    for (int i = 0; i < log->n_hosts; i++)
+        note_error(log, fprintf(log->metrics, "%s%d", i ? "," : ",\"ranks_per_host\":[",
+                                log->ranks_per_host[i]));
+    note_error(log, fputc(']', log->metrics) == EOF ? -1 : 0);
+}
+
 static void json_epoch(run_log *log, const epoch_record *rec)
 {
     errno = 0;
@@ -140,6 +161,7 @@ static void json_epoch(run_log *log, const epoch_record *rec)
     json_number(log, 0, "ratings_per_second", rec->ratings_per_second);
     json_number(log, 0, "eta_seconds", rec->eta_seconds);
     json_integer(log, "ranks", log->nranks);
+    json_hosts(log);
     if (rec->has_metrics)
         json_metrics(log, &rec->metrics);
     json_run(log);
@@ -318,6 +340,14 @@ run_log *run_log_open(int rank, const char *metrics_path, int quiet, int nranks)
     return NULL;
 }
 
+void run_log_set_hosts(run_log *log, int n_hosts, const int *ranks_per_host)
+{
+    free(log->ranks_per_host);
+    log->ranks_per_host = xmalloc((size_t)(n_hosts > 0 ? n_hosts : 1) * sizeof(int));
+    memcpy(log->ranks_per_host, ranks_per_host, (size_t)(n_hosts > 0 ? n_hosts : 0) * sizeof(int));
+    log->n_hosts = n_hosts;
+}
+
 static void print_progress(const epoch_record *rec)
 {
     char rate[32], eta[32];
@@ -421,6 +451,7 @@ int run_log_close(run_log *log)
                     strerror(log->write_errno));
         rc = BIVAE_EXIT_RUNTIME;
     }
+    free(log->ranks_per_host);
     free(log);
     return rc;
 }

@@ -65,6 +65,9 @@ int run_log_check(run_log *log, char *err, size_t len);
  * recall@K, users; the line starts {"epoch":N, and ends with "run":"ID" (when the run has
  * an id). */
 void run_log_epoch(run_log *log, const epoch_record *rec);
+/* The hosts the ranks run on: every later epoch line gets "hosts":H and "ranks_per_host":N
+ * (the same on every host) or [N1,..,NH] (in order of each host's lowest rank). */
+void run_log_set_hosts(run_log *log, int n_hosts, const int *ranks_per_host);
 /* A free-form note on stderr (rank 0, unless quiet): "bivae-dist: <message>". */
 void run_log_note(run_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The final metrics: a small table on stdout and the final JSON object

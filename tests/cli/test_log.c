@@ -539,6 +539,38 @@ static void test_resume_refuses_foreign_lines(void **state)
 }
 
 /* A file made for a run that never starts is removed again; an existing one is kept. */
+/* run_log_set_hosts: "hosts" and "ranks_per_host" (a number when every host runs as many
+ * ranks, else a list in host order) on the epoch lines after it; none before. */
+static void test_hosts_in_epoch_lines(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bivae_log_hosts_XXXXXX";
+    make_temp_path(path);
+    run_log *log = run_log_open(0, path, 1, 3);
+    assert_non_null(log);
+    epoch_record r = example_record();
+    r.epoch = 1;
+    run_log_epoch(log, &r);
+    run_log_set_hosts(log, 2, (const int[]){2, 1});
+    r.epoch = 2;
+    run_log_epoch(log, &r);
+    run_log_set_hosts(log, 3, (const int[]){1, 1, 1});
+    r.epoch = 3;
+    run_log_epoch(log, &r);
+    assert_int_equal(run_log_close(log), 0);
+    char *text = read_file_text(path);
+    json_obj objs[3];
+    assert_int_equal(parse_lines(text, objs, 3), 3);
+    assert_null(json_get(&objs[0], "hosts"));
+    assert_null(json_get(&objs[0], "ranks_per_host"));
+    assert_string_equal(json_get(&objs[1], "hosts"), "2");
+    assert_non_null(strstr(text, ",\"hosts\":2,\"ranks_per_host\":[2,1]}\n"));
+    assert_string_equal(json_get(&objs[2], "hosts"), "3");
+    assert_string_equal(json_get(&objs[2], "ranks_per_host"), "1");
+    free(text);
+    unlink(path);
+}
+
 static void test_unstarted_run_leaves_no_file(void **state)
 {
     char dir[] = "/tmp/bivae_log_dir_XXXXXX", path[128], err[1024];
@@ -577,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_resume_keeps_complete_epochs),
         cmocka_unit_test(test_resume_refuses_foreign_lines),
         cmocka_unit_test(test_unstarted_run_leaves_no_file),
+        cmocka_unit_test(test_hosts_in_epoch_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

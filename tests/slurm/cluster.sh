@@ -4,6 +4,13 @@
 #
 #   tests/slurm/cluster.sh start DIR   start the daemons, wait until the node is idle
 #                                      (DIR: an empty directory; made mode 711)
+#   tests/slurm/cluster.sh start DIR --bed N
+#                                      the same over the N hosts of the multi-host test bed
+#                                      (tests/multinode/bed.sh, up, BED_DIR exported): one
+#                                      slurmd per host namespace (NodeName=bivae-hI,
+#                                      NodeAddr=198.51.100.I, CPUs=2), slurmctld in the root
+#                                      namespace as host bivae-ctl (198.51.100.254), one munged
+#                                      (its socket is a file: every namespace reaches it)
 #   tests/slurm/cluster.sh stop DIR    scancel what is left, `scontrol shutdown`, then stop
 #                                      munged: only the daemons whose pid files are in DIR
 #   tests/slurm/cluster.sh --help
@@ -73,6 +80,64 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# node_lines DIR: the slurm.conf lines of the node(s), and how the daemons are reached
+node_lines() {
+    local s=$1/slurm i
+    if [[ $bed_n -eq 0 ]]; then
+        cat <<CONF
+SlurmctldHost=localhost
+SlurmdPidFile=$s/slurmd.pid
+SlurmdSpoolDir=$s/spool
+SlurmdLogFile=$s/slurmd.log
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=4 RealMemory=4000 State=UNKNOWN
+PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+CONF
+        return
+    fi
+    cat <<CONF
+SlurmctldHost=bivae-ctl(198.51.100.254)
+SlurmdPidFile=$s/slurmd-%n.pid
+SlurmdSpoolDir=$s/spool-%n
+SlurmdLogFile=$s/slurmd-%n.log
+TmpFS=$s/tmp-%n
+CONF
+    for ((i = 1; i <= bed_n; i++)); do
+        echo "NodeName=bivae-h$i NodeAddr=198.51.100.$i CPUs=2 RealMemory=2000 State=UNKNOWN"
+    done
+    echo "PartitionName=test Nodes=bivae-h[1-$bed_n] Default=YES MaxTime=INFINITE State=UP"
+}
+
+# start_daemons DIR: slurmctld and the slurmd(s); waits until every node is idle
+start_daemons() {
+    local s=$1/slurm i nodes=() t state=""
+    if [[ $bed_n -eq 0 ]]; then
+        slurmctld -i || { show_log "$s/slurmctld.log"; die "slurmctld did not start"; }
+        slurmd -N localhost || { show_log "$s/slurmd.log"; die "slurmd did not start"; }
+        nodes=(localhost)
+    else
+        # slurmctld checks that its hostname is SlurmctldHost's: a UTS namespace of its own
+        unshare --uts sh -c 'hostname bivae-ctl && exec slurmctld -i' \
+            || { show_log "$s/slurmctld.log"; die "slurmctld did not start"; }
+        for ((i = 1; i <= bed_n; i++)); do
+            # (per node: the pmix plugin makes its client directory under TmpFS, and the
+            # hosts share one file system)
+            mkdir -p "$s/spool-bivae-h$i" "$s/tmp-bivae-h$i"
+            bed_exec "$i" slurmd -N "bivae-h$i" \
+                || { show_log "$s/slurmd-bivae-h$i.log"; die "slurmd on bivae-h$i did not start"; }
+            nodes+=("bivae-h$i")
+        done
+    fi
+    for node in "${nodes[@]}"; do
+        t=$(( timeout_s * 10 )) state=""
+        until [[ $state == idle ]]; do
+            (( t-- > 0 )) || { show_log "$s/slurmctld.log"; show_log "$s/slurmd.log"; show_log "$s/slurmd-$node.log"
+                               die "node $node is '${state:-unknown}', not idle, after ${timeout_s} s"; }
+            sleep 0.1
+            state=$(sinfo -h -n "$node" -o %T 2>/dev/null || true)
+        done
+    done
+}
+
 # ---- start --------------------------------------------------------------------------------
 
 start() {
@@ -108,7 +173,6 @@ start() {
     cat >"$s/slurm.conf" <<CONF
 # written by tests/slurm/cluster.sh: a private one-node test cluster
 ClusterName=bivaetest
-SlurmctldHost=localhost
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
 SlurmUser=root
@@ -127,27 +191,14 @@ ReturnToService=2
 JobRequeue=1
 MailProg=/bin/true
 StateSaveLocation=$s/state
-SlurmdSpoolDir=$s/spool
 SlurmctldPidFile=$s/slurmctld.pid
-SlurmdPidFile=$s/slurmd.pid
 SlurmctldLogFile=$s/slurmctld.log
-SlurmdLogFile=$s/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=4 RealMemory=4000 State=UNKNOWN
-PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+$(node_lines "$dir")
 CONF
     export SLURM_CONF=$s/slurm.conf
-    slurmctld -i || { show_log "$s/slurmctld.log"; die "slurmctld did not start"; }
-    slurmd -N localhost || { show_log "$s/slurmd.log"; die "slurmd did not start"; }
-    t=$(( timeout_s * 10 ))
-    local state=""
-    until [[ $state == idle ]]; do
-        (( t-- > 0 )) || { show_log "$s/slurmctld.log"; show_log "$s/slurmd.log"
-                           die "node localhost is '${state:-unknown}', not idle, after ${timeout_s} s"; }
-        sleep 0.1
-        state=$(sinfo -h -n localhost -o %T 2>/dev/null || true)
-    done
+    start_daemons "$dir"
     echo "cluster: up in $dir (slurmctld port $ctld_port, slurmd port $slurmd_port)" >&2
 }
 
@@ -166,7 +217,10 @@ stop() {
             wait_gone "$pid" "$timeout_s" || echo "cluster: slurmctld still up after scontrol shutdown" >&2
         fi
         stop_pid slurmctld "$s/slurmctld.pid"
-        stop_pid slurmd "$s/slurmd.pid"
+        local f
+        for f in "$s"/slurmd.pid "$s"/slurmd-*.pid; do
+            [[ -e $f ]] && stop_pid slurmd "$f"
+        done
     fi
     stop_pid munged "$m/munged.pid"
 }
@@ -176,5 +230,14 @@ case "${1:-}" in
 start | stop) ;;
 *) usage >&2; echo "cluster: error: want 'start DIR' or 'stop DIR'" >&2; exit 2 ;;
 esac
+bed_n=0
+if [[ $1 == start && $# -eq 4 && $3 == --bed ]]; then
+    [[ $4 =~ ^[1-9]$ ]] || { echo "cluster: error: --bed $4: want 1 to 9 hosts" >&2; exit 2; }
+    [[ -n ${BED_DIR:-} ]] || { echo "cluster: error: --bed: no test bed (BED_DIR unset: bed_up first)" >&2; exit 2; }
+    # shellcheck source=tests/multinode/bed.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/../multinode/bed.sh"
+    bed_n=$4
+    set -- start "$2"
+fi
 [[ $# -eq 2 && -n $2 ]] || { echo "cluster: error: $1 needs DIR" >&2; exit 2; }
 "$1" "$2"

@@ -7,6 +7,6 @@ set -euo pipefail
 command -v shellcheck >/dev/null || { echo "SKIP: shellcheck not installed (apt-get install shellcheck)"; exit 77; }
 cd "$BIVAE_SOURCE_DIR"
 files=(launch/slurm/bivae.sbatch launch/slurm/submit.sh launch/mpirun.sh launch/install-deps.sh
-       tests/slurm/*.sh)
+       tests/slurm/*.sh tests/multinode/*.sh benchmarks/scaling.sh)
 shellcheck --shell=bash --external-sources "${files[@]}" || { echo "FAIL: shellcheck found problems"; exit 1; }
 echo "shellcheck $(shellcheck --version | sed -n 's/^version: //p'): ${#files[@]} files clean"

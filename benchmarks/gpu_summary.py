@@ -95,10 +95,15 @@ def device_info(python, rehearse):
 
 
 def commit_info(root):
+    """HEAD of the repository; where the tree came without .git (a copy on a borrowed
+    machine), $BIVAE_COMMIT as the caller passed it"""
     head = sh(["git", "-C", root, "rev-parse", "HEAD"])
+    if head is None:
+        return {"sha": os.environ.get("BIVAE_COMMIT"), "dirty": None, "subject": None,
+                "from": "BIVAE_COMMIT (no git repository here)"}
     dirty = sh(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"])
     return {"sha": head, "dirty": bool(dirty), "subject":
-            sh(["git", "-C", root, "log", "-1", "--format=%s"])}
+            sh(["git", "-C", root, "log", "-1", "--format=%s"]), "from": "git"}
 
 
 # ---- runs -----------------------------------------------------------------------------

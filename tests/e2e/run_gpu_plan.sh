@@ -58,6 +58,8 @@ printf 'np2-vs-np1 ml-20m\t1\tepoch 2 loss_item: 1 vs 2 (relative 0.5 > 0.0001)\
 echo '{"preset":"ml-20m","batch":128,"device":"cuda:0","ms_per_epoch":7000.0}' >"$O/cornac/ml-20m.json"
 printf '+ timeout 85 /x/compute-sanitizer --tool memcheck cuda_ops\n========= ERROR SUMMARY: 2 errors\n+ rc 1\n' \
     >"$O/sanitize-memcheck-cuda_ops.log"
+echo '{"device":"H100","runs":[{"shape":"ml-20m","batch":1024,"precision":"tf32","ranks":1,"ms_per_epoch":8.5,"launches_per_step":40}]}' \
+    >"$O/bench_gpu.json"
 python3 "$SUMMARY" --out-dir "$O" --root "$BIVAE_SOURCE_DIR" >"$TMP/sum.out" 2>&1 \
     || { cat "$TMP/sum.out"; fail "gpu_summary.py failed"; }
 python3 - "$O/gpu_summary.json" <<'PY' || fail "gpu_summary.json is wrong"
@@ -66,7 +68,9 @@ s = json.load(open(sys.argv[1]))
 for k in ("device", "commit", "runs", "cornac", "stages", "checks", "targets"):
     assert k in s, k
 assert s["commit"]["sha"] and len(s["commit"]["sha"]) == 40, s["commit"]
-g, c = s["runs"]
+g, c, b = s["runs"]
+assert b["source"] == "bench_gpu" and b["launches_per_step"] == 40, b   # bench_gpu.json merged
+assert s["bench_gpu"]["bench_gpu.device"] == "H100", s["bench_gpu"]
 for k in ("shape", "batch", "precision", "ranks", "ms_per_epoch"):
     assert k in g, k
 assert (g["shape"], g["batch"], g["precision"], g["ranks"]) == ("ml-20m", 128, "fp32", 1), g

@@ -53,7 +53,8 @@
 # packages), JOBS, BUDGET_S, TIMEOUT_SCALE (every timeout times this; 6 in a rehearsal),
 # CUDA_ARCH (e.g. 90: skip the nvidia-smi query), PYTHON (the python with torch, default
 # python3), CTEST_ARGS (ctest arguments instead of the default), CPU_ML20M=1 (also compare
-# one ml-20m epoch with the CPU: about 30 s more), DENSE_ADAM=1.
+# one ml-20m epoch with the CPU: about 30 s more), DENSE_ADAM=1, BIVAE_COMMIT (the commit
+# to record where the tree came without .git, as on a borrowed machine).
 # Exit status: 0 when every stage passed, 77 when no GPU was found (nothing measured), else 1.
 set -uo pipefail
 
@@ -312,9 +313,17 @@ stage_tests() {
   local extra
   read -r -a extra <<<"${CTEST_ARGS:-$CTEST_DEFAULT}"
   # every launch waited for, so that a kernel fault on a first run names its kernel
+  local rc=0
   x env BIVAE_CUDA_SYNC_CHECK=1 ctest --test-dir "$BUILD" -L cuda -j 4 --output-on-failure \
-    --timeout 110 "${extra[@]}" || return $?
+    --timeout $((110 * RG_TSCALE)) "${extra[@]}" || rc=$?
   [[ $RG_DRY == 1 ]] && return 0
+  if [[ $rc -ne 0 ]]; then
+    local failed
+    failed=$(sed -n '/tests FAILED:/,$s/^[[:space:]]*[0-9]* - //p' "$OUT_DIR/tests.log" |
+             head -8 | paste -sd, -)
+    echo "run_gpu: failed tests: ${failed:-none listed (see tests.log)}"
+    return $rc
+  fi
   if grep -q "(Skipped)" "$OUT_DIR/tests.log" && ! grep -q " Passed " "$OUT_DIR/tests.log"; then
     echo "run_gpu: every CUDA test skipped: no usable GPU here" >&2
     return 77
@@ -463,7 +472,17 @@ cornac_prep() {
   x "$PYTHON" -c 'import sys, torch, numpy; print(sys.version.split()[0], "torch",
 torch.__version__, "numpy", numpy.__version__, "cuda", torch.cuda.is_available())' || {
     echo "run_gpu: $PYTHON cannot import torch and numpy (set PYTHON=)" >&2; return 2; }
-  x "$PYTHON" -m venv --system-site-packages "$VENV" || return 2
+  local pip=("$VENV/bin/python" -m pip)
+  if ! x "$PYTHON" -m venv --system-site-packages "$VENV"; then
+    # a python without ensurepip (Debian's without python3-venv): a venv without pip, filled
+    # by the host's own pip
+    log "no venv with pip from $PYTHON: a venv without pip, installed into by $PYTHON's pip"
+    x "$PYTHON" -m venv --system-site-packages --without-pip --clear "$VENV" || return 2
+    pip=("$PYTHON" -m pip)
+    local site
+    site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    PIP_TARGET=$site && export PIP_TARGET
+  fi
   # the host python may itself be a venv or conda env: its site folders go on the path too
   x "$VENV/bin/python" - "$PYTHON" <<'EOF' || return 2
 import os, subprocess, sys, sysconfig
@@ -483,7 +502,7 @@ EOF
     fi
   done
   log "installing from $WHEELS: ${req[*]}"
-  x "$VENV/bin/python" -m pip install --no-index --find-links "$WHEELS" --no-deps \
+  x "${pip[@]}" install --no-index --find-links "$WHEELS" --no-deps \
     --no-warn-script-location -q "${req[@]}" || {
     echo "run_gpu: pip could not install ${req[*]} from $WHEELS (wheels for this python?" \
          "see benchmarks/fetch_wheels.sh)" >&2; return 2; }
@@ -498,12 +517,20 @@ EOF
 stage_cornac() {
   local w=$OUT_DIR/cornac
   if [[ $RG_DRY != 1 ]]; then
+    mkdir -p "$w"
+    if [[ -z "${RG_PREP_PID:-}" ]]; then     # no build stage in this run (--only cornac)
+      log "running cornac_prep now (it starts after the build stage, which did not run)"
+      local r=0
+      cornac_prep >"$OUT_DIR/cornac_prep.log" 2>&1 || r=$?
+      echo "$r" >"$w/prep.rc"
+    fi
     # wait for cornac_prep, started in the background after the build
-    while [[ ! -f "$w/prep.rc" ]] && kill -0 "${RG_PREP_PID:-0}" 2>/dev/null; do sleep 1; done
+    while [[ ! -f "$w/prep.rc" && -n "${RG_PREP_PID:-}" ]] && kill -0 "$RG_PREP_PID" 2>/dev/null
+    do sleep 1; done
     local prc
     prc=$(cat "$w/prep.rc" 2>/dev/null) || prc="none: it did not finish in time or never started"
-    [[ $prc == 0 ]] || { echo "run_gpu: the Cornac preparation failed (rc $prc, see" \
-                         "cornac_prep.log)" >&2; return 2; }
+    [[ $prc == 0 ]] || { echo "run_gpu: the Cornac preparation failed (rc $prc):" \
+                         "$(grep -v '^+ ' "$OUT_DIR/cornac_prep.log" | tail -1)" >&2; return 2; }
   else
     log "(after the build, in the background: cornac_prep, output in cornac_prep.log)"
     cornac_prep

@@ -630,6 +630,20 @@ print_plan() {
     RG_STAGE_DRY=1 "stage_$s" | sed 's/^/  /'
   done
   echo "run_gpu: estimated total $total s on one H100"
+  travel_size
+}
+
+# what a borrowed machine must be given: the repository's files and the two bundles
+travel_size() {
+  local repo debs wheels total
+  repo=$(cd "$ROOT" && git ls-files -z 2>/dev/null | xargs -0 -r du -cb 2>/dev/null | tail -1 | cut -f1)
+  debs=$(du -cb "$DEBS"/*.deb 2>/dev/null | tail -1 | cut -f1)
+  wheels=$(du -cb "$WHEELS"/*.whl 2>/dev/null | tail -1 | cut -f1)
+  [[ -n "$debs" ]] || echo "run_gpu: no .debs in $DEBS (benchmarks/fetch_deps.sh)"
+  [[ -n "$wheels" ]] || echo "run_gpu: no wheels in $WHEELS (benchmarks/fetch_wheels.sh)"
+  total=$((${repo:-0} + ${debs:-0} + ${wheels:-0}))
+  echo "run_gpu: to carry: repository ${repo:-?} + .deps/debs ${debs:-0} + .deps/wheels" \
+       "${wheels:-0} = $total bytes ($((total / 1048576)) MiB, at most 64 MiB)"
 }
 
 main() {

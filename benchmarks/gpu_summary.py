@@ -274,7 +274,7 @@ def main():
     for c in cornac:
         print("  cornac %-8s %s: %.1f ms/epoch%s" % (c.get("preset"), c.get("device"),
               c.get("ms_per_epoch", float("nan")),
-              ", bivae-dist %.1fx faster" % c["speedup_bivae_dist_over_cornac"]
+              ", bivae-dist %.3gx faster" % c["speedup_bivae_dist_over_cornac"]
               if "speedup_bivae_dist_over_cornac" in c else ""))
     print("  targets: %s" % json.dumps(summary["targets"]))
     return 0

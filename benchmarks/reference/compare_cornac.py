@@ -22,6 +22,8 @@ Subcommands:
           `bivae-dist gen` file (integer ids), read with numpy and handed to cornac's Dataset
           as arrays (ids in order of first appearance, duplicate pairs dropped, as
           Dataset.from_uir does), so that ML-20M-sized files load in seconds, not minutes.
+  cornac-cache --data F
+          those arrays saved as F.arrays.npz, which cornac-epochs then loads instead of F
   bivae   --metrics-out JSONL --out JSON [--seed S]
           reads a bivae-dist --metrics-out file: the final metrics, seconds per epoch.
   bivae-timing --metrics-out JSONL --out JSON --preset P --epochs-lo N --epochs-hi N
@@ -224,12 +226,9 @@ def first_appearance_ids(raw):
     return dense_of_uniq[inv], uniq[order]
 
 
-def load_gen_file(path):
+def gen_file_arrays(path):
     """a `bivae-dist gen` file (user, item, rating[, time] per line, whitespace separated,
-    integer ids) -> cornac Dataset built from arrays, and the load time"""
-    from collections import OrderedDict
-    import cornac
-    t0 = time.perf_counter()
+    integer ids) -> dense user ids, dense item ids, ratings, raw user ids, raw item ids"""
     with open(path, "rb") as fh:
         raw = fh.read()
     ncol = len(raw[:raw.index(b"\n")].split())
@@ -246,7 +245,34 @@ def load_gen_file(path):
     # the first of duplicate (user, item) pairs, in file order
     _, keep = np.unique(u * len(i_ids) + i, return_index=True)
     keep.sort()
-    u, i, r = u[keep], i[keep], r[keep]
+    return u[keep], i[keep], r[keep], u_ids, i_ids
+
+
+def cache_path(path):
+    return path + ".arrays.npz"
+
+
+def cmd_cornac_cache(a):
+    """the arrays of a gen file, saved beside it (run_gpu.sh: while the tests run)"""
+    t0 = time.perf_counter()
+    u, i, r, u_ids, i_ids = gen_file_arrays(a.data)
+    np.savez(cache_path(a.data), u=u, i=i, r=r, u_ids=u_ids, i_ids=i_ids)
+    print("cornac-cache: %s: %d users, %d items, %d ratings in %.1f s" % (
+        cache_path(a.data), len(u_ids), len(i_ids), len(u), time.perf_counter() - t0))
+
+
+def load_gen_file(path):
+    """a gen file -> cornac Dataset built from arrays (from its cache when that is newer
+    than the file), and the load time"""
+    from collections import OrderedDict
+    import cornac
+    t0 = time.perf_counter()
+    c = cache_path(path)
+    if os.path.exists(c) and os.path.getmtime(c) >= os.path.getmtime(path):
+        z = np.load(c)
+        u, i, r, u_ids, i_ids = z["u"], z["i"], z["r"], z["u_ids"], z["i_ids"]
+    else:
+        u, i, r, u_ids, i_ids = gen_file_arrays(path)
     uid_map = OrderedDict((str(x), k) for k, x in enumerate(u_ids.tolist()))
     iid_map = OrderedDict((str(x), k) for k, x in enumerate(i_ids.tolist()))
     ds = cornac.data.Dataset(len(uid_map), len(iid_map), uid_map, iid_map, (u, i, r))
@@ -516,6 +542,8 @@ def main():
     c.add_argument("--rep", type=int, help="label stored in the result (timing runs)")
     c.add_argument("--no-warmup", dest="warmup", action="store_false",
                    help="do not run the one-epoch warm-up fit before the timed fit")
+    cc = sub.add_parser("cornac-cache")
+    cc.add_argument("--data", required=True)
     ce = sub.add_parser("cornac-epochs")
     ce.add_argument("--data", required=True)
     ce.add_argument("--out", required=True)
@@ -558,6 +586,7 @@ def main():
     if a.cmd == "cornac" and not a.no_eval and not a.test:
         p.error("cornac: --test is required unless --no-eval")
     {"split": cmd_split, "cornac": cmd_cornac, "cornac-epochs": cmd_cornac_epochs,
+     "cornac-cache": cmd_cornac_cache,
      "bivae": cmd_bivae, "table": cmd_table,
      "bivae-timing": cmd_bivae_timing, "score-export": cmd_score_export, "timing-table": cmd_timing_table}[a.cmd](a)
 

@@ -16,6 +16,14 @@ Subcommands:
           Cornac's score(), which applies a monotone sigmoid to it), and computes the
           metrics of docs/metrics.md; also cross-checks NDCG/Precision/Recall per user
           with cornac.metrics (whose per-user definitions coincide with metrics.md).
+  cornac-epochs --data F --out JSON [--device cuda|cpu] [--epochs 3] [--preset P] and the
+          model flags of `cornac`: seconds of each epoch of BiVAECF.fit (a clock around the
+          epochs of Cornac's training loop) on the given device, for run_gpu.sh. The data is a
+          `bivae-dist gen` file (integer ids), read with numpy and handed to cornac's Dataset
+          as arrays (ids in order of first appearance, duplicate pairs dropped, as
+          Dataset.from_uir does), so that ML-20M-sized files load in seconds, not minutes.
+  cornac-cache --data F
+          those arrays saved as F.arrays.npz, which cornac-epochs then loads instead of F
   bivae   --metrics-out JSONL --out JSON [--seed S]
           reads a bivae-dist --metrics-out file: the final metrics, seconds per epoch.
   bivae-timing --metrics-out JSONL --out JSON --preset P --epochs-lo N --epochs-hi N
@@ -205,6 +213,135 @@ def evaluate_cornac(model, train_set, a):
                              % (name, m[name], v))
     m["crosscheck"] = {"cornac.metrics": cc, "agree_to": 1e-9}
     return m
+
+
+# ---- Cornac, seconds per epoch on a device (run_gpu.sh) ------------------------------
+
+def first_appearance_ids(raw):
+    """raw int64 ids -> (dense ids numbered in order of first appearance, raw id by dense id)"""
+    uniq, first, inv = np.unique(raw, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")     # unique ids by first appearance
+    dense_of_uniq = np.empty(len(uniq), dtype=np.int64)
+    dense_of_uniq[order] = np.arange(len(uniq))
+    return dense_of_uniq[inv], uniq[order]
+
+
+def gen_file_arrays(path):
+    """a `bivae-dist gen` file (user, item, rating[, time] per line, whitespace separated,
+    integer ids) -> dense user ids, dense item ids, ratings, raw user ids, raw item ids"""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    ncol = len(raw[:raw.index(b"\n")].split())
+    table = np.fromstring(raw, dtype=np.float64, sep=" ")   # [rows × ncol]
+    del raw
+    if ncol < 2 or table.size % ncol:
+        raise SystemExit("%s: not a table of %d numeric columns" % (path, ncol))
+    table = table.reshape(-1, ncol)
+    u_raw, i_raw = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
+    r = table[:, 2].copy() if ncol > 2 else np.ones(len(table))
+    del table
+    u, u_ids = first_appearance_ids(u_raw)
+    i, i_ids = first_appearance_ids(i_raw)
+    # the first of duplicate (user, item) pairs, in file order
+    _, keep = np.unique(u * len(i_ids) + i, return_index=True)
+    keep.sort()
+    return u[keep], i[keep], r[keep], u_ids, i_ids
+
+
+def cache_path(path):
+    return path + ".arrays.npz"
+
+
+def cmd_cornac_cache(a):
+    """the arrays of a gen file, saved beside it (run_gpu.sh: while the tests run)"""
+    t0 = time.perf_counter()
+    u, i, r, u_ids, i_ids = gen_file_arrays(a.data)
+    np.savez(cache_path(a.data), u=u, i=i, r=r, u_ids=u_ids, i_ids=i_ids)
+    print("cornac-cache: %s: %d users, %d items, %d ratings in %.1f s" % (
+        cache_path(a.data), len(u_ids), len(i_ids), len(u), time.perf_counter() - t0))
+
+
+def load_gen_file(path):
+    """a gen file -> cornac Dataset built from arrays (from its cache when that is newer
+    than the file), and the load time"""
+    from collections import OrderedDict
+    import cornac
+    t0 = time.perf_counter()
+    c = cache_path(path)
+    if os.path.exists(c) and os.path.getmtime(c) >= os.path.getmtime(path):
+        z = np.load(c)
+        u, i, r, u_ids, i_ids = z["u"], z["i"], z["r"], z["u_ids"], z["i_ids"]
+    else:
+        u, i, r, u_ids, i_ids = gen_file_arrays(path)
+    uid_map = OrderedDict((str(x), k) for k, x in enumerate(u_ids.tolist()))
+    iid_map = OrderedDict((str(x), k) for k, x in enumerate(i_ids.tolist()))
+    ds = cornac.data.Dataset(len(uid_map), len(iid_map), uid_map, iid_map, (u, i, r))
+    return ds, time.perf_counter() - t0
+
+
+class EpochClock:
+    """Stands in for tqdm's trange in cornac's BiVAE training loop: the same epochs, and the
+    wall time of each (the device synchronized at each epoch end) and its postfix losses."""
+    def __init__(self, *args, sync=None, **_):
+        self.epochs, self.seconds, self.losses, self.sync = range(*args), [], [], sync
+
+    def __iter__(self):
+        for e in self.epochs:
+            t0 = time.perf_counter()
+            yield e
+            self.sync()
+            self.seconds.append(time.perf_counter() - t0)
+
+    def set_postfix(self, **kw):
+        self.last = kw
+
+    def end_epoch_losses(self):
+        return getattr(self, "last", {})
+
+
+def cmd_cornac_epochs(a):
+    import torch
+    import cornac
+    import scipy
+    from cornac.models import BiVAECF
+    import cornac.models.bivaecf.bivae as bivae_mod
+    if a.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("cornac-epochs: --device cuda but torch sees no CUDA device "
+                         "(torch %s, built for CUDA %s)" % (torch.__version__, torch.version.cuda))
+    train_set, load_s = load_gen_file(a.data)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
+    clocks = []
+
+    def trange(*args, **kw):
+        clocks.append(EpochClock(*args, sync=sync))
+        return clocks[-1]
+    bivae_mod.trange = trange
+    model = BiVAECF(k=a.k, encoder_structure=[int(h) for h in a.encoder.split(",")],
+                    act_fn=a.act, likelihood=a.likelihood, n_epochs=a.epochs,
+                    batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
+                    use_gpu=a.device == "cuda", verbose=False)
+    t0 = time.perf_counter()
+    model.fit(train_set)
+    fit_s = time.perf_counter() - t0
+    sec = clocks[-1].seconds
+    steady = sec[1:] if len(sec) > 1 else sec          # epoch 1 carries CUDA/cuBLAS start-up
+    res = {"system": "cornac", "preset": a.preset, "data": a.data, "device": str(model.device),
+           "device_name": torch.cuda.get_device_name(0) if a.device == "cuda" else "cpu",
+           "epochs": a.epochs, "epoch_seconds": sec,
+           "ms_per_epoch": 1000 * float(np.median(steady)),
+           "first_epoch_ms": 1000 * sec[0], "fit_seconds": fit_s, "load_seconds": load_s,
+           "losses_last_epoch": clocks[-1].end_epoch_losses(),
+           "shape": a.preset, "batch": a.batch_size, "precision": "fp32" if not
+           torch.backends.cuda.matmul.allow_tf32 else "tf32",
+           "k": a.k, "encoder": a.encoder, "act": a.act, "likelihood": a.likelihood,
+           "lr": a.lr, "seed": a.seed, "n_users": train_set.num_users,
+           "n_items": train_set.num_items, "n_ratings": train_set.num_ratings,
+           "torch": torch.__version__, "torch_cuda": torch.version.cuda,
+           "cornac": cornac.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+           "torch_threads": torch.get_num_threads()}
+    with open(a.out, "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(json.dumps({k: v for k, v in res.items() if k != "epoch_seconds"}))
 
 
 # ---- bivae-dist --------------------------------------------------------------------
@@ -405,6 +542,21 @@ def main():
     c.add_argument("--rep", type=int, help="label stored in the result (timing runs)")
     c.add_argument("--no-warmup", dest="warmup", action="store_false",
                    help="do not run the one-epoch warm-up fit before the timed fit")
+    cc = sub.add_parser("cornac-cache")
+    cc.add_argument("--data", required=True)
+    ce = sub.add_parser("cornac-epochs")
+    ce.add_argument("--data", required=True)
+    ce.add_argument("--out", required=True)
+    ce.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    ce.add_argument("--preset", default="")
+    ce.add_argument("--epochs", type=int, default=3)
+    ce.add_argument("--seed", type=int, default=42)
+    ce.add_argument("--k", type=int, default=50)
+    ce.add_argument("--encoder", default="100")
+    ce.add_argument("--act", default="tanh")
+    ce.add_argument("--likelihood", default="pois")
+    ce.add_argument("--batch-size", type=int, default=128)
+    ce.add_argument("--lr", type=float, default=0.001)
     b = sub.add_parser("bivae")
     b.add_argument("--metrics-out", required=True)
     b.add_argument("--out", required=True)
@@ -433,7 +585,9 @@ def main():
     a = p.parse_args()
     if a.cmd == "cornac" and not a.no_eval and not a.test:
         p.error("cornac: --test is required unless --no-eval")
-    {"split": cmd_split, "cornac": cmd_cornac, "bivae": cmd_bivae, "table": cmd_table,
+    {"split": cmd_split, "cornac": cmd_cornac, "cornac-epochs": cmd_cornac_epochs,
+     "cornac-cache": cmd_cornac_cache,
+     "bivae": cmd_bivae, "table": cmd_table,
      "bivae-timing": cmd_bivae_timing, "score-export": cmd_score_export, "timing-table": cmd_timing_table}[a.cmd](a)
 
 

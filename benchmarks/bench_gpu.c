@@ -189,6 +189,14 @@ static int parse_shapes(const char *s, const char **out, int max)
     return n;
 }
 
+#define BENCH_GPU_USAGE                                                                  \
+    "usage: bench_gpu [--shapes ml-20m] [--k 50] [--hidden 100] [--batches 128,1024]\n"     \
+    "                 [--maths fp32,tf32] [--steps 0] [--warmup 3] [--seed 42] [--out DIR]\n" \
+    "  (defaults shown; --shapes: a list of presets or UxIxNNZ; --steps N > 0 times the\n"  \
+    "  first N steps of each phase and extrapolates the epoch; --out: default $OUT or\n"    \
+    "  benchmarks/out; writes bench_gpu.csv, bench_gpu.md, bench_gpu.json; exit 77\n"      \
+    "  without a GPU)\n"
+
 static int64_t parse_count(const char *flag, const char *v)
 {
     char *end = NULL;
@@ -206,8 +214,12 @@ static bench_opts parse_opts(int argc, char **argv)
     o.out = env_out && *env_out ? env_out : "benchmarks/out";
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(BENCH_GPU_USAGE, stdout);
+            exit(0);
+        }
         if (!v)
-            bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: %s needs a value", a);
+            bivae_fail(BIVAE_EXIT_USAGE, "bench_gpu: %s needs a value (--help: usage)", a);
         if (!strcmp(a, "--shapes") || !strcmp(a, "--synthetic"))
             o.n_shapes = parse_shapes(v, o.shapes, MAX_LIST);
         else if (!strcmp(a, "--k")) o.k = (int)parse_count(a, v);

@@ -73,11 +73,13 @@ double *cpu_row_sums(kern *k, size_t n);        /* >= n doubles, reused between 
 cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t nrows, int64_t ncols, int64_t nnz);
                                                 /* sized for an [nrows × ncols] CSR */
 
-/* The CPU's kern_colset (kern_colset.impl): X's distinct columns cols[u], u < n_used, in
- * the order X first names them, and for each the rows rows[ptr[u] .. ptr[u + 1]) of X
- * (ascending, relative to its first row) that have a one there. slot[c] = u for a listed
- * column, −1 for every other: kept so between builds, which then cost O(ones + n_used). */
+/* The CPU's kern_colset (kern_colset.impl): X's distinct columns cols[u], u < n_used,
+ * ascending (rows of a matrix then come in memory order), and for each the rows
+ * rows[ptr[u] .. ptr[u + 1]) of X (ascending, relative to its first row) that have a one
+ * there. slot[c] = u for the listed columns (the others' entries are stale). A build costs
+ * O(ones + n_used + ncols / 64). */
 typedef struct cpu_colset {
+    uint64_t *seen;         /* [ncols / 64] build scratch, zero between builds */
     int32_t *slot;          /* [ncols] */
     int32_t *cols;          /* [ncols] */
     int64_t *ptr;           /* [ncols + 1] */

@@ -7,8 +7,8 @@
  * come in the order they did row by row (Y[r, :]: its columns ascending, as X's rows are
  * sorted; G_W[j, :]: its rows ascending), so the results are those of the row-wise loops,
  * bit for bit, whatever the thread count: threads split the n columns of the output.
- * A kern_colset is the same column view built without any O(ncols) pass (the columns in the
- * order the window names them, a slot map kept between builds), for the lazy first layer. */
+ * A kern_colset is the same column view built without the O(ncols) counting sort (the
+ * columns found through a bitmap of ncols / 64 words), for the lazy first layer. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,12 +130,11 @@ void *cpu_colset_create(kern *k, int64_t ncols, int64_t max_nrows)
     (void)max_nrows;
     size_t n = (size_t)(ncols > 0 ? ncols : 1);
     cpu_colset *c = xcalloc(1, sizeof(*c));
+    c->seen = xcalloc((n + 63) / 64, sizeof(uint64_t));
     c->slot = xmalloc(sizeof(int32_t) * n);
     c->cols = xmalloc(sizeof(int32_t) * n);
     c->ptr = xmalloc(sizeof(int64_t) * (n + 1));
     c->next = xmalloc(sizeof(int64_t) * n);
-    for (int64_t j = 0; j < ncols; j++)
-        c->slot[j] = -1;
     c->ptr[0] = 0;
     return c;
 }
@@ -144,6 +143,7 @@ void cpu_colset_free(kern *k, void *impl)
 {
     (void)k;
     cpu_colset *c = impl;
+    free(c->seen);
     free(c->slot);
     free(c->cols);
     free(c->ptr);
@@ -152,27 +152,30 @@ void cpu_colset_free(kern *k, void *impl)
     free(c);
 }
 
-/* The columns of X in order of first appearance, counting each one's rows into ptr[u + 1]. */
+/* The columns of X ascending (one bit per column of the matrix, ncols / 64 words read and
+ * left zero again) into cols and slot; each one's count of rows into ptr[u + 1]. */
 static void colset_list(cpu_colset *c, kern_csr X)
 {
+    int64_t p0 = X.rowptr[0], p1 = X.rowptr[X.nrows];
+    for (int64_t p = p0; p < p1; p++)
+        c->seen[X.col[p] >> 6] |= 1ull << (X.col[p] & 63);
     c->n_used = 0;
-    for (int64_t p = X.rowptr[0]; p < X.rowptr[X.nrows]; p++) {
-        int32_t col = X.col[p];
-        if (c->slot[col] < 0) {
+    for (int64_t w = 0; w < (X.ncols + 63) / 64; w++)
+        for (uint64_t bits = c->seen[w]; bits; bits &= bits - 1) {
+            int32_t col = (int32_t)(w * 64 + __builtin_ctzll(bits));
             c->slot[col] = (int32_t)c->n_used;
             c->cols[c->n_used] = col;
             c->ptr[++c->n_used] = 0;
+            c->seen[w] = 0;
         }
-        c->ptr[c->slot[col] + 1]++;
-    }
+    for (int64_t p = p0; p < p1; p++)
+        c->ptr[c->slot[X.col[p]] + 1]++;
 }
 
 void cpu_colset_build(kern *k, kern_colset *cs, kern_csr X)
 {
     (void)k;
     cpu_colset *c = cs->impl;
-    for (int64_t u = 0; u < c->n_used; u++)   /* forget the last window's columns */
-        c->slot[c->cols[u]] = -1;
     int64_t nnz = X.nrows > 0 ? X.rowptr[X.nrows] - X.rowptr[0] : 0;
     c->n_used = 0;
     if (nnz == 0)

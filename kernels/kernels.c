@@ -209,8 +209,8 @@ void kern_adam_constants(double lr, double beta1, double beta2, int64_t t, float
 }
 
 void kern_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                    int64_t width, const kern_colset *sel, int64_t *last, float *tab, int64_t cap,
-                    int64_t t0, int64_t t, int with_grad, double lr, double beta1,
+                    int64_t width, const kern_colset *sel, int64_t *last, float *tab,
+                    int64_t cap, int64_t t0, int64_t t, int with_grad, double lr, double beta1,
                     double beta2, double eps, int32_t *nonfinite_flag, int32_t tag)
 {
     if (t0 < 0 || t < t0 || t - t0 > cap || (with_grad && t == t0))

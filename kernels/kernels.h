@@ -212,8 +212,8 @@ void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
  *   and t − t0 <= cap.
  * last [n_rows] and tab in backend memory; nonfinite_flag as kern_adam (selected rows). */
 void kern_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                    int64_t width, const kern_colset *sel, int64_t *last, float *tab, int64_t cap,
-                    int64_t t0, int64_t t, int with_grad, double lr, double beta1,
+                    int64_t width, const kern_colset *sel, int64_t *last, float *tab,
+                    int64_t cap, int64_t t0, int64_t t, int with_grad, double lr, double beta1,
                     double beta2, double eps, int32_t *nonfinite_flag, int32_t tag);
 
 /* The float constants of Adam's step t, as kern_adam and kern_adam_rows form them (in

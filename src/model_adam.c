@@ -149,7 +149,8 @@ void model_adam_zero_grad_rows(bivae_model *m, bivae_side s)
     if (e->grad_rows == GRAD_ROWS_ALL)
         kern_zero(m->k, G_W, sizeof(float) * (size_t)(e->n_feat_local * e->width[1]));
     else if (e->grad_rows == GRAD_ROWS_BATCH)
-        kern_zero_rows_of_cols(m->k, G_W, e->width[1], batch_cols(m, s, e->grad_g0, e->grad_g1));
+        kern_zero_rows_of_cols(m->k, G_W, e->width[1],
+                               batch_cols(m, s, e->grad_g0, e->grad_g1));
     e->grad_rows = GRAD_ROWS_NONE;
 }
 
@@ -157,7 +158,7 @@ void model_adam_first_layer_grad(bivae_model *m, bivae_side s, int64_t g0, int64
 {
     encoder *e = &m->enc[s];
     kern_colset_t_matmul_add(m->k, batch_cols(m, s, g0, g1), e->G_a1_batch, e->width[1],
-                             e->grad + e->off_W[0]);             /* [n_feat_local × width[1]] */
+                             e->grad + e->off_W[0]);          /* [n_feat_local × width[1]] */
     if (e->grad_rows == GRAD_ROWS_NONE) {
         e->grad_rows = GRAD_ROWS_BATCH;
         e->grad_g0 = g0;
@@ -182,8 +183,9 @@ void model_adam_step(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, doubl
     e->adam_step++;
     int64_t nW = e->n_feat_local * e->width[1];   /* Wt_1's own rows come first */
     kern_adam_rows(m->k, e->params, e->grad, e->adam_m, e->adam_v, e->n_feat_local,
-                   e->width[1], batch_cols(m, s, g0, g1), e->adam_last, e->adam_tab, e->adam_tab_cap, e->adam_t0,
-                   e->adam_step, 1, lr, BETA1, BETA2, EPS, nonfinite_flag, tag);
+                   e->width[1], batch_cols(m, s, g0, g1), e->adam_last, e->adam_tab,
+                   e->adam_tab_cap, e->adam_t0, e->adam_step, 1, lr, BETA1, BETA2, EPS,
+                   nonfinite_flag, tag);
     kern_adam(m->k, e->params + nW, e->grad + nW, e->adam_m + nW, e->adam_v + nW,
               e->n_params - nW, lr, BETA1, BETA2, EPS, e->adam_step, nonfinite_flag, tag);
 }

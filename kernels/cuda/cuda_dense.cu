@@ -442,7 +442,7 @@ void cu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t
     } else {
         const int32_t *list, *count;
         cu_colset_list(sel, &list, &count);
-        int64_t blocks = (n_rows + CU_THREADS / 32 - 1) / (CU_THREADS / 32);   /* warp per row */
+        int64_t blocks = (n_rows + CU_THREADS / 32 - 1) / (CU_THREADS / 32);   /* warp a row */
         if (blocks > (int64_t)ADAM_LIST_MAX_BLOCKS)
             blocks = ADAM_LIST_MAX_BLOCKS;
         adam_rows_list_kernel<<<(unsigned)blocks, CU_THREADS, 0, st->stream>>>(

@@ -283,7 +283,8 @@ void cu_colset_build(kern *k, kern_colset *cs, kern_csr X)
     cuda_state *st = cu_st(k);
     cu_colset *c = (cu_colset *)cs->impl;
     cu_prof_begin(k, CU_PROF_SPARSE);
-    colset_clear_kernel<<<cu_blocks(cs->ncols, COLSET_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(*c);
+    unsigned clear_blocks = cu_blocks(cs->ncols, COLSET_MAX_BLOCKS);
+    colset_clear_kernel<<<clear_blocks, CU_THREADS, 0, st->stream>>>(*c);
     CUDA_LAUNCH_CHECK("colset_clear_kernel");
     CUDA_CHECK(cudaMemsetAsync(c->count, 0, sizeof(int32_t), st->stream));
     if (X.nrows > 0) {
@@ -332,7 +333,7 @@ void cu_colset_t_matmul_add(kern *k, const kern_colset *cs, const float *G_Y, in
                             float *G_W)
 {
     cu_colset *c = (cu_colset *)cs->impl;
-    int64_t blocks = (cs->ncols + WARPS_PER_BLOCK - 1) / WARPS_PER_BLOCK;   /* warp per column */
+    int64_t blocks = (cs->ncols + WARPS_PER_BLOCK - 1) / WARPS_PER_BLOCK;   /* warp a column */
     if (blocks > (int64_t)COLSET_MAX_BLOCKS)
         blocks = COLSET_MAX_BLOCKS;
     cu_prof_begin(k, CU_PROF_SPARSE);

@@ -308,10 +308,12 @@ static void test_colset(void **state)
     int32_t *col;
     rand_csr(&r, M, NC, 0.01, 6, &rowptr, &col);
     test_csr X = test_csr_make(kg, rowptr, col, M, NC);
-    kern_colset *hs = kern_colset_create(kc, NC, MAX_ROWS), *ds = kern_colset_create(kg, NC, MAX_ROWS);
+    kern_colset *hs = kern_colset_create(kc, NC, MAX_ROWS);
+    kern_colset *ds = kern_colset_create(kg, NC, MAX_ROWS);
     const int64_t win[][2] = {{0, 70}, {5, 9}, {6, 7}, {10, 80}, {40, 41}, {0, 0}, {2, 66}};
     float *GW = malloc(sizeof(float) * NC * N), *want = malloc(sizeof(float) * NC * N);
-    float *dGW = kern_alloc(kg, sizeof(float) * NC * N), *dref = kern_alloc(kg, sizeof(float) * NC * N);
+    float *dGW = kern_alloc(kg, sizeof(float) * NC * N);
+    float *dref = kern_alloc(kg, sizeof(float) * NC * N);
     for (size_t w = 0; w < sizeof(win) / sizeof(win[0]); w++) {
         int64_t r0 = win[w][0], nr = win[w][1] - win[w][0];
         char *named = calloc(NC, 1);

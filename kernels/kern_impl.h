@@ -30,6 +30,13 @@ typedef struct kern_ops {
     void (*csr_matmul_bias)(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
                             float *Y);
     void (*csr_t_matmul_add)(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W);
+    /* kern_colset: impl is the backend's; build, zero rows, Xᵀ·G_Y over its columns */
+    void *(*colset_create)(kern *k, int64_t ncols, int64_t max_nrows);
+    void (*colset_free)(kern *k, void *impl);
+    void (*colset_build)(kern *k, kern_colset *cs, kern_csr X);
+    void (*zero_rows_of_cols)(kern *k, float *G, int64_t width, const kern_colset *cs);
+    void (*colset_t_matmul_add)(kern *k, const kern_colset *cs, const float *G_Y, int64_t n,
+                                float *G_W);
     void (*act_forward)(kern *k, kern_act f, const float *a, float *h, int64_t n);
     void (*act_backward)(kern *k, kern_act f, const float *a, const float *h, float *G,
                          int64_t n);
@@ -51,8 +58,8 @@ typedef struct kern_ops {
                  int32_t tag);
     /* kern_adam_rows; here = kern_adam_constants of step t */
     void (*adam_rows)(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                      int64_t width, kern_csr sel, int64_t *last, float *tab, int64_t t0,
-                      int64_t t, int with_grad, const float here[2], double beta1,
+                      int64_t width, const kern_colset *sel, int64_t *last, float *tab,
+                      int64_t t0, int64_t t, int with_grad, const float here[2], double beta1,
                       double beta2, double eps, int32_t *nonfinite_flag, int32_t tag);
     void (*find_nonfinite)(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);
     void (*accumulate)(kern *k, double *acc, const float *x, int64_t n);
@@ -63,6 +70,13 @@ typedef struct kern_ops {
 struct kern {
     const kern_ops *ops;
     void *impl;   /* backend state */
+};
+
+/* kernels.h's kern_colset: what every backend's ops may read, and the backend's part. */
+struct kern_colset {
+    int64_t ncols, max_nrows;
+    int64_t nrows;   /* rows of the window it was last built from (0: empty) */
+    void *impl;
 };
 
 #endif

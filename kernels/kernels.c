@@ -1,5 +1,6 @@
 /* kernels/kernels.c — dispatch of the public ops to the backend's table. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "common/check.h"
 #include "kernels/kern_impl.h"
@@ -99,6 +100,49 @@ void kern_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, flo
         k->ops->csr_t_matmul_add(k, X, G_Y, n, G_W);
 }
 
+kern_colset *kern_colset_create(kern *k, int64_t ncols, int64_t max_nrows)
+{
+    if (ncols < 0 || max_nrows < 0)
+        FAIL_RUNTIME("colset_create: %lld columns, %lld rows", (long long)ncols,
+                     (long long)max_nrows);
+    kern_colset *cs = xcalloc(1, sizeof(*cs));
+    cs->ncols = ncols;
+    cs->max_nrows = max_nrows;
+    cs->impl = k->ops->colset_create(k, ncols, max_nrows);
+    return cs;
+}
+
+void kern_colset_free(kern *k, kern_colset *cs)
+{
+    if (!cs)
+        return;
+    k->ops->colset_free(k, cs->impl);
+    free(cs);
+}
+
+void kern_colset_build(kern *k, kern_colset *cs, kern_csr X)
+{
+    if (X.ncols != cs->ncols || X.nrows < 0 || X.nrows > cs->max_nrows)
+        FAIL_RUNTIME("colset_build: a window of %lld rows × %lld columns for a set of at "
+                     "most %lld rows × %lld columns", (long long)X.nrows, (long long)X.ncols,
+                     (long long)cs->max_nrows, (long long)cs->ncols);
+    k->ops->colset_build(k, cs, X);
+    cs->nrows = X.nrows;
+}
+
+void kern_zero_rows_of_cols(kern *k, float *G, int64_t width, const kern_colset *cs)
+{
+    if (cs->nrows > 0 && width > 0)
+        k->ops->zero_rows_of_cols(k, G, width, cs);
+}
+
+void kern_colset_t_matmul_add(kern *k, const kern_colset *cs, const float *G_Y, int64_t n,
+                              float *G_W)
+{
+    if (cs->nrows > 0 && n > 0)
+        k->ops->colset_t_matmul_add(k, cs, G_Y, n, G_W);
+}
+
 void kern_act_forward(kern *k, kern_act f, const float *a, float *h, int64_t n)
 {
     if (n > 0)
@@ -165,16 +209,16 @@ void kern_adam_constants(double lr, double beta1, double beta2, int64_t t, float
 }
 
 void kern_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                    int64_t width, kern_csr sel, int64_t *last, float *tab, int64_t cap,
-                    int64_t t0, int64_t t, int with_grad, double lr, double beta1,
+                    int64_t width, const kern_colset *sel, int64_t *last, float *tab,
+                    int64_t cap, int64_t t0, int64_t t, int with_grad, double lr, double beta1,
                     double beta2, double eps, int32_t *nonfinite_flag, int32_t tag)
 {
     if (t0 < 0 || t < t0 || t - t0 > cap || (with_grad && t == t0))
         FAIL_RUNTIME("adam_rows: step %lld outside the constants table (t0 %lld, %lld "
                      "entries)", (long long)t, (long long)t0, (long long)cap);
-    if (sel.nrows >= 0 && sel.ncols != n_rows)
+    if (sel && sel->ncols != n_rows)
         FAIL_RUNTIME("adam_rows: the selection has %lld columns for %lld rows",
-                     (long long)sel.ncols, (long long)n_rows);
+                     (long long)sel->ncols, (long long)n_rows);
     if (n_rows <= 0 || width <= 0)   /* no rows here: nobody reads the table either */
         return;
     float here[2];

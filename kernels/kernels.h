@@ -120,6 +120,26 @@ void kern_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, i
 /* G_W[X.ncols × n] += Xᵀ · G_Y   with G_Y [X.nrows × n] */
 void kern_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W);
 
+/* ---- the rows a sparse batch names ------------------------------------------------- */
+/* The distinct columns of a binary CSR window X, each with the rows of X that have a one
+ * in it: the rows of a [X.ncols × width] matrix that Xᵀ·G_Y (a sparse first layer's weight
+ * gradient) or a lazy Adam step touches. Kept in backend memory and built there, without a
+ * host synchronization; the ops that take one read and write those rows only, and nothing
+ * of the others (their work is O(ones of X + distinct columns · width)). */
+typedef struct kern_colset kern_colset;
+/* For windows of at most max_nrows rows of CSRs with ncols columns. */
+kern_colset *kern_colset_create(kern *k, int64_t ncols, int64_t max_nrows);
+void kern_colset_free(kern *k, kern_colset *cs);
+/* cs ← the columns of X (X.ncols == cs's ncols, X.nrows <= max_nrows; X.nrows == 0: none),
+ * replacing what cs held. cs keeps what it needs of X: X may change afterwards. */
+void kern_colset_build(kern *k, kern_colset *cs, kern_csr X);
+/* G[c, :] = 0 for the columns c of cs; G [ncols × width]. */
+void kern_zero_rows_of_cols(kern *k, float *G, int64_t width, const kern_colset *cs);
+/* G_W[ncols × n] += Xᵀ · G_Y, G_Y [X.nrows × n], X the window cs was built from: bitwise
+ * kern_csr_t_matmul_add, with only the rows of G_W that cs names read or written. */
+void kern_colset_t_matmul_add(kern *k, const kern_colset *cs, const float *G_Y, int64_t n,
+                              float *G_W);
+
 /* ---- element-wise ---------------------------------------------------------------- */
 /* h[n] = f(a[n]) */
 void kern_act_forward(kern *k, kern_act f, const float *a, float *h, int64_t n);
@@ -183,8 +203,8 @@ void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
 /* Adam, lazily, on the rows of a row-major P [n_rows × width] (g, m, v alike) whose rows
  * get an exactly +0 gradient at every step that does not select them (the first layer of a
  * sparse input: a row's gradient is 0 unless a one of the batch names it).
- *   sel:  the rows named by the column indices of this CSR window (sel.ncols == n_rows), or
- *         every row when sel.nrows < 0.
+ *   sel:  the rows named by the columns of this set (its ncols == n_rows; only those rows
+ *         are read or written), or every row when sel is NULL.
  *   Each selected row j goes from step last[j] to step t: the steps before t with a zero
  *   gradient, step t with its row of g when with_grad (a zero one otherwise); then
  *   last[j] = t. Each step is kern_adam's arithmetic, so every row ends bitwise as under
@@ -196,8 +216,8 @@ void kern_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n,
  *   and t − t0 <= cap.
  * last [n_rows] and tab in backend memory; nonfinite_flag as kern_adam (selected rows). */
 void kern_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                    int64_t width, kern_csr sel, int64_t *last, float *tab, int64_t cap,
-                    int64_t t0, int64_t t, int with_grad, double lr, double beta1,
+                    int64_t width, const kern_colset *sel, int64_t *last, float *tab,
+                    int64_t cap, int64_t t0, int64_t t, int with_grad, double lr, double beta1,
                     double beta2, double eps, int32_t *nonfinite_flag, int32_t tag);
 
 /* The float constants of Adam's step t, as kern_adam and kern_adam_rows form them (in

@@ -382,7 +382,7 @@ static void forward_rest(bivae_model *m, encoder *e, bivae_side s, batch_rows b,
 static void catch_up(bivae_model *m, bivae_side s, int64_t g0, int64_t g1)
 {
     if (m->sharded && g1 > g0)
-        model_adam_catch_up(m, s, csr_window(m->Xc[s], g0, g1));
+        model_adam_catch_up(m, s, g0, g1);
 }
 
 static void forward_batch(bivae_model *m, bivae_side s, batch_rows b, int epoch,
@@ -531,6 +531,10 @@ void model_backward_first_layer(bivae_model *m, bivae_side s, int64_t g0, int64_
     encoder *e = &m->enc[s];
     if (!m->sharded)
         return;
+    if (e->lazy_adam) {   /* the batch's rows only */
+        model_adam_first_layer_grad(m, s, g0, g1);
+        return;
+    }
     kern_csr Xc = csr_window(m->Xc[s], g0, g1);                         /* [B × own features] */
     kern_csr_t_matmul_add(m->k, Xc, e->G_a1_batch, e->width[1], e->grad + e->off_W[0]);
 }
@@ -547,7 +551,12 @@ void model_backward(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, float 
 void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows)
 {
     encoder *e = &m->enc[s];
-    kern_zero(m->k, e->grad, (size_t)(e->n_params + 1) * sizeof(float));
+    int64_t from = 0;
+    if (e->lazy_adam) {   /* Wt_1's own rows come first: the last batch's rows only */
+        model_adam_zero_grad_rows(m, s);
+        from = e->off_b[0];
+    }
+    kern_zero(m->k, e->grad + from, (size_t)(e->n_params + 1 - from) * sizeof(float));
     kern_fill(m->k, e->grad + e->n_params + 1, 1, (float)rows);   /* no host round trip */
     if (m->sharded)
         kern_zero(m->k, e->G_a1_batch, (size_t)(m->max_batch * e->width[1]) * sizeof(float));

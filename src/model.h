@@ -38,6 +38,9 @@ typedef enum { SIDE_USER = 0, SIDE_ITEM = 1 } bivae_side;
 /* Which draw of ε: the training forward or the refresh forward after the step. */
 typedef enum { PASS_TRAIN = 0, PASS_REFRESH = 1 } bivae_pass;
 
+/* Which own Wt_1 rows of a lazy side's gradient may be non-zero (src/model_adam.c). */
+enum { GRAD_ROWS_ALL = 0, GRAD_ROWS_NONE, GRAD_ROWS_BATCH };
+
 typedef struct encoder {
     int n_layers;                          /* hidden layers L */
     int64_t width[BIVAE_MAX_HIDDEN + 1];   /* width[0] = input width, width[1..L] hidden */
@@ -61,6 +64,13 @@ typedef struct encoder {
     int64_t *adam_last;                    /* [n_feat_local] the step each row is at */
     float *adam_tab;                       /* [2 × adam_tab_cap] constants of steps t0+1.. */
     int64_t adam_tab_cap, adam_t0;         /* t0: the last flush (every row at >= t0) */
+    kern_colset *batch_cols;               /* the own Wt_1 rows of the global batch
+                                              [cols_g0, cols_g1) of Xc (cols_g1 < 0: none) */
+    int64_t cols_g0, cols_g1;
+    int grad_rows;                         /* own Wt_1 rows of grad that may be non-zero:
+                                              GRAD_ROWS_ALL, _NONE, or _BATCH: those of the
+                                              global batch [grad_g0, grad_g1) */
+    int64_t grad_g0, grad_g1;
     /* workspace for up to max_rows rows of a batch */
     int64_t max_rows;
     float *a[BIVAE_MAX_HIDDEN + 1];        /* a[l] [max_rows × width[l]], l = 1..L */
@@ -142,7 +152,8 @@ void model_forward_pair(bivae_model *m, bivae_side s, int64_t r0, int64_t r1, in
                         int64_t g1, int epoch);
 
 /* Zeroes the gradient buffer of side s (exchange block included) and sets its count float
- * to `rows` (this rank's rows in the coming step), before the step's backward. */
+ * to `rows` (this rank's rows in the coming step), before the step's backward. With lazy
+ * Adam, of the own Wt_1 rows only those the last backward made non-zero are written. */
 void model_zero_grad(bivae_model *m, bivae_side s, int64_t rows);
 
 /* After model_forward(PASS_TRAIN) of [g0, g1): decoder against the other side's table,
@@ -177,10 +188,15 @@ void model_adam_step(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, doubl
 void model_adam_flush(bivae_model *m, bivae_side s);
 /* After adam_step was set from a checkpoint: every row is at that step. */
 void model_adam_restart(bivae_model *m);
-/* model.c's part: the rows Xc_batch selects up to date before a forward reads them
- * (model_forward: its batch; model_forward_pair: the training batch only, since the
- * refresh batch is the one the last step updated). */
-void model_adam_catch_up(bivae_model *m, bivae_side s, kern_csr Xc_batch);
+/* model.c's part: the rows the global batch [g0, g1) names up to date before a forward
+ * reads them (model_forward: its batch; model_forward_pair: the training batch only, since
+ * the refresh batch is the one the last step updated). */
+void model_adam_catch_up(bivae_model *m, bivae_side s, int64_t g0, int64_t g1);
+/* A lazy side's own Wt_1 gradient: zeroing only the rows the last batch made non-zero (all
+ * of them the first time, and after a checkpoint load), and the batch [g0, g1)'s
+ * G_Wt_1 += Xcᵀ·G_a1 on its rows only (model_zero_grad, model_backward_first_layer). */
+void model_adam_zero_grad_rows(bivae_model *m, bivae_side s);
+void model_adam_first_layer_grad(bivae_model *m, bivae_side s, int64_t g0, int64_t g1);
 void model_adam_init(bivae_model *m);
 void model_adam_free(bivae_model *m);
 /* Rows [g0, g1) of Xc[s] (the global batch × own features). */

@@ -21,6 +21,11 @@
 #define cpu_csc_scratch CPU_PASTE(cpu_csc_scratch, CPU_ISA_SUFFIX)
 #define cpu_csr_matmul_bias CPU_PASTE(cpu_csr_matmul_bias, CPU_ISA_SUFFIX)
 #define cpu_csr_t_matmul_add CPU_PASTE(cpu_csr_t_matmul_add, CPU_ISA_SUFFIX)
+#define cpu_colset_create CPU_PASTE(cpu_colset_create, CPU_ISA_SUFFIX)
+#define cpu_colset_free CPU_PASTE(cpu_colset_free, CPU_ISA_SUFFIX)
+#define cpu_colset_build CPU_PASTE(cpu_colset_build, CPU_ISA_SUFFIX)
+#define cpu_zero_rows_of_cols CPU_PASTE(cpu_zero_rows_of_cols, CPU_ISA_SUFFIX)
+#define cpu_colset_t_matmul_add CPU_PASTE(cpu_colset_t_matmul_add, CPU_ISA_SUFFIX)
 #endif
 
 /* grow-only scratch of the column view of a CSR (kernels/cpu/cpu_sparse.c) */
@@ -44,8 +49,6 @@ typedef struct cpu_state {
     size_t scratch_len;     /* bytes */
     double *row_sums;       /* grow-only per-row partial sums (deterministic reductions) */
     size_t row_sums_len;    /* bytes */
-    uint8_t *sel;           /* grow-only row selection flags (adam_rows) */
-    int64_t sel_len;
     cpu_csc_buffers csc;
 } cpu_state;
 
@@ -70,10 +73,31 @@ double *cpu_row_sums(kern *k, size_t n);        /* >= n doubles, reused between 
 cpu_csc_buffers *cpu_csc_scratch(kern *k, int64_t nrows, int64_t ncols, int64_t nnz);
                                                 /* sized for an [nrows × ncols] CSR */
 
+/* The CPU's kern_colset (kern_colset.impl): X's distinct columns cols[u], u < n_used,
+ * ascending (rows of a matrix then come in memory order), and for each the rows
+ * rows[ptr[u] .. ptr[u + 1]) of X (ascending, relative to its first row) that have a one
+ * there. slot[c] = u for the listed columns (the others' entries are stale). A build costs
+ * O(ones + n_used + ncols / 64). */
+typedef struct cpu_colset {
+    uint64_t *seen;         /* [ncols / 64] build scratch, zero between builds */
+    int32_t *slot;          /* [ncols] */
+    int32_t *cols;          /* [ncols] */
+    int64_t *ptr;           /* [ncols + 1] */
+    int64_t *next;          /* [ncols] build scratch */
+    int32_t *rows;          /* [rows_cap] */
+    int64_t n_used, rows_cap;
+} cpu_colset;
+
 /* kernels/cpu/cpu_sparse.c */
 void cpu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
                          float *Y);
 void cpu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W);
+void *cpu_colset_create(kern *k, int64_t ncols, int64_t max_nrows);
+void cpu_colset_free(kern *k, void *impl);
+void cpu_colset_build(kern *k, kern_colset *cs, kern_csr X);
+void cpu_zero_rows_of_cols(kern *k, float *G, int64_t width, const kern_colset *cs);
+void cpu_colset_t_matmul_add(kern *k, const kern_colset *cs, const float *G_Y, int64_t n,
+                             float *G_W);
 
 /* kernels/cpu/cpu_lik.c */
 void cpu_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,

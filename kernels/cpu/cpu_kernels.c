@@ -62,7 +62,6 @@ static void cpu_destroy(kern *k)
     free(st->csc.key_col);
     free(st->scratch);
     free(st->row_sums);
-    free(st->sel);
     free(st);
     free(k);
 }
@@ -356,44 +355,40 @@ static int adam_row_step(float *p, const float *g, float *m, float *v, int64_t w
     return bad;
 }
 
-/* rows named by the selection: sel[j] = 1 (every row when X.nrows < 0) */
-static uint8_t *cpu_selected_rows(kern *k, kern_csr X, int64_t n_rows)
+/* Row j's steps last[j] + 1 .. t (step t with its gradient when with_grad), then
+ * last[j] = t. Returns 1 when a gradient value read was not finite. */
+static int adam_row_catch_up(float *p, const float *g, float *m, float *v, int64_t width,
+                             int64_t j, int64_t *last, const float *tab, int64_t t0,
+                             int64_t t, int with_grad, const float here[2], kf_adam_hyper h)
 {
-    cpu_state *st = cpu_st(k);
-    if (st->sel_len < n_rows) {
-        free(st->sel);
-        st->sel = xmalloc((size_t)n_rows);
-        st->sel_len = n_rows;
+    int bad = 0;
+    int64_t o = j * width;
+    for (int64_t tau = last[j] + 1; tau <= t; tau++) {
+        int real = with_grad && tau == t;
+        const float *c = real ? here : tab + 2 * (tau - t0 - 1);
+        bad |= adam_row_step(p + o, real ? g + o : NULL, m + o, v + o, width, c, h);
     }
-    memset(st->sel, X.nrows < 0 ? 1 : 0, (size_t)n_rows);
-    if (X.nrows > 0)
-        for (int64_t e = X.rowptr[0]; e < X.rowptr[X.nrows]; e++)
-            st->sel[X.col[e]] = 1;
-    return st->sel;
+    last[j] = t;
+    return bad;
 }
 
+/* the rows of sel (every row when NULL), and only those */
 static void cpu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                          int64_t width, kern_csr X, int64_t *last, float *tab, int64_t t0,
-                          int64_t t, int with_grad, const float here[2], double beta1,
-                          double beta2, double eps_d, int32_t *nonfinite_flag, int32_t tag)
+                          int64_t width, const kern_colset *sel, int64_t *last, float *tab,
+                          int64_t t0, int64_t t, int with_grad, const float here[2],
+                          double beta1, double beta2, double eps_d, int32_t *nonfinite_flag,
+                          int32_t tag)
 {
     if (with_grad)
         memcpy(tab + 2 * (t - t0 - 1), here, 2 * sizeof(float));
-    const uint8_t *sel = cpu_selected_rows(k, X, n_rows);
+    const cpu_colset *c = sel ? (const cpu_colset *)sel->impl : NULL;
+    int64_t n = c ? (sel->nrows > 0 ? c->n_used : 0) : n_rows;
     kf_adam_hyper h = kf_adam_hyper_of(beta1, beta2, eps_d);
     int bad = 0;
 #pragma omp parallel for num_threads(cpu_st(k)->threads) schedule(dynamic, 64) reduction(| : bad)
-    for (int64_t j = 0; j < n_rows; j++) {
-        if (!sel[j])
-            continue;
-        int64_t o = j * width;
-        for (int64_t tau = last[j] + 1; tau <= t; tau++) {
-            int real = with_grad && tau == t;
-            const float *c = real ? here : tab + 2 * (tau - t0 - 1);
-            bad |= adam_row_step(p + o, real ? g + o : NULL, m + o, v + o, width, c, h);
-        }
-        last[j] = t;
-    }
+    for (int64_t u = 0; u < n; u++)
+        bad |= adam_row_catch_up(p, g, m, v, width, c ? c->cols[u] : u, last, tab, t0, t,
+                                 with_grad, here, h);
     if (nonfinite_flag && bad && *nonfinite_flag < 0)
         *nonfinite_flag = tag;
 }
@@ -426,6 +421,11 @@ const kern_ops cpu_ops_table = {
     .colsum_add = cpu_colsum_add,
     .csr_matmul_bias = cpu_csr_matmul_bias,
     .csr_t_matmul_add = cpu_csr_t_matmul_add,
+    .colset_create = cpu_colset_create,
+    .colset_free = cpu_colset_free,
+    .colset_build = cpu_colset_build,
+    .zero_rows_of_cols = cpu_zero_rows_of_cols,
+    .colset_t_matmul_add = cpu_colset_t_matmul_add,
     .act_forward = cpu_act_forward,
     .act_backward = cpu_act_backward,
     .gaussian_sample = cpu_gaussian_sample,

@@ -6,8 +6,13 @@
  * row of Y or G_Y [m × n], small enough to stay in cache. The additions into every element
  * come in the order they did row by row (Y[r, :]: its columns ascending, as X's rows are
  * sorted; G_W[j, :]: its rows ascending), so the results are those of the row-wise loops,
- * bit for bit, whatever the thread count: threads split the n columns of the output. */
+ * bit for bit, whatever the thread count: threads split the n columns of the output.
+ * A kern_colset is the same column view built without the O(ncols) counting sort (the
+ * columns found through a bitmap of ncols / 64 words), for the lazy first layer. */
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/check.h"
 
 #include "kernels/cpu/cpu_internal.h"
 
@@ -96,10 +101,9 @@ void cpu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, in
     }
 }
 
-/* G_W [ncols × n] += Xᵀ·G_Y, G_Y [m × n]. */
-void cpu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W)
+/* G_W [ncols × n] += Xᵀ·G_Y, G_Y [m × n], by the column view v of X: G_W's rows v.cols. */
+static void csc_t_matmul_add(kern *k, csc_view v, const float *G_Y, int64_t n, float *G_W)
 {
-    csc_view v = csc_of(k, X);
     int threads = cpu_st(k)->threads;
     int64_t slices = column_slices(n, threads);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -111,4 +115,97 @@ void cpu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, floa
                 add_row(g_w, G_Y + (int64_t)v.rows[p] * n + c0, c1 - c0);
         }
     }
+}
+
+void cpu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W)
+{
+    csc_t_matmul_add(k, csc_of(k, X), G_Y, n, G_W);
+}
+
+/* ---- kern_colset ----------------------------------------------------------------------- */
+
+void *cpu_colset_create(kern *k, int64_t ncols, int64_t max_nrows)
+{
+    (void)k;
+    (void)max_nrows;
+    size_t n = (size_t)(ncols > 0 ? ncols : 1);
+    cpu_colset *c = xcalloc(1, sizeof(*c));
+    c->seen = xcalloc((n + 63) / 64, sizeof(uint64_t));
+    c->slot = xmalloc(sizeof(int32_t) * n);
+    c->cols = xmalloc(sizeof(int32_t) * n);
+    c->ptr = xmalloc(sizeof(int64_t) * (n + 1));
+    c->next = xmalloc(sizeof(int64_t) * n);
+    c->ptr[0] = 0;
+    return c;
+}
+
+void cpu_colset_free(kern *k, void *impl)
+{
+    (void)k;
+    cpu_colset *c = impl;
+    free(c->seen);
+    free(c->slot);
+    free(c->cols);
+    free(c->ptr);
+    free(c->next);
+    free(c->rows);
+    free(c);
+}
+
+/* The columns of X ascending (one bit per column of the matrix, ncols / 64 words read and
+ * left zero again) into cols and slot; each one's count of rows into ptr[u + 1]. */
+static void colset_list(cpu_colset *c, kern_csr X)
+{
+    int64_t p0 = X.rowptr[0], p1 = X.rowptr[X.nrows];
+    for (int64_t p = p0; p < p1; p++)
+        c->seen[X.col[p] >> 6] |= 1ull << (X.col[p] & 63);
+    c->n_used = 0;
+    for (int64_t w = 0; w < (X.ncols + 63) / 64; w++)
+        for (uint64_t bits = c->seen[w]; bits; bits &= bits - 1) {
+            int32_t col = (int32_t)(w * 64 + __builtin_ctzll(bits));
+            c->slot[col] = (int32_t)c->n_used;
+            c->cols[c->n_used] = col;
+            c->ptr[++c->n_used] = 0;
+            c->seen[w] = 0;
+        }
+    for (int64_t p = p0; p < p1; p++)
+        c->ptr[c->slot[X.col[p]] + 1]++;
+}
+
+void cpu_colset_build(kern *k, kern_colset *cs, kern_csr X)
+{
+    (void)k;
+    cpu_colset *c = cs->impl;
+    int64_t nnz = X.nrows > 0 ? X.rowptr[X.nrows] - X.rowptr[0] : 0;
+    c->n_used = 0;
+    if (nnz == 0)
+        return;
+    if (c->rows_cap < nnz) {
+        free(c->rows);
+        c->rows = xmalloc(sizeof(int32_t) * (size_t)nnz);
+        c->rows_cap = nnz;
+    }
+    colset_list(c, X);
+    for (int64_t u = 0; u < c->n_used; u++) {   /* counts to starts; next[u]: next slot */
+        c->ptr[u + 1] += c->ptr[u];
+        c->next[u] = c->ptr[u];
+    }
+    for (int64_t r = 0; r < X.nrows; r++)        /* rows ascending within every column */
+        for (int64_t p = X.rowptr[r]; p < X.rowptr[r + 1]; p++)
+            c->rows[c->next[c->slot[X.col[p]]]++] = (int32_t)r;
+}
+
+void cpu_zero_rows_of_cols(kern *k, float *G, int64_t width, const kern_colset *cs)
+{
+    const cpu_colset *c = cs->impl;
+#pragma omp parallel for num_threads(cpu_st(k)->threads) schedule(static)
+    for (int64_t u = 0; u < c->n_used; u++)
+        memset(G + (int64_t)c->cols[u] * width, 0, sizeof(float) * (size_t)width);
+}
+
+void cpu_colset_t_matmul_add(kern *k, const kern_colset *cs, const float *G_Y, int64_t n,
+                             float *G_W)
+{
+    const cpu_colset *c = cs->impl;
+    csc_t_matmul_add(k, (csc_view){c->n_used, c->cols, c->ptr, c->rows}, G_Y, n, G_W);
 }

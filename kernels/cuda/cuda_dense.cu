@@ -324,103 +324,131 @@ void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, d
 
 /* ---- lazy Adam on selected rows (kern_adam_rows) ------------------------------------ */
 
-/* bit j of sel: row j selected by a one in column j of the window X */
-__global__ void select_rows_kernel(kern_csr X, uint32_t *sel)
-{
-    int64_t e0 = X.rowptr[0], n = X.rowptr[X.nrows] - e0;
-    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n;
-         e += (int64_t)gridDim.x * blockDim.x) {
-        int32_t c = X.col[e0 + e];
-        atomicOr(&sel[c >> 5], 1u << (c & 31));
-    }
-}
-
 typedef struct adam_rows_args {
     float *p, *m, *v;
     const float *g;               /* NULL: no step-t gradient */
     int64_t n_rows, width;
-    const uint32_t *sel;          /* NULL: every row */
-    const int64_t *last;          /* [n_rows] */
+    int64_t *last;                /* [n_rows] */
     float *tab;                   /* constants of steps t0 + 1 .. */
     int64_t t0, t;
     float here[2];                /* constants of step t */
     kf_adam_hyper h;
 } adam_rows_args;
 
-/* element i of a selected row: its steps last + 1 .. t, kern_adam's arithmetic per step */
-__global__ void adam_rows_kernel(adam_rows_args a, int32_t *flag, int32_t tag)
+/* Element i of row j (last: the step row j is at): its steps last + 1 .. t, kern_adam's
+ * arithmetic per step. Returns 1 when a gradient value read was not finite. */
+__device__ __forceinline__ int adam_rows_element(const adam_rows_args &a, int64_t i,
+                                                 int64_t last)
 {
     int bad = 0;
-    if (a.g && blockIdx.x == 0 && threadIdx.x == 0) {   /* step t's entry, read by later calls */
+    float pi = a.p[i], mi = a.m[i], vi = a.v[i];
+    for (int64_t tau = last + 1; tau <= a.t; tau++) {
+        float gi = 0.0f, step = a.here[0], inv = a.here[1];
+        if (tau == a.t && a.g) {
+            gi = a.g[i];
+        } else {
+            step = a.tab[2 * (tau - a.t0 - 1)];
+            inv = a.tab[2 * (tau - a.t0 - 1) + 1];
+        }
+        bad |= !isfinite(gi);
+        kf_adam_step(&pi, &mi, &vi, gi, step, inv, a.h);
+    }
+    a.p[i] = pi;
+    a.m[i] = mi;
+    a.v[i] = vi;
+    return bad;
+}
+
+/* step t's constants into the table, read by later calls' replays */
+__device__ __forceinline__ void adam_rows_tab(const adam_rows_args &a)
+{
+    if (a.g && blockIdx.x == 0 && threadIdx.x == 0) {
         a.tab[2 * (a.t - a.t0 - 1)] = a.here[0];
         a.tab[2 * (a.t - a.t0 - 1) + 1] = a.here[1];
     }
+}
+
+/* every row (the flush): element i of row j with nothing to replay is left alone */
+__global__ void adam_rows_all_kernel(adam_rows_args a, int32_t *flag, int32_t tag)
+{
+    int bad = 0;
+    adam_rows_tab(a);
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < a.n_rows * a.width;
          i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t j = i / a.width, from = a.last[j] + 1;
-        if ((a.sel && !((a.sel[j >> 5] >> (j & 31)) & 1u)) || from > a.t)
-            continue;   /* not selected, or nothing to replay: no memory traffic */
-        float pi = a.p[i], mi = a.m[i], vi = a.v[i];
-        for (int64_t tau = from; tau <= a.t; tau++) {
-            float gi = 0.0f, step = a.here[0], inv = a.here[1];
-            if (tau == a.t && a.g) {
-                gi = a.g[i];
-            } else {
-                step = a.tab[2 * (tau - a.t0 - 1)];
-                inv = a.tab[2 * (tau - a.t0 - 1) + 1];
-            }
-            bad |= !isfinite(gi);
-            kf_adam_step(&pi, &mi, &vi, gi, step, inv, a.h);
-        }
-        a.p[i] = pi;
-        a.m[i] = mi;
-        a.v[i] = vi;
+        int64_t last = a.last[i / a.width];
+        if (last < a.t)
+            bad |= adam_rows_element(a, i, last);
     }
     flag_nonfinite(bad, flag, tag);
 }
 
-/* last[j] = t for the selected rows (after adam_rows_kernel has read them) */
-__global__ void adam_rows_last_kernel(int64_t *last, int64_t n_rows, const uint32_t *sel,
-                                      int64_t t)
+/* last[j] = t for every row (after adam_rows_all_kernel has read them) */
+__global__ void adam_rows_last_kernel(int64_t *last, int64_t n_rows, int64_t t)
 {
     for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < n_rows;
          j += (int64_t)gridDim.x * blockDim.x)
-        if (!sel || ((sel[j >> 5] >> (j & 31)) & 1u))
-            last[j] = t;
+        last[j] = t;
 }
 
+/* Warp per listed row j = list[s], s < *count: lane 0 reads last[j] and sets it to t (the
+ * other lanes get the old value by shuffle), the lanes take the row's elements. Nothing of
+ * the rows not listed is read. */
+__global__ void adam_rows_list_kernel(adam_rows_args a, const int32_t *list,
+                                      const int32_t *count, int32_t *flag, int32_t tag)
+{
+    int bad = 0;
+    adam_rows_tab(a);
+    int64_t warp = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) / 32;
+    int64_t n_warps = (int64_t)gridDim.x * blockDim.x / 32;
+    int lane = threadIdx.x & 31;
+    int32_t used = *count;
+    for (int64_t s = warp; s < used; s += n_warps) {
+        int64_t j = list[s], mine = 0;
+        if (lane == 0) {
+            mine = a.last[j];
+            a.last[j] = a.t;
+        }
+        int64_t last = __shfl_sync(0xffffffffu, mine, 0);
+        for (int64_t c = lane; c < a.width && last < a.t; c += 32)
+            bad |= adam_rows_element(a, j * a.width + c, last);
+    }
+    flag_nonfinite(bad, flag, tag);
+}
+
+enum { ADAM_LIST_MAX_BLOCKS = 2048 };
+
 void cu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                  int64_t width, kern_csr X, int64_t *last, float *tab, int64_t t0, int64_t t,
-                  int with_grad, const float here[2], double beta1, double beta2, double eps,
-                  int32_t *nonfinite_flag, int32_t tag)
+                  int64_t width, const kern_colset *sel, int64_t *last, float *tab, int64_t t0,
+                  int64_t t, int with_grad, const float here[2], double beta1, double beta2,
+                  double eps, int32_t *nonfinite_flag, int32_t tag)
 {
     cuda_state *st = cu_st(k);
     cu_prof_begin(k, CU_PROF_ADAM);
-    uint32_t *sel = NULL;
-    if (X.nrows >= 0) {
-        int64_t words = (n_rows + 31) / 32;
-        sel = (uint32_t *)cu_scratch_get(k, &st->bitmap, (size_t)words * sizeof(uint32_t));
-        CUDA_CHECK(cudaMemsetAsync(sel, 0, (size_t)words * sizeof(uint32_t), st->stream));
-        if (X.nrows > 0) {
-            select_rows_kernel<<<cu_blocks(X.nrows * 8, CU_MAX_BLOCKS), CU_THREADS, 0,
-                                 st->stream>>>(X, sel);
-            CUDA_LAUNCH_CHECK("select_rows_kernel");
-        }
-    }
     adam_rows_args a;
     a.p = p; a.m = m; a.v = v;
     a.g = with_grad ? g : NULL;
     a.n_rows = n_rows; a.width = width;
-    a.sel = sel; a.last = last; a.tab = tab;
+    a.last = last; a.tab = tab;
     a.t0 = t0; a.t = t;
     a.here[0] = here[0]; a.here[1] = here[1];
     a.h = kf_adam_hyper_of(beta1, beta2, eps);
-    adam_rows_kernel<<<cu_blocks(n_rows * width, CU_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(
-        a, nonfinite_flag, tag);
-    CUDA_LAUNCH_CHECK("adam_rows_kernel");
-    adam_rows_last_kernel<<<cu_blocks(n_rows, CU_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(
-        last, n_rows, sel, t);
-    CUDA_LAUNCH_CHECK("adam_rows_last_kernel");
+    if (!sel) {
+        adam_rows_all_kernel<<<cu_blocks(n_rows * width, CU_MAX_BLOCKS), CU_THREADS, 0,
+                               st->stream>>>(a, nonfinite_flag, tag);
+        CUDA_LAUNCH_CHECK("adam_rows_all_kernel");
+        adam_rows_last_kernel<<<cu_blocks(n_rows, CU_MAX_BLOCKS), CU_THREADS, 0, st->stream>>>(
+            last, n_rows, t);
+        CUDA_LAUNCH_CHECK("adam_rows_last_kernel");
+    } else {
+        const int32_t *list, *count;
+        cu_colset_list(sel, &list, &count);
+        int64_t blocks = (n_rows + CU_THREADS / 32 - 1) / (CU_THREADS / 32);   /* warp a row */
+        if (blocks > (int64_t)ADAM_LIST_MAX_BLOCKS)
+            blocks = ADAM_LIST_MAX_BLOCKS;
+        adam_rows_list_kernel<<<(unsigned)blocks, CU_THREADS, 0, st->stream>>>(
+            a, list, count, nonfinite_flag, tag);
+        CUDA_LAUNCH_CHECK("adam_rows_list_kernel");
+    }
     cu_prof_end(k, CU_PROF_ADAM);
 }
 

@@ -172,15 +172,23 @@ void cu_adam(kern *k, float *p, const float *g, float *m, float *v, int64_t n, d
              double beta1, double beta2, double eps, int64_t t, int32_t *nonfinite_flag,
              int32_t tag);
 void cu_adam_rows(kern *k, float *p, const float *g, float *m, float *v, int64_t n_rows,
-                  int64_t width, kern_csr X, int64_t *last, float *tab, int64_t t0, int64_t t,
-                  int with_grad, const float here[2], double beta1, double beta2, double eps,
-                  int32_t *nonfinite_flag, int32_t tag);
+                  int64_t width, const kern_colset *sel, int64_t *last, float *tab, int64_t t0,
+                  int64_t t, int with_grad, const float here[2], double beta1, double beta2,
+                  double eps, int32_t *nonfinite_flag, int32_t tag);
 void cu_find_nonfinite(kern *k, const float *x, int64_t n, int32_t *flag, int32_t tag);
 void cu_accumulate(kern *k, double *acc, const float *x, int64_t n);
 /* cuda_sparse.cu */
 void cu_csr_matmul_bias(kern *k, kern_csr X, const float *W, const float *b, int64_t n,
                         float *Y);
 void cu_csr_t_matmul_add(kern *k, kern_csr X, const float *G_Y, int64_t n, float *G_W);
+void *cu_colset_create(kern *k, int64_t ncols, int64_t max_nrows);
+void cu_colset_free(kern *k, void *impl);
+void cu_colset_build(kern *k, kern_colset *cs, kern_csr X);
+void cu_zero_rows_of_cols(kern *k, float *G, int64_t width, const kern_colset *cs);
+void cu_colset_t_matmul_add(kern *k, const kern_colset *cs, const float *G_Y, int64_t n,
+                            float *G_W);
+/* the listed columns list[0 .. *count) of a set, both in device memory (adam_rows) */
+void cu_colset_list(const kern_colset *cs, const int32_t **list, const int32_t **count);
 /* cuda_lik.cu */
 void cu_sigmoid_lik_loss_grad(kern *k, kern_lik lik, float *Z, kern_csr X, float scale,
                               float *loss_acc);

@@ -295,6 +295,65 @@ static void test_csr_products(void **state)
     test_csr_free(kg, &X);
 }
 
+/* A column set rebuilt from windows of one sparse matrix (more than one bitmap word of
+ * rows, an empty window, one after a larger one: what a build leaves must not leak into the
+ * next): Xᵀ·G_Y over it equals the GPU's kern_csr_t_matmul_add bit for bit and the CPU's
+ * within rounding, and it and kern_zero_rows_of_cols leave every row the window does not
+ * name as it was (NaN sentinels, compared bit for bit). */
+static void test_colset(void **state)
+{
+    enum { M = 80, NC = 700, N = 150, MAX_ROWS = 70 };
+    trng r = {29};
+    int64_t *rowptr;
+    int32_t *col;
+    rand_csr(&r, M, NC, 0.01, 6, &rowptr, &col);
+    test_csr X = test_csr_make(kg, rowptr, col, M, NC);
+    kern_colset *hs = kern_colset_create(kc, NC, MAX_ROWS);
+    kern_colset *ds = kern_colset_create(kg, NC, MAX_ROWS);
+    const int64_t win[][2] = {{0, 70}, {5, 9}, {6, 7}, {10, 80}, {40, 41}, {0, 0}, {2, 66}};
+    float *GW = malloc(sizeof(float) * NC * N), *want = malloc(sizeof(float) * NC * N);
+    float *dGW = kern_alloc(kg, sizeof(float) * NC * N);
+    float *dref = kern_alloc(kg, sizeof(float) * NC * N);
+    for (size_t w = 0; w < sizeof(win) / sizeof(win[0]); w++) {
+        int64_t r0 = win[w][0], nr = win[w][1] - win[w][0];
+        char *named = calloc(NC, 1);
+        for (int64_t e = rowptr[r0]; e < rowptr[r0 + nr]; e++)
+            named[col[e]] = 1;
+        float *GY = rand_floats(&r, (nr > 0 ? nr : 1) * N, -1, 1);
+        float *dGY = dev_dup(kg, GY, sizeof(float) * (size_t)((nr > 0 ? nr : 1) * N));
+        for (int64_t i = 0; i < NC * N; i++)
+            GW[i] = named[i / N] ? trng_unif(&r, -1, 1) : NAN;
+        memcpy(want, GW, sizeof(float) * NC * N);
+        kern_upload(kg, dGW, GW, sizeof(float) * NC * N);
+        kern_upload(kg, dref, GW, sizeof(float) * NC * N);
+        kern_colset_build(kc, hs, test_csr_window(&X, r0, nr, 0));
+        kern_colset_build(kg, ds, test_csr_window(&X, r0, nr, 1));
+        kern_colset_t_matmul_add(kg, ds, dGY, N, dGW);
+        kern_csr_t_matmul_add(kg, test_csr_window(&X, r0, nr, 1), dGY, N, dref);
+        kern_csr_t_matmul_add(kc, test_csr_window(&X, r0, nr, 0), GY, N, want);
+        float *got = host_dup(kg, dGW, sizeof(float) * NC * N);
+        float *ref = host_dup(kg, dref, sizeof(float) * NC * N);
+        assert_memory_equal(got, ref, sizeof(float) * NC * N);   /* NaN rows included */
+        for (int64_t i = 0; i < NC * N; i++)
+            if (!named[i / N])
+                assert_true(isnan(got[i]));
+        assert_true(cuda_close("colset_t_matmul_add", got, want, NC * N, 1e-6, 1e-6));
+        kern_zero_rows_of_cols(kg, dGW, N, ds);
+        kern_zero_rows_of_cols(kc, want, N, hs);
+        free(got);
+        got = host_dup(kg, dGW, sizeof(float) * NC * N);
+        for (int64_t i = 0; i < NC * N; i++)
+            assert_true(named[i / N] ? got[i] == 0.0f && !signbit(got[i]) : isnan(got[i]));
+        assert_memory_equal(got, want, sizeof(float) * NC * N);
+        kern_free(kg, dGY);
+        free(GY); free(got); free(ref); free(named);
+    }
+    kern_colset_free(kc, hs); kern_colset_free(kg, ds);
+    kern_free(kg, dGW); kern_free(kg, dref);
+    free(GW); free(want);
+    test_csr_free(kg, &X);
+}
+
 /* ---- activations --------------------------------------------------------------------- */
 
 static void test_activations(void **state)
@@ -563,7 +622,7 @@ static void test_adam_rows(void **state)
     float *dv = dev_dup(kg, v, sizeof(float) * N), *dg = kern_alloc(kg, sizeof(float) * N);
     float *dtab = kern_alloc(kg, sizeof(float) * 2 * CAP);
     int64_t *dlast = dev_dup(kg, last, sizeof(int64_t) * R);
-    kern_csr all = {-1, R, NULL, NULL};
+    kern_colset *hs = kern_colset_create(kc, R, 6), *ds = kern_colset_create(kg, R, 6);
     for (int t = 1; t <= STEPS; t++) {
         int64_t *rowptr;
         int32_t *col;
@@ -575,27 +634,28 @@ static void test_adam_rows(void **state)
             for (int c = 0; c < W; c++)
                 g[(int64_t)col[e] * W + c] = trng_unif(&r, -0.5f, 0.5f);
         kern_upload(kg, dg, g, sizeof(float) * N);
-        kern_csr hx = test_csr_window(&X, 0, 6, 0), dx = test_csr_window(&X, 0, 6, 1);
-        kern_adam_rows(kc, p, g, m, v, R, W, hx, last, tab, CAP, t0, t - 1, 0, 1e-2, 0.9,
+        kern_colset_build(kc, hs, test_csr_window(&X, 0, 6, 0));
+        kern_colset_build(kg, ds, test_csr_window(&X, 0, 6, 1));
+        kern_adam_rows(kc, p, g, m, v, R, W, hs, last, tab, CAP, t0, t - 1, 0, 1e-2, 0.9,
                        0.999, 1e-8, NULL, 0);
-        kern_adam_rows(kg, dp, dg, dm, dv, R, W, dx, dlast, dtab, CAP, t0, t - 1, 0, 1e-2,
+        kern_adam_rows(kg, dp, dg, dm, dv, R, W, ds, dlast, dtab, CAP, t0, t - 1, 0, 1e-2,
                        0.9, 0.999, 1e-8, NULL, 0);
-        kern_adam_rows(kc, p, g, m, v, R, W, hx, last, tab, CAP, t0, t, 1, 1e-2, 0.9, 0.999,
+        kern_adam_rows(kc, p, g, m, v, R, W, hs, last, tab, CAP, t0, t, 1, 1e-2, 0.9, 0.999,
                        1e-8, NULL, 0);
-        kern_adam_rows(kg, dp, dg, dm, dv, R, W, dx, dlast, dtab, CAP, t0, t, 1, 1e-2, 0.9,
+        kern_adam_rows(kg, dp, dg, dm, dv, R, W, ds, dlast, dtab, CAP, t0, t, 1, 1e-2, 0.9,
                        0.999, 1e-8, NULL, 0);
         if (t % 7 == 0) {   /* flush: every row to step t, a new table origin */
-            kern_adam_rows(kc, p, g, m, v, R, W, all, last, tab, CAP, t0, t, 0, 1e-2, 0.9,
+            kern_adam_rows(kc, p, g, m, v, R, W, NULL, last, tab, CAP, t0, t, 0, 1e-2, 0.9,
                            0.999, 1e-8, NULL, 0);
-            kern_adam_rows(kg, dp, dg, dm, dv, R, W, all, dlast, dtab, CAP, t0, t, 0, 1e-2,
+            kern_adam_rows(kg, dp, dg, dm, dv, R, W, NULL, dlast, dtab, CAP, t0, t, 0, 1e-2,
                            0.9, 0.999, 1e-8, NULL, 0);
             t0 = t;
         }
         test_csr_free(kg, &X);
     }
-    kern_adam_rows(kc, p, g, m, v, R, W, all, last, tab, CAP, t0, STEPS, 0, 1e-2, 0.9, 0.999,
+    kern_adam_rows(kc, p, g, m, v, R, W, NULL, last, tab, CAP, t0, STEPS, 0, 1e-2, 0.9, 0.999,
                    1e-8, NULL, 0);
-    kern_adam_rows(kg, dp, dg, dm, dv, R, W, all, dlast, dtab, CAP, t0, STEPS, 0, 1e-2, 0.9,
+    kern_adam_rows(kg, dp, dg, dm, dv, R, W, NULL, dlast, dtab, CAP, t0, STEPS, 0, 1e-2, 0.9,
                    0.999, 1e-8, NULL, 0);
     adam_state_close("adam_rows", dp, dm, dv, p, m, v, N);
     int64_t *glast = host_dup(kg, dlast, sizeof(int64_t) * R);
@@ -609,11 +669,13 @@ static void test_adam_rows(void **state)
     g[5 * W + 3] = NAN;
     kern_upload(kg, dg, g, sizeof(float) * N);
     int32_t none = -1, flag = 0, *dflag = dev_dup(kg, &none, sizeof(none));
-    kern_adam_rows(kg, dp, dg, dm, dv, R, W, test_csr_window(&one, 0, 1, 1), dlast, dtab,
-                   CAP, STEPS, STEPS + 1, 1, 1e-2, 0.9, 0.999, 1e-8, dflag, 9);
+    kern_colset_build(kg, ds, test_csr_window(&one, 0, 1, 1));
+    kern_adam_rows(kg, dp, dg, dm, dv, R, W, ds, dlast, dtab, CAP, STEPS, STEPS + 1, 1, 1e-2,
+                   0.9, 0.999, 1e-8, dflag, 9);
     kern_download(kg, &flag, dflag, sizeof(flag));
     assert_int_equal(flag, 9);
     kern_free(kg, one.d_rowptr); kern_free(kg, one.d_col);
+    kern_colset_free(kc, hs); kern_colset_free(kg, ds);
     kern_free(kg, dp); kern_free(kg, dm); kern_free(kg, dv); kern_free(kg, dg);
     kern_free(kg, dtab); kern_free(kg, dlast); kern_free(kg, dflag);
     free(p); free(m); free(v); free(g); free(tab); free(last);
@@ -793,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_philox),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adam_rows),
+        cmocka_unit_test(test_colset),
         cmocka_unit_test(test_nonfinite_flags),
         cmocka_unit_test(test_topk_distinct),
         cmocka_unit_test(test_topk_ties),

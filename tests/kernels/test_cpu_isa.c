@@ -86,7 +86,8 @@ static void run_adam(kern *k, trng *r, outputs *o)
     int32_t col[N];
     for (int j = 0; j < N; j += 2)
         col[rowptr[1]++] = j;
-    kern_csr sel = {1, N, rowptr, col};
+    kern_colset *sel = kern_colset_create(k, N, 1);
+    kern_colset_build(k, sel, (kern_csr){1, N, rowptr, col});
     float tab[2 * CAP];
     fill_unif(r, o->p, N * H, -1.0f, 1.0f);
     memcpy(o->rows_p, o->p, sizeof o->p);
@@ -98,6 +99,7 @@ static void run_adam(kern *k, trng *r, outputs *o)
         kern_adam_rows(k, o->rows_p, g, o->rows_m, o->rows_v, N, H, sel, last, tab, CAP, 0, t,
                        1, 1e-2, 0.9, 0.999, 1e-8, NULL, 0);
     }
+    kern_colset_free(k, sel);
 }
 
 static void run_sparse(kern *k, trng *r, kern_csr X, outputs *o)

@@ -204,6 +204,63 @@ static void test_csr_view_follows_contents(void **state)
     }
 }
 
+/* A column set of a CSR window, built again and again from other windows of one matrix
+ * (an empty one among them): Xᵀ·G_Y over it equals kern_csr_t_matmul_add bit for bit, and
+ * it and kern_zero_rows_of_cols write exactly the rows the window names; the other rows
+ * hold NaN sentinels that must come out as they went in. 1 and 2 threads. */
+static void colset_case(kern *k, uint64_t seed)
+{
+    enum { ROWS = 12, COLS = 23, N = 19, WIN = 5 };
+    trng r = {seed};
+    int64_t rowptr[ROWS + 1] = {0};
+    int32_t col[ROWS * COLS];
+    for (int i = 0; i < ROWS; i++) {   /* rows 3 and 4 empty */
+        int nnz = (int)rowptr[i];
+        for (int c = 0; c < COLS; c++)
+            if (i != 3 && i != 4 && trng_u32(&r) % 5 == 0)
+                col[nnz++] = c;
+        rowptr[i + 1] = nnz;
+    }
+    kern_colset *cs = kern_colset_create(k, COLS, WIN);
+    float G_Y[WIN * N], G_W[COLS * N], want[COLS * N], G_Z[COLS * N];
+    const int starts[] = {0, 7, 3, 2, 0, 7};   /* window [3, 5) of rows is empty */
+    for (size_t w = 0; w < sizeof(starts) / sizeof(starts[0]); w++) {
+        int64_t r0 = starts[w], nr = starts[w] == 3 ? 2 : WIN;
+        kern_csr X = {nr, COLS, rowptr + r0, col};
+        int named[COLS] = {0};
+        for (int64_t p = rowptr[r0]; p < rowptr[r0 + nr]; p++)
+            named[col[p]] = 1;
+        fill_unif(&r, G_Y, WIN * N, -1, 1);
+        fill_unif(&r, want, COLS * N, -1, 1);
+        for (int c = 0; c < COLS; c++)
+            for (int o = 0; o < N; o++)
+                if (!named[c])
+                    want[c * N + o] = NAN;
+        memcpy(G_W, want, sizeof(G_W));
+        memcpy(G_Z, want, sizeof(G_Z));
+        kern_colset_build(k, cs, X);
+        kern_colset_t_matmul_add(k, cs, G_Y, N, G_W);
+        kern_csr_t_matmul_add(k, X, G_Y, N, want);
+        assert_memory_equal(G_W, want, sizeof(G_W));
+        kern_zero_rows_of_cols(k, G_Z, N, cs);
+        for (int c = 0; c < COLS; c++)
+            for (int o = 0; o < N; o++) {
+                float z = G_Z[c * N + o];
+                if (named[c])
+                    assert_true(z == 0.0f && !signbit(z));
+                else
+                    assert_true(isnan(z));
+            }
+    }
+    kern_colset_free(k, cs);
+}
+
+static void test_colset_rows_only(void **state)
+{
+    colset_case(k1, 41);
+    colset_case(k2, 42);
+}
+
 /* ---- activations ----------------------------------------------------------------------- */
 
 static double act_ref(kern_act f, double a)
@@ -531,6 +588,7 @@ static void adam_rows_case(kern *k, uint64_t seed)
     trng r = {seed};
     float p[N], m[N] = {0}, v[N] = {0}, pd[N], md[N] = {0}, vd[N] = {0}, g[N], tab[2 * CAP];
     int64_t last[R] = {0}, t0 = 0;
+    kern_colset *sel = kern_colset_create(k, R, 3);
     for (int i = 0; i < N; i++)
         p[i] = pd[i] = trng_unif(&r, -1, 1);
     for (int t = 1; t <= STEPS; t++) {
@@ -544,7 +602,7 @@ static void adam_rows_case(kern *k, uint64_t seed)
                 col[nnz++] = (int32_t)(trng_u32(&r) % R);
             rowptr[b + 1] = nnz;
         }
-        kern_csr sel = {3, R, rowptr, col};
+        kern_colset_build(k, sel, (kern_csr){3, R, rowptr, col});
         int on[R] = {0};
         for (int e = 0; e < nnz; e++)
             on[col[e]] = 1;
@@ -560,14 +618,13 @@ static void adam_rows_case(kern *k, uint64_t seed)
                        1e-8, NULL, 0);
         kern_adam(k, pd, g, md, vd, N, 1e-2, 0.9, 0.999, 1e-8, t, NULL, 0);
         if (t % 13 == 0) {
-            kern_csr all = {-1, R, NULL, NULL};
-            kern_adam_rows(k, p, g, m, v, R, W, all, last, tab, CAP, t0, t, 0, 1e-2, 0.9,
+            kern_adam_rows(k, p, g, m, v, R, W, NULL, last, tab, CAP, t0, t, 0, 1e-2, 0.9,
                            0.999, 1e-8, NULL, 0);
             t0 = t;
         }
     }
-    kern_csr all = {-1, R, NULL, NULL};
-    kern_adam_rows(k, p, g, m, v, R, W, all, last, tab, CAP, t0, STEPS, 0, 1e-2, 0.9, 0.999,
+    kern_colset_free(k, sel);
+    kern_adam_rows(k, p, g, m, v, R, W, NULL, last, tab, CAP, t0, STEPS, 0, 1e-2, 0.9, 0.999,
                    1e-8, NULL, 0);
     assert_memory_equal(p, pd, sizeof(p));
     assert_memory_equal(m, md, sizeof(m));
@@ -635,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_copy_rows),
         cmocka_unit_test(test_csr_products_match_dense),
         cmocka_unit_test(test_csr_view_follows_contents),
+        cmocka_unit_test(test_colset_rows_only),
         cmocka_unit_test(test_activations_forward_and_fd),
         cmocka_unit_test(test_activation_kinks),
         cmocka_unit_test(test_gaussian_latent_fd),

@@ -437,16 +437,6 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
     return status;
 }
 
-static int reject_unimplemented(const bivae_config *cfg, comm *c)
-{
-    const char *msg = (cfg->model.cap_user || cfg->model.cap_item) && cfg->output.checkpoint_dir
-                          ? "--cap-priors with --checkpoint-dir: checkpoints of the CAP model "
-                            "(constrained adaptive priors) are not built yet: train it "
-                            "without --checkpoint-dir"
-                          : "";
-    return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
-}
-
 int app_check_cpu_isa(comm *c, char *out, size_t out_len)
 {
     char why[256] = "";
@@ -475,8 +465,6 @@ int app_train(const bivae_config *cfg, comm *world)
     char cpu_kernels[128] = "";
     int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
     int status = check_threads(cfg, world);
-    if (!status)
-        status = reject_unimplemented(cfg, world);
     if (!status)
         status = app_check_cpu_isa(world, cpu_kernels, sizeof cpu_kernels);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);

@@ -106,7 +106,9 @@
  * requeue loop wants). A newest file that is damaged is an error (exit 2), not skipped:
  * renames are atomic, so a damaged complete file means something else is wrong. The data is re-loaded from the
  * command line and must be the checkpoint's (same id maps, same training pairs); the model
- * (k, encoder, act, likelihood, beta-kl, cap-priors), --batch-size and --seed must match;
+ * (k, encoder, act, likelihood, beta-kl, cap-priors), --batch-size and --seed must match,
+ * and each CAP side's feature rows must be the checkpoint's (feature count and
+ * ckpt_features_hash; src/ckpt_load.c);
  * --epochs may differ (more: continue; the checkpoint's epoch or fewer: nothing left to
  * train); --lr may differ (a note says the run no longer replays an uninterrupted one).
  * Every rank reads the file itself: the checkpoint directory must be on a filesystem that

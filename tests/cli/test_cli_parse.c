@@ -216,7 +216,7 @@ static void test_model_flags(void **state)
     assert_int_equal(c.model.cap_user, 0);
     assert_int_equal(c.model.cap_item, 1);
 
-    /* features without --cap-priors: read and reported (the CAP model is not built yet) */
+    /* features without --cap-priors: read and reported, no prior encoder */
     c = parse_ok("train --data r.csv --user-features u.user --item-features m.csv "
                  "--features-format genome --missing-features error");
     assert_int_equal(c.model.cap_user, 0);

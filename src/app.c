@@ -242,6 +242,24 @@ static void describe_adam(run_log *log, const bivae_model *m)
                  100.0 * m->touched[SIDE_ITEM]);
 }
 
+/* the CAP prior encoders, when there are any */
+static void describe_cap(run_log *log, const bivae_model *m)
+{
+    const encoder *u = &m->enc[SIDE_USER], *i = &m->enc[SIDE_ITEM];
+    char side[2][96];
+    for (int s = 0; s < 2; s++) {
+        const encoder *e = s == SIDE_USER ? u : i;
+        if (e->n_prior_in > 0)
+            snprintf(side[s], sizeof side[s], "%lld features -> %lld (%lld parameters)",
+                     (long long)e->n_prior_in, (long long)m->K,
+                     (long long)(e->n_params - e->off_Wp));
+        else
+            snprintf(side[s], sizeof side[s], "none");
+    }
+    if (u->n_prior_in > 0 || i->n_prior_in > 0)
+        run_log_note(log, "cap priors: user %s, item %s", side[SIDE_USER], side[SIDE_ITEM]);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
 /* rank 0, unless --quiet: "bivae-dist: <message>" */
@@ -414,6 +432,7 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
                    d->Ri.col, d->n_local_items, max_local_batch(cfg, d, comm_size(c)), c,
                    cfg->system.first_layer == FIRST_LAYER_SHARDED, &priors);
     describe_adam(log, &m);
+    describe_cap(log, &m);
     trainer_init(&t, &m, c, d, cfg, log);
     t.run_id = plan->run.id;
     int status = resume_path[0] ? resume_from(resume_path, &m, &t, d, c, log) : 0;

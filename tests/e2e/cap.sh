@@ -40,6 +40,9 @@ $COMPARE "$TMP/cap-both.2.jsonl" "$TMP/cap-both-lazy.2.jsonl" --exact \
     || fail "CAP: lazy Adam differs from dense Adam"
 run_np 1 "$TMP/nocap.1.jsonl" "${syn[@]}"
 run_np 1 "$TMP/cap-user.1.jsonl" "${syn[@]}" --cap-priors user
+expect_exit 0 "cap priors: user 5 features -> 4 \(24 parameters\), item none" \
+    "$BIVAE" train --threads 1 "${syn[@]}" --cap-priors user
+grep -q "cap priors" "$TMP/np1.err" && fail "--quiet printed the cap priors line"
 differ "$TMP/cap-both.1.jsonl" "$TMP/nocap.1.jsonl" "--cap-priors both changed nothing"
 differ "$TMP/cap-user.1.jsonl" "$TMP/nocap.1.jsonl" "--cap-priors user changed nothing"
 differ "$TMP/cap-both.1.jsonl" "$TMP/cap-user.1.jsonl" "--cap-priors both = user"

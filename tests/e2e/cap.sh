@@ -30,7 +30,7 @@ assert rel > 1e-3, f"{sys.argv[3]}: largest relative difference {rel}"
 PY
 }
 syn=(--synthetic 97x61x2400 --synthetic-features 5 --epochs 4 --k 4 --encoder 8 --batch-size 3)
-check cap-both "${syn[@]}" --cap-priors both
+check cap-both "${syn[@]}" --cap-priors both --check-replicas
 check cap-both-rep "${syn[@]}" --cap-priors both --first-layer replicated
 $COMPARE "$TMP/cap-both.1.jsonl" "$TMP/cap-both-rep.1.jsonl" --loss-rtol 1e-4 --metric-atol 2e-3 \
     || fail "CAP: the replicated first layer differs from the sharded one"

@@ -71,7 +71,7 @@ expect_exit 0 "exported" "$BIVAE" export --model "$CK" --out ex
 FK=$(ls f/ckpt-*.bvck | tail -1)
 expect_exit 0 "exported" "$BIVAE" export --model "$FK" --out exf
 [[ -f exf/mu_theta_prior.npy && ! -e exf/mu_beta_prior.npy ]] || fail "export --cap-priors user: $(ls exf)"
-python3 - exf u1.csv <<'PY' || fail "exported mu_theta_prior is not F·W_p + b_p of each user's row"
+cat > affine.py <<'PY'
 import array, ast, sys
 d, feats = sys.argv[1], sys.argv[2]
 data = open(f"{d}/mu_theta_prior.npy", "rb").read()
@@ -95,6 +95,12 @@ for b in range(3):                                 # affine: equal steps, equal 
         first = [x - y for x, y in zip(prior[(1, 0)], prior[(0, 0)])]
         assert max(abs(x - y) for x, y in zip(step, first)) < 1e-5, (a, b)
 PY
+python3 affine.py exf u1.csv || fail "exported mu_theta_prior is not F·W_p + b_p of each user's row"
+# the same from a 2-rank run (the rows gathered from their owners in global order)
+"$MPIRUN" -np 2 --oversubscribe "$BIVAE" "${FILE[@]}" --user-features u1.csv --epochs 1 \
+    --checkpoint-dir f3 >/dev/null 2>&1 || fail "CAP train with a feature file on 2 ranks"
+expect_exit 0 "exported" "$BIVAE" export --model "$(ls f3/ckpt-*.bvck | tail -1)" --out exf3
+python3 affine.py exf3 u1.csv || fail "np 2: exported mu_theta_prior is not F·W_p + b_p of each user's row"
 train 1 plain.jsonl --epochs 1 --checkpoint-dir plain
 expect_exit 0 "exported" "$BIVAE" export --model "$TMP/$(ckpt plain 000001)" --out exp
 [[ ! -e exp/mu_theta_prior.npy && ! -e exp/mu_beta_prior.npy ]] || fail "prior files without CAP"

@@ -254,6 +254,24 @@ static void describe_adam(run_log *log, const bivae_model *m)
                  100.0 * m->touched[SIDE_ITEM]);
 }
 
+/* the CAP prior encoders, when there are any */
+static void describe_cap(run_log *log, const bivae_model *m)
+{
+    const encoder *u = &m->enc[SIDE_USER], *i = &m->enc[SIDE_ITEM];
+    char side[2][96];
+    for (int s = 0; s < 2; s++) {
+        const encoder *e = s == SIDE_USER ? u : i;
+        if (e->n_prior_in > 0)
+            snprintf(side[s], sizeof side[s], "%lld features -> %lld (%lld parameters)",
+                     (long long)e->n_prior_in, (long long)m->K,
+                     (long long)(e->n_params - e->off_Wp));
+        else
+            snprintf(side[s], sizeof side[s], "none");
+    }
+    if (u->n_prior_in > 0 || i->n_prior_in > 0)
+        run_log_note(log, "cap priors: user %s, item %s", side[SIDE_USER], side[SIDE_ITEM]);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
 /* rank 0, unless --quiet: "bivae-dist: <message>" */
@@ -388,6 +406,34 @@ static int resume_from(const char *path, bivae_model *m, trainer *t, const datas
     return 0;
 }
 
+/* The prior encoders --cap-priors asks for, on the feature rows the data came with
+ * (src/cli.c made sure each such side has them). */
+static model_priors cap_priors_of(const bivae_config *cfg, const dataset *d)
+{
+    model_priors p = {{NULL, NULL}, {0, 0}};
+    const feature_block *fb[2] = {&d->user_features, &d->item_features};
+    int on[2] = {cfg->model.cap_user, cfg->model.cap_item};
+    for (int s = 0; s < 2; s++)
+        if (on[s] && fb[s]->n_features > 0) {
+            p.F[s] = fb[s]->x;
+            p.n_features[s] = fb[s]->n_features;
+        }
+    return p;
+}
+
+/* Collective. A --cap-priors side whose features have no column has no prior to learn. */
+static int check_cap_features(const bivae_config *cfg, const dataset *d, comm *c)
+{
+    char msg[256] = "";
+    if (cfg->model.cap_user && d->user_features.n_features <= 0)
+        snprintf(msg, sizeof msg, "--cap-priors user: the user features (%s) have no feature "
+                 "column", d->user_features_source);
+    else if (cfg->model.cap_item && d->item_features.n_features <= 0)
+        snprintf(msg, sizeof msg, "--cap-priors item: the item features (%s) have no feature "
+                 "column", d->item_features_source);
+    return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
+}
+
 static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset *d,
                         run_log *log, int threads, const run_plan *plan)
 {
@@ -395,11 +441,13 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
     trainer t;
     const char *resume_path = plan->run.resume_path;
     describe_run(log, cfg, d, c, k, threads);
-    model_init(&m, k, &cfg->model, cfg->train.seed, comm_rank(c), comm_size(c), d->n_users,
-               d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr, d->Ri.col,
-               d->n_local_items, max_local_batch(cfg, d, comm_size(c)), c,
-               cfg->system.first_layer == FIRST_LAYER_SHARDED);
+    model_priors priors = cap_priors_of(cfg, d);
+    model_init_cap(&m, k, &cfg->model, cfg->train.seed, comm_rank(c), comm_size(c), d->n_users,
+                   d->n_items, d->Ru.rowptr, d->Ru.col, d->n_local_users, d->Ri.rowptr,
+                   d->Ri.col, d->n_local_items, max_local_batch(cfg, d, comm_size(c)), c,
+                   cfg->system.first_layer == FIRST_LAYER_SHARDED, &priors);
     describe_adam(log, &m);
+    describe_cap(log, &m);
     trainer_init(&t, &m, c, d, cfg, log);
     t.run_id = plan->run.id;
     int status = resume_path[0] ? resume_from(resume_path, &m, &t, d, c, log) : 0;
@@ -421,16 +469,6 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
     trainer_free(&t);
     model_free(&m);
     return status;
-}
-
-static int reject_unimplemented(const bivae_config *cfg, comm *c)
-{
-    const char *msg = (cfg->model.cap_user || cfg->model.cap_item)
-                          ? "--cap-priors: the CAP model (constrained adaptive priors) is not "
-                            "built yet: --user-features / --item-features alone are read, "
-                            "checked and reported"
-                          : "";
-    return comm_agree(c, msg[0] ? BIVAE_EXIT_USAGE : 0, msg);
 }
 
 int app_check_cpu_isa(comm *c, char *out, size_t out_len)
@@ -462,8 +500,6 @@ int app_train(const bivae_config *cfg, comm *world)
     int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
     int status = check_threads(cfg, world);
     if (!status)
-        status = reject_unimplemented(cfg, world);
-    if (!status)
         status = app_check_cpu_isa(world, cpu_kernels, sizeof cpu_kernels);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);
     comm *c = status ? NULL : open_comm(cfg, world, k, &status);
@@ -485,6 +521,8 @@ static int train_on(const bivae_config *cfg, comm *c, kern *k, int threads,
     run_log *log = status ? NULL : open_log(cfg, c, &plan, &status);
     if (!status)
         loaded = !(status = dataset_load(&cfg->data, c, &d));
+    if (!status)
+        status = check_cap_features(cfg, &d, c);
     if (!status)
         status = train_loaded(cfg, c, k, &d, log, threads, &plan);
     int close_status = log ? run_log_close(log) : 0;

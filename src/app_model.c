@@ -180,7 +180,8 @@ static const struct {
     {CKPT_USER_IDS, "user_ids.csv"}, {CKPT_ITEM_IDS, "item_ids.csv"},
     {CKPT_THETA, "theta_tilde.npy"}, {CKPT_BETA, "beta_tilde.npy"},
     {CKPT_MU_THETA, "mu_theta.npy"}, {CKPT_MU_BETA, "mu_beta.npy"},
-};
+    {CKPT_MU_THETA_PRIOR, "mu_theta_prior.npy"}, {CKPT_MU_BETA_PRIOR, "mu_beta_prior.npy"},
+};   /* the CAP priors only when the checkpoint has them (rows > 0) */
 #define N_EXPORT ((int)(sizeof export_files / sizeof export_files[0]))
 
 typedef struct export_ctx {
@@ -189,6 +190,14 @@ typedef struct export_ctx {
     npy_out files[N_EXPORT];      /* .npy writers (and ckpt_out for the CSVs) */
     int open[N_EXPORT];
 } export_ctx;
+
+static int64_t export_rows(const ckpt_info *info, ckpt_tensor t)
+{
+    int64_t rows, cols;
+    int ndim;
+    ckpt_tensor_shape(info, t, &rows, &cols, &ndim);
+    return rows;
+}
 
 static int export_index(ckpt_tensor t)
 {
@@ -300,6 +309,8 @@ static int export_model(const bivae_config *cfg, char *err, size_t err_len)
             ckpt_info_free(&again);
     }
     for (int i = 0; i < N_EXPORT && !status; i++) {   /* all complete: in place together */
+        if (!x.open[i] && export_rows(&info, export_files[i].t) == 0)
+            continue;   /* a CAP prior of a side without CAP: no file */
         if (ckpt_out_commit(&x.files[i].out) != 0) {
             ckpt_errf(err, err_len, "--out %s: %s", x.dir, x.files[i].out.msg);
             status = BIVAE_EXIT_RUNTIME;

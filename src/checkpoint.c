@@ -37,6 +37,8 @@ static const struct {
     [CKPT_BETA] = {"beta_tilde", CKPT_F32},
     [CKPT_MU_THETA] = {"mu_theta", CKPT_F32},
     [CKPT_MU_BETA] = {"mu_beta", CKPT_F32},
+    [CKPT_MU_THETA_PRIOR] = {"mu_theta_prior", CKPT_F32},
+    [CKPT_MU_BETA_PRIOR] = {"mu_beta_prior", CKPT_F32},
 };
 
 const char *ckpt_tensor_name(ckpt_tensor t) { return tensor_table[t].name; }
@@ -78,6 +80,11 @@ void ckpt_tensor_shape(const ckpt_info *info, ckpt_tensor t, int64_t *rows, int6
         *rows = info->n_users + 1;
     } else if (vec_len[t]) {
         *rows = *vec_len[t];
+    } else if (t == CKPT_MU_THETA_PRIOR || t == CKPT_MU_BETA_PRIOR) {   /* CAP sides only */
+        bivae_side s = t == CKPT_MU_THETA_PRIOR ? SIDE_USER : SIDE_ITEM;
+        *ndim = 2;
+        *rows = info->n_features[s] > 0 ? (s == SIDE_USER ? info->n_users : info->n_items) : 0;
+        *cols = info->K;
     } else {
         *ndim = 2;
         *rows = t == CKPT_THETA || t == CKPT_MU_THETA ? info->n_users : info->n_items;
@@ -93,7 +100,7 @@ int64_t ckpt_tensor_numel(const ckpt_info *info, ckpt_tensor t)
     return rows * cols;
 }
 
-int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc)
+int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc, int64_t n_features)
 {
     int64_t n = 0, in = d_in;
     for (int j = 0; j <= mc->n_hidden; j++) {
@@ -101,6 +108,8 @@ int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc)
         n += in * out + out;
         in = out;
     }
+    if (n_features > 0)   /* CAP: Wt_p [n_features × K], b_p [K] (src/model.h) */
+        n += n_features * mc->k + mc->k;
     return n;
 }
 
@@ -182,6 +191,14 @@ void ckpt_info_to_header(const ckpt_info *info, BivaeCkpt__Header *h, BivaeCkpt_
     PUT(h, epoch_comm_seconds, cost->comm_seconds);
     PUT(h, epoch_allreduce_bytes, cost->allreduce_bytes);
     PUT(h, epoch_allgather_bytes, cost->allgather_bytes);
+    if (info->n_features[SIDE_USER] > 0) {
+        PUT(h, n_features_user, info->n_features[SIDE_USER]);
+        PUT(h, features_hash_user, info->features_hash[SIDE_USER]);
+    }
+    if (info->n_features[SIDE_ITEM] > 0) {
+        PUT(h, n_features_item, info->n_features[SIDE_ITEM]);
+        PUT(h, features_hash_item, info->features_hash[SIDE_ITEM]);
+    }
 }
 
 /* A missing field of a decoded header: the file is corrupt (or not ours). */
@@ -274,8 +291,13 @@ static int check_header_values(const ckpt_info *i, const char *path, char *err, 
     for (int j = 0; !bad && j < m->n_hidden; j++)
         if (m->hidden[j] < 1 || m->hidden[j] > (1 << 24))
             bad = "hidden layer size";
-    if (!bad && (i->n_params[SIDE_USER] != ckpt_encoder_params(i->n_items, m) ||
-                 i->n_params[SIDE_ITEM] != ckpt_encoder_params(i->n_users, m)))
+    const int64_t *D = i->n_features;
+    if (!bad && (D[0] < 0 || D[1] < 0 || D[0] > INT32_MAX || D[1] > INT32_MAX ||
+                 (D[SIDE_USER] > 0) != (m->cap_user != 0) ||
+                 (D[SIDE_ITEM] > 0) != (m->cap_item != 0)))
+        bad = "feature count of --cap-priors";
+    if (!bad && (i->n_params[SIDE_USER] != ckpt_encoder_params(i->n_items, m, D[SIDE_USER]) ||
+                 i->n_params[SIDE_ITEM] != ckpt_encoder_params(i->n_users, m, D[SIDE_ITEM])))
         bad = "encoder parameter count";
     if (bad) {
         ckpt_errf(err, err_len, "%s: corrupt header: impossible %s", path, bad);
@@ -323,6 +345,10 @@ static int decode_header(const BivaeCkpt__Header *h, ckpt_info *info, const char
     info->nranks = h->nranks;
     info->n_params[SIDE_USER] = h->n_params_user;
     info->n_params[SIDE_ITEM] = h->n_params_item;
+    info->n_features[SIDE_USER] = h->has_n_features_user ? h->n_features_user : 0;
+    info->n_features[SIDE_ITEM] = h->has_n_features_item ? h->n_features_item : 0;
+    info->features_hash[SIDE_USER] = h->has_features_hash_user ? h->features_hash_user : 0;
+    info->features_hash[SIDE_ITEM] = h->has_features_hash_item ? h->features_hash_item : 0;
     if (h->run_id && !ckpt_run_id_valid(h->run_id)) {   /* absent: a legacy file, run_id "" */
         ckpt_errf(err, err_len, "%s: corrupt header: impossible run id", path);
         return BIVAE_EXIT_USAGE;

@@ -30,6 +30,10 @@
  *   beta_tilde             fp32   [I × K]      sampled β̃
  *   mu_theta               fp32   [U × K]      encoder means μ_θ under the stored parameters
  *   mu_beta                fp32   [I × K]      encoder means μ_β under the stored parameters
+ *   mu_theta_prior         fp32   [U × K]      CAP: the user prior means F·Wt_p + b_p under the
+ *                                              stored parameters ([0 × K], no chunk, without
+ *                                              user CAP: files without CAP are unchanged)
+ *   mu_beta_prior          fp32   [I × K]      CAP: the item prior means (likewise)
  *
  * RNG position: every random number is Philox keyed by (seed, epoch, side, pass, global
  * id) (src/model.c), so the seed and the position (next epoch) are the whole RNG state.
@@ -102,7 +106,9 @@
  * requeue loop wants). A newest file that is damaged is an error (exit 2), not skipped:
  * renames are atomic, so a damaged complete file means something else is wrong. The data is re-loaded from the
  * command line and must be the checkpoint's (same id maps, same training pairs); the model
- * (k, encoder, act, likelihood, beta-kl, cap-priors), --batch-size and --seed must match;
+ * (k, encoder, act, likelihood, beta-kl, cap-priors), --batch-size and --seed must match,
+ * and each CAP side's feature rows must be the checkpoint's (feature count and
+ * ckpt_features_hash; src/ckpt_load.c);
  * --epochs may differ (more: continue; the checkpoint's epoch or fewer: nothing left to
  * train); --lr may differ (a note says the run no longer replays an uninterrupted one).
  * Every rank reads the file itself: the checkpoint directory must be on a filesystem that
@@ -167,6 +173,7 @@ typedef enum {
     CKPT_ENC_USER_PARAMS, CKPT_ENC_USER_ADAM_M, CKPT_ENC_USER_ADAM_V,
     CKPT_ENC_ITEM_PARAMS, CKPT_ENC_ITEM_ADAM_M, CKPT_ENC_ITEM_ADAM_V,
     CKPT_THETA, CKPT_BETA, CKPT_MU_THETA, CKPT_MU_BETA,
+    CKPT_MU_THETA_PRIOR, CKPT_MU_BETA_PRIOR,
     CKPT_N_TENSORS
 } ckpt_tensor;
 
@@ -207,6 +214,8 @@ typedef struct ckpt_info {
     int64_t n_params[2];            /* encoder parameter counts */
     int nranks;                     /* rank count of the writing run */
     char run_id[CKPT_RUN_ID_LEN + 1];   /* the run that wrote it; "" : a legacy file */
+    int64_t n_features[2];          /* CAP prior encoders' features (0: no CAP on the side) */
+    uint64_t features_hash[2];      /* ckpt_features_hash of the side's feature rows */
 } ckpt_info;
 
 /* ---- tensors ------------------------------------------------------------------------- */
@@ -238,6 +247,9 @@ void ckpt_info_free(ckpt_info *info);
 /* Collective. Order-free hash of the training pairs (global user, global item): the same
  * for any rank count. */
 uint64_t ckpt_train_hash(const dataset *d, comm *c);
+/* Collective. Order-free hash of one side's feature rows (global id, every value's bits):
+ * the same for any rank count; 0 for a block without features. */
+uint64_t ckpt_features_hash(const feature_block *b, comm *c);
 
 /* Collective. Writes the state of m at pos as a checkpoint of run run_id (NULL or "": a
  * legacy file, for tests) into cfg->output.checkpoint_dir (μ_θ / μ_β must be current in

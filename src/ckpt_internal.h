@@ -17,7 +17,7 @@ size_t ckpt_dtype_size(ckpt_dtype d);     /* fixed-size types */
 uint32_t ckpt_str_crc32(const ckpt_str *v, int64_t n);
 int64_t ckpt_tensor_numel(const ckpt_info *info, ckpt_tensor t);
 /* Parameters of one encoder with input width d_in (layout of src/model.h). */
-int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc);
+int64_t ckpt_encoder_params(int64_t d_in, const bivae_model_config *mc, int64_t n_features);
 /* 1 when a checkpoint or .tmp name in dir carries run_id, 0 when none does, -1 (err) when
  * dir cannot be read (src/ckpt_files.c). */
 int ckpt_name_uses(const char *dir, const char *run_id, char *err, size_t err_len);

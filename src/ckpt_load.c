@@ -162,6 +162,9 @@ static int load_visit(void *ctx, ckpt_tensor t, int64_t offset, const void *data
     case CKPT_TRAIN_ROWPTR:
     case CKPT_TRAIN_COL:
         return 0;   /* compared through the hash (ckpt_check_data) */
+    case CKPT_MU_THETA_PRIOR:
+    case CKPT_MU_BETA_PRIOR:
+        return 0;   /* for export: recomputed from the parameters and features */
     case CKPT_THETA:
     case CKPT_BETA: {
         bivae_side s = t == CKPT_THETA ? SIDE_USER : SIDE_ITEM;
@@ -190,6 +193,33 @@ static void check_model_shapes(const bivae_model *m, const ckpt_info *info)
         FAIL_RUNTIME("resume: the model was not built with the checkpoint's settings");
 }
 
+/* Collective. CAP: the feature rows of each prior encoder against the checkpoint's
+ * fingerprint (the user's error: other feature files than the run had). */
+static int check_features(const ckpt_info *info, const char *path, const bivae_model *m,
+                          const dataset *d, comm *c, char *err, size_t err_len)
+{
+    static const char *const flag[2] = {"--user-features", "--item-features"};
+    const feature_block *fb[2] = {&d->user_features, &d->item_features};
+    const char *src[2] = {d->user_features_source, d->item_features_source};
+    for (int s = 0; s < 2; s++) {
+        if (info->n_features[s] <= 0)
+            continue;
+        uint64_t h = ckpt_features_hash(fb[s], c);   /* collective: every rank alike */
+        if (m->enc[s].n_prior_in != info->n_features[s]) {
+            ckpt_errf(err, err_len, "%s %s: %lld features, the checkpoint %s was trained on "
+                      "%lld", flag[s], src[s], (long long)m->enc[s].n_prior_in, path,
+                      (long long)info->n_features[s]);
+            return BIVAE_EXIT_USAGE;
+        }
+        if (h != info->features_hash[s]) {
+            ckpt_errf(err, err_len, "%s %s: not the feature rows the checkpoint %s was trained "
+                      "on (another file, or other values)", flag[s], src[s], path);
+            return BIVAE_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
 int ckpt_load(const char *path, bivae_model *m, const dataset *d, comm *c, ckpt_position *pos)
 {
     char err[1024] = "";
@@ -198,6 +228,8 @@ int ckpt_load(const char *path, bivae_model *m, const dataset *d, comm *c, ckpt_
     if (rc)
         return rc;
     rc = comm_agree(c, ckpt_check_data(&info, path, d, c, err, sizeof err), err);
+    if (!rc)
+        rc = comm_agree(c, check_features(&info, path, m, d, c, err, sizeof err), err);
     if (!rc)
         check_model_shapes(m, &info);
     ckpt_info_free(&info);

@@ -350,6 +350,29 @@ uint64_t ckpt_train_hash(const dataset *d, comm *c)
     return sum;
 }
 
+uint64_t ckpt_features_hash(const feature_block *b, comm *c)
+{
+    int rank = comm_rank(c), P = comm_size(c);
+    uint64_t local = 0;
+    for (int64_t l = 0; b->n_features > 0 && l < b->nrows; l++) {
+        uint64_t h = mix64((uint64_t)partition_global(l, rank, P) + 1);
+        const float *row = b->x + l * b->n_features;          /* [n_features] */
+        for (int64_t j = 0; j < b->n_features; j++) {
+            uint32_t bits;
+            memcpy(&bits, &row[j], sizeof bits);
+            h = mix64(h ^ bits);
+        }
+        local += h;   /* a sum over rows: independent of who owns them */
+    }
+    int64_t *all = xmalloc(sizeof(int64_t) * (size_t)P);
+    comm_allgather_i64(c, (int64_t)local, all);
+    uint64_t sum = (uint64_t)b->n_features;
+    for (int r = 0; r < P; r++)
+        sum += (uint64_t)all[r];
+    free(all);
+    return sum;
+}
+
 /* ---- header and end ------------------------------------------------------------------------ */
 
 /* An absolute copy of a data path when it resolves (eval may run elsewhere), else as given. */
@@ -360,7 +383,7 @@ static const char *absolute(const char *p, char *buf)
 
 static void fill_info(ckpt_info *info, const bivae_model *m, const dataset *d,
                       const bivae_config *cfg, const ckpt_position *pos, uint64_t hash,
-                      char paths[3][PATH_MAX])
+                      const uint64_t feat_hash[2], char paths[3][PATH_MAX])
 {
     memset(info, 0, sizeof(*info));
     snprintf(info->writer, sizeof info->writer, "bivae-dist %s", BIVAE_VERSION);
@@ -381,8 +404,14 @@ static void fill_info(ckpt_info *info, const bivae_model *m, const dataset *d,
         info->n_params[s] = m->enc[s].n_params_full;
     }
     info->nranks = m->nranks;
-    if (info->n_params[SIDE_USER] != ckpt_encoder_params(d->n_items, &m->cfg) ||
-        info->n_params[SIDE_ITEM] != ckpt_encoder_params(d->n_users, &m->cfg))
+    for (int s = 0; s < 2; s++) {
+        info->n_features[s] = m->enc[s].n_prior_in;
+        info->features_hash[s] = feat_hash[s];
+    }
+    if (info->n_params[SIDE_USER] != ckpt_encoder_params(d->n_items, &m->cfg,
+                                                         info->n_features[SIDE_USER]) ||
+        info->n_params[SIDE_ITEM] != ckpt_encoder_params(d->n_users, &m->cfg,
+                                                         info->n_features[SIDE_ITEM]))
         FAIL_RUNTIME("checkpoint: encoder parameter counts disagree with src/model.h's layout");
 }
 
@@ -419,6 +448,19 @@ static void put_end(saver *s, uint32_t header_crc)
 
 /* ---- the tensors, in file order (collective) ---------------------------------------------- */
 
+/* Collective. CAP: μ_prior of every row of side `side` [N × K] (nothing without its prior). */
+static void put_prior_means(saver *s, const bivae_model *m, ckpt_tensor t, bivae_side side)
+{
+    if (m->enc[side].n_prior_in <= 0)
+        return;
+    int64_t n_local = m->n_local[side], K = m->K;
+    float *mu_prior = kern_alloc(m->k, sizeof(float) * (size_t)((n_local > 0 ? n_local : 1) * K));
+    model_prior_means((bivae_model *)m, side, 0, n_local, mu_prior);   /* [n_local × K] */
+    int64_t N = model_side_rows(m, side);
+    put_rows(s, t, mu_prior, NULL, N, K, N);
+    kern_free(m->k, mu_prior);
+}
+
 static void put_tensors(saver *s, const bivae_model *m, const dataset *d, int64_t B)
 {
     static const ckpt_tensor enc_tensors[2][3] = {
@@ -446,6 +488,8 @@ static void put_tensors(saver *s, const bivae_model *m, const dataset *d, int64_
              new_items < I ? new_items : I);
     put_rows(s, CKPT_MU_THETA, m->mu_local[SIDE_USER], NULL, U, K, U);
     put_rows(s, CKPT_MU_BETA, m->mu_local[SIDE_ITEM], NULL, I, K, I);
+    put_prior_means(s, m, CKPT_MU_THETA_PRIOR, SIDE_USER);
+    put_prior_means(s, m, CKPT_MU_BETA_PRIOR, SIDE_ITEM);
 }
 
 /* ---- ckpt_save -------------------------------------------------------------------------------- */
@@ -463,7 +507,13 @@ int ckpt_save(bivae_model *m, const dataset *d, const bivae_config *cfg, comm *c
     ckpt_file_name(run_id, pos, item_steps, name, sizeof name);
     snprintf(path, path_len, "%s/%s", dir, name);
     ckpt_info info;
-    fill_info(&info, m, d, cfg, pos, ckpt_train_hash(d, c), paths);
+    uint64_t train_hash = ckpt_train_hash(d, c);
+    uint64_t feat_hash[2] = {0, 0};   /* collective, only for the CAP sides (every rank alike) */
+    if (m->enc[SIDE_USER].n_prior_in > 0)
+        feat_hash[SIDE_USER] = ckpt_features_hash(&d->user_features, c);
+    if (m->enc[SIDE_ITEM].n_prior_in > 0)
+        feat_hash[SIDE_ITEM] = ckpt_features_hash(&d->item_features, c);
+    fill_info(&info, m, d, cfg, pos, train_hash, feat_hash, paths);
     snprintf(info.run_id, sizeof info.run_id, "%s", run_id);
     saver s;
     memset(&s, 0, sizeof s);

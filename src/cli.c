@@ -173,8 +173,9 @@ static const cli_option cli_options[] = {
      "pois", "decoder likelihood", AT(model.likelihood), 0},
     {"beta-kl", TRAIN, GRP_MODEL, OPT_DOUBLE, "X", NULL, 0, 10000, 0, 0,
      "1.0", "KL weight", AT(model.beta_kl), 0},
-    {"cap-priors", TRAIN, GRP_MODEL, OPT_CAPS, "user,item", NULL, 0, 0, 0, 0,
-     NULL, "constrained adaptive priors (user, item or user,item)", AT(model), 0},
+    {"cap-priors", TRAIN, GRP_MODEL, OPT_CAPS, "user|item|both", NULL, 0, 0, 0, 0,
+     NULL, "constrained adaptive priors from that side's features (user, item, both)",
+     AT(model), 0},
     {"user-features", TRAIN, GRP_MODEL, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
      NULL, "user features: dense (id,f1,...,fn), sparse (id feat[:value] ...) or the "
      "MovieLens u.user / users.dat; each rank holds the rows of its own users",
@@ -538,13 +539,17 @@ static int store_caps(const char *val, bivae_model_config *m, char *why, size_t 
 {
     int user = 0, item = 0;
     const char *p = val;
+    if (strcmp(val, "both") == 0) {
+        m->cap_user = m->cap_item = 1;
+        return 0;
+    }
     for (;;) {
         size_t len = strcspn(p, ",");
         int *flag = len == 4 && strncmp(p, "user", 4) == 0   ? &user
                     : len == 4 && strncmp(p, "item", 4) == 0 ? &item
                                                               : NULL;
         if (!flag || *flag) {
-            snprintf(why, n, "'%s' is not one of: user, item, user,item", val);
+            snprintf(why, n, "'%s' is not one of: user, item, both", val);
             return -1;
         }
         *flag = 1;
@@ -790,10 +795,13 @@ static int check_model(const parser *p)
 {
     const bivae_config *c = p->cfg;
     int files = given(p, "user-features") || given(p, "item-features");
-    if (c->model.cap_user && !c->data.user_features)
-        return usage_error(p->cmd, "--cap-priors", "user needs --user-features FILE");
-    if (c->model.cap_item && !c->data.item_features)
-        return usage_error(p->cmd, "--cap-priors", "item needs --item-features FILE");
+    int synth = c->data.synthetic_features > 0;   /* features of both sides */
+    if (c->model.cap_user && !c->data.user_features && !synth)
+        return usage_error(p->cmd, "--cap-priors", "user needs --user-features FILE (or "
+                           "--synthetic-features D)");
+    if (c->model.cap_item && !c->data.item_features && !synth)
+        return usage_error(p->cmd, "--cap-priors", "item needs --item-features FILE (or "
+                           "--synthetic-features D)");
     int fmt = c->data.features_format != FEAT_FORMAT_AUTO;      /* values other than defaults */
     if (!files && (fmt || c->data.missing_features != MISSING_FEATURES_ZERO))
         return usage_error(p->cmd, fmt ? "--features-format" : "--missing-features",

@@ -17,6 +17,9 @@ enum {
     TAG_BETA_INIT = 9,     /* β̃ initialization */
     TAG_PARAM_INIT = 16    /* + 32·side + tensor: encoder weights and biases */
 };
+/* the tensor index of the CAP prior encoder's Wt_p (b_p: + 1), after the 2·(L + 1) of the
+ * deepest encoder */
+#define TAG_PRIOR_TENSOR (2u * (BIVAE_MAX_HIDDEN + 1))
 
 static uint32_t key0_of(uint64_t seed) { return (uint32_t)(seed & 0xffffffffu); }
 static uint32_t key1_of(uint64_t seed, uint32_t tag)
@@ -26,8 +29,9 @@ static uint32_t key1_of(uint64_t seed, uint32_t tag)
 
 /* ---- encoder layout and storage ------------------------------------------------------ */
 
-/* n_feat_local: the rows of Wt_1 this rank holds (d_in when the first layer is replicated) */
-static void encoder_layout(encoder *e, int64_t d_in, int64_t n_feat_local,
+/* n_feat_local: the rows of Wt_1 this rank holds (d_in when the first layer is replicated);
+ * n_prior_in: the features of the CAP prior encoder (0: none). */
+static void encoder_layout(encoder *e, int64_t d_in, int64_t n_feat_local, int64_t n_prior_in,
                            const bivae_model_config *cfg)
 {
     e->n_layers = cfg->n_hidden;
@@ -45,6 +49,13 @@ static void encoder_layout(encoder *e, int64_t d_in, int64_t n_feat_local,
         off += in * out;
         e->off_b[j] = off;
         off += out;
+    }
+    e->n_prior_in = n_prior_in;
+    if (n_prior_in > 0) {
+        e->off_Wp = off;                       /* Wt_p [D × K] */
+        off += n_prior_in * e->K;
+        e->off_bp = off;                       /* b_p [K] */
+        off += e->K;
     }
     e->n_params = off;
     e->n_params_full = off + (d_in - n_feat_local) * e->width[1];
@@ -83,6 +94,10 @@ static void encoder_alloc(kern *k, encoder *e, int64_t max_rows, int64_t max_bat
     e->G_z = alloc_f(k, R * K);
     e->G_h[0] = alloc_f(k, R * encoder_max_width(e));
     e->G_h[1] = alloc_f(k, R * encoder_max_width(e));
+    if (e->n_prior_in > 0) {
+        e->mu_prior = alloc_f(k, R * K);
+        e->G_prior = alloc_f(k, R * K);
+    }
 }
 
 static void encoder_free(kern *k, encoder *e)
@@ -94,6 +109,11 @@ static void encoder_free(kern *k, encoder *e)
     for (int j = 1; j <= e->n_layers; j++) {
         kern_free(k, e->a[j]);
         kern_free(k, e->h[j]);
+    }
+    if (e->n_prior_in > 0) {
+        kern_free(k, e->mu_prior);
+        kern_free(k, e->G_prior);
+        kern_free(k, e->F);
     }
 }
 
@@ -115,6 +135,23 @@ static void encoder_init_params(kern *k, encoder *e, uint64_t seed, bivae_side s
         kern_philox_uniform(k, e->params + e->off_b[j], 1, out, key0_of(seed),
                             key1_of(seed, tag_w + 1), 0, 0, 1, -bound, bound);
     }
+    if (e->n_prior_in > 0) {   /* CAP: nn.Linear(D, K), streams after every hidden layer's */
+        float bound = (float)(1.0 / sqrt((double)e->n_prior_in));
+        uint32_t tag_w = TAG_PARAM_INIT + 32u * side + TAG_PRIOR_TENSOR;
+        kern_philox_uniform(k, e->params + e->off_Wp, e->n_prior_in, e->K, key0_of(seed),
+                            key1_of(seed, tag_w), 0, 0, 1, -bound, bound);
+        kern_philox_uniform(k, e->params + e->off_bp, 1, e->K, key0_of(seed),
+                            key1_of(seed, tag_w + 1), 0, 0, 1, -bound, bound);
+    }
+}
+
+/* CAP: the own feature rows F [n_local × D] of side s into backend memory. */
+static void encoder_upload_features(kern *k, encoder *e, const float *F, int64_t n_local)
+{
+    size_t bytes = sizeof(float) * (size_t)((n_local > 0 ? n_local : 1) * e->n_prior_in);
+    e->F = kern_alloc(k, bytes);
+    if (n_local > 0 && F)
+        kern_upload(k, e->F, F, sizeof(float) * (size_t)(n_local * e->n_prior_in));
 }
 
 /* ---- model lifetime --------------------------------------------------------------------- */
@@ -221,6 +258,20 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
                 const int64_t *Ri_rowptr, const int32_t *Ri_col, int64_t n_local_items,
                 int64_t max_rows, comm *c, int shard_first_layer)
 {
+    model_init_cap(m, k, cfg, seed, rank, nranks, n_users, n_items, Ru_rowptr, Ru_col,
+                   n_local_users, Ri_rowptr, Ri_col, n_local_items, max_rows, c,
+                   shard_first_layer, NULL);
+}
+
+void model_init_cap(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t seed,
+                    int rank, int nranks, int64_t n_users, int64_t n_items,
+                    const int64_t *Ru_rowptr, const int32_t *Ru_col, int64_t n_local_users,
+                    const int64_t *Ri_rowptr, const int32_t *Ri_col, int64_t n_local_items,
+                    int64_t max_rows, comm *c, int shard_first_layer,
+                    const model_priors *priors)
+{
+    int64_t D[2] = {priors ? priors->n_features[SIDE_USER] : 0,
+                    priors ? priors->n_features[SIDE_ITEM] : 0};
     if (nranks > 1 && !c)
         FAIL_RUNTIME("model_init: %d ranks need a communicator", nranks);
     memset(m, 0, sizeof(*m));
@@ -238,11 +289,15 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
     m->sharded = shard_first_layer;
     m->max_batch = (max_rows > 0 ? max_rows : 1) * nranks;
     /* the user encoder's features are items (owned like item rows), and vice versa */
-    encoder_layout(&m->enc[SIDE_USER], n_items, m->sharded ? n_local_items : n_items, cfg);
-    encoder_layout(&m->enc[SIDE_ITEM], n_users, m->sharded ? n_local_users : n_users, cfg);
+    encoder_layout(&m->enc[SIDE_USER], n_items, m->sharded ? n_local_items : n_items,
+                   D[SIDE_USER], cfg);
+    encoder_layout(&m->enc[SIDE_ITEM], n_users, m->sharded ? n_local_users : n_users,
+                   D[SIDE_ITEM], cfg);
     for (int s = 0; s < 2; s++) {
         encoder_alloc(k, &m->enc[s], max_rows, m->max_batch);
         encoder_init_params(k, &m->enc[s], seed, (bivae_side)s, rank, nranks);
+        if (D[s] > 0)
+            encoder_upload_features(k, &m->enc[s], priors->F[s], m->n_local[s]);
         m->table[s] = alloc_f(k, model_side_rows(m, s) * m->K);
         m->sample_local[s] = alloc_f(k, (m->n_local[s] > 0 ? m->n_local[s] : 1) * m->K);
         m->mu_local[s] = alloc_f(k, (m->n_local[s] > 0 ? m->n_local[s] : 1) * m->K);
@@ -501,6 +556,30 @@ static void encoder_backward(bivae_model *m, encoder *e, kern_csr X, batch_rows 
     }
 }
 
+/* ---- CAP prior encoder ------------------------------------------------------------------ */
+
+void model_prior_means(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, float *out)
+{
+    encoder *e = &m->enc[s];
+    int64_t nr = l1 - l0, D = e->n_prior_in, K = e->K;
+    if (D <= 0)
+        FAIL_RUNTIME("model_prior_means: side %d has no prior encoder", (int)s);
+    if (nr <= 0)
+        return;
+    kern_gemm(m->k, KERN_NO_TRANS, KERN_NO_TRANS, nr, K, D, 1.0f, e->F + l0 * D, D,
+              e->params + e->off_Wp, K, 0.0f, out, K);                  /* [nr × K] */
+    kern_add_bias(m->k, out, e->params + e->off_bp, nr, K);
+}
+
+/* G_Wp += F_rowsᵀ·G_prior [D × K], G_bp += Σ_rows G_prior, for the own rows of b. */
+static void prior_backward(bivae_model *m, encoder *e, batch_rows b)
+{
+    int64_t D = e->n_prior_in, K = e->K;
+    kern_gemm(m->k, KERN_TRANS, KERN_NO_TRANS, D, K, b.nr, 1.0f, e->F + b.l0 * D, D,
+              e->G_prior, K, 1.0f, e->grad + e->off_Wp, K);             /* [D × K] */
+    kern_colsum_add(m->k, e->G_prior, b.nr, K, e->grad + e->off_bp);
+}
+
 void model_backward_local(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, float scale)
 {
     kern *k = m->k;
@@ -511,8 +590,12 @@ void model_backward_local(bivae_model *m, bivae_side s, int64_t g0, int64_t g1, 
     if (X.nrows <= 0)
         return;
     decoder_backward(m, s, X, scale, loss_acc);
-    kern_gaussian_kl_backward(k, e->mu, e->sigma, e->eps, NULL, e->G_z, X.nrows, e->K,
-                              (float)m->cfg.beta_kl, scale, e->G_pre, NULL, loss_acc);
+    if (e->n_prior_in > 0)
+        model_prior_means(m, s, b.l0, b.l0 + b.nr, e->mu_prior);        /* [nr × K] */
+    kern_gaussian_kl_backward(k, e->mu, e->sigma, e->eps, e->mu_prior, e->G_z, X.nrows, e->K,
+                              (float)m->cfg.beta_kl, scale, e->G_pre, e->G_prior, loss_acc);
+    if (e->n_prior_in > 0)
+        prior_backward(m, e, b);
     encoder_backward(m, e, X, b);
 }
 

@@ -23,7 +23,13 @@
  * The full tensor (checkpoints) has all width[0] rows of Wt_1 in global order: n_params_full.
  * The gradient buffer has the local layout, then the batch's loss sum Σ_rows (λ·KL − ll)
  * and row count, then the exchange block [max_batch × width[1]]. Everything from b_1 on is
- * what the step all-reduces (model_reduced_span). */
+ * what the step all-reduces (model_reduced_span).
+ *
+ * CAP (constrained adaptive priors, --cap-priors): a side with features F [rows × D] has a
+ * prior encoder μ_prior = F·Wt_p + b_p, Wt_p [D × K], b_p [K], stored after the head in the
+ * same buffer (so it is replicated, trained by the side's Adam and its gradient rides in
+ * the step's all-reduce); the KL is then to N(μ_prior, 1). Without it the layout above is
+ * unchanged (n_prior_in = 0). */
 #ifndef BIVAE_MODEL_H
 #define BIVAE_MODEL_H
 
@@ -51,6 +57,10 @@ typedef struct encoder {
     int64_t n_params_full;                 /* of the whole encoder (checkpoint layout) */
     int64_t off_W[BIVAE_MAX_HIDDEN + 1];   /* offsets; index L is the head */
     int64_t off_b[BIVAE_MAX_HIDDEN + 1];
+    int64_t n_prior_in;                    /* CAP: features D of the prior encoder (0: none) */
+    int64_t off_Wp, off_bp;                /* CAP: Wt_p [D × K], b_p [K] after the head */
+    float *F;                              /* CAP: [n_local rows × D] own feature rows */
+    float *mu_prior, *G_prior;             /* CAP: [max_rows × K] */
     float *params;                         /* [n_params] */
     float *grad;                           /* [n_params + 2 + max_batch × width[1]]:
                                               gradients, loss sum, count, exchange block */
@@ -125,6 +135,26 @@ void model_init(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t
                 const int64_t *Ri_rowptr, const int32_t *Ri_col, int64_t n_local_items,
                 int64_t max_rows, comm *c, int shard_first_layer);
 void model_free(bivae_model *m);
+
+/* CAP: the feature rows of each side's own rows, host memory, row l = local index l:
+ * F[s] [n_local[s] × n_features[s]]; n_features[s] == 0 (or F[s] NULL): no prior encoder
+ * on side s (its KL is to N(0, 1), as in model_init). */
+typedef struct model_priors {
+    const float *F[2];
+    int64_t n_features[2];
+} model_priors;
+
+/* model_init with the prior encoders of `priors` (NULL: none, the same as model_init). */
+void model_init_cap(bivae_model *m, kern *k, const bivae_model_config *cfg, uint64_t seed,
+                    int rank, int nranks, int64_t n_users, int64_t n_items,
+                    const int64_t *Ru_rowptr, const int32_t *Ru_col, int64_t n_local_users,
+                    const int64_t *Ri_rowptr, const int32_t *Ri_col, int64_t n_local_items,
+                    int64_t max_rows, comm *c, int shard_first_layer,
+                    const model_priors *priors);
+
+/* CAP: μ_prior of the own rows [l0, l1) of side s (which must have a prior encoder) into
+ * out [(l1 − l0) × K] (backend memory). */
+void model_prior_means(bivae_model *m, bivae_side s, int64_t l0, int64_t l1, float *out);
 
 /* The own rows [l0, l1) of `side` as a window of X. */
 kern_csr model_rows(const bivae_model *m, bivae_side s, int64_t l0, int64_t l1);

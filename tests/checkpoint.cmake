@@ -11,7 +11,7 @@ bivae_add_mpi_test(ckpt_roundtrip_np3 3 $<TARGET_FILE:ckpt_roundtrip>)
 add_executable(ckpt_tool ${CKPT_TEST_DIR}/ckpt_tool.c)
 target_link_libraries(ckpt_tool PRIVATE bivae_core)
 
-foreach(t resume bad_input crash signal model_commands rundir metrics same_door)
+foreach(t resume bad_input crash signal model_commands rundir metrics same_door cap)
   bivae_add_script_test(ckpt_${t} checkpoint/${t}.sh $<TARGET_FILE:ckpt_tool>)
   set_tests_properties(ckpt_${t} PROPERTIES TIMEOUT 300 LABELS "script;checkpoint")
 endforeach()

@@ -62,6 +62,9 @@ endif()
 # both first-layer modes), np=2 with NCCL when there are two GPUs
 bivae_add_script_test(cuda_train cuda/train_gpu.sh $<TARGET_FILE:ckpt_tool>)
 set_tests_properties(cuda_train PROPERTIES LABELS "script;cuda" TIMEOUT 600)
+# the CAP model on the GPU against the CPU, and its GPU checkpoints
+bivae_add_script_test(cuda_cap cuda/cap_gpu.sh $<TARGET_FILE:ckpt_tool>)
+set_tests_properties(cuda_cap PROPERTIES LABELS "script;cuda" TIMEOUT 600)
 
 # --device cuda where no GPU can be used: the reason a user can act on, exit 3 (cuemu also
 # plays a missing driver, an old driver and no devices); --device auto's CPU fallback

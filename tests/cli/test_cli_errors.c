@@ -104,6 +104,7 @@ static const bad_case cases[] = {
     {SYN "--cap-priors users", "error: --cap-priors: 'users' is not one of: user, item"},
     {SYN "--cap-priors user,user", "error: --cap-priors: 'user,user' is not one of"},
     {SYN "--cap-priors user,", "error: --cap-priors: 'user,' is not one of"},
+    {SYN "--cap-priors bothh", "error: --cap-priors: 'bothh' is not one of: user, item, both"},
     {SYN "--k 5 --k 6", "error: --k: given twice"},
     {SYN "--quiet --quiet", "error: --quiet: given twice"},
     {SYN "--quiet=1", "error: --quiet: takes no value"},

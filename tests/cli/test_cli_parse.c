@@ -208,7 +208,15 @@ static void test_model_flags(void **state)
     assert_int_equal(c.data.features_format, FEAT_FORMAT_AUTO);
     assert_int_equal(c.data.missing_features, MISSING_FEATURES_ZERO);
 
-    /* features without --cap-priors: read and reported (the CAP model is not built yet) */
+    /* --cap-priors both (= user,item), and a side from --synthetic-features alone */
+    c = parse_ok("train --data r.csv --cap-priors both --user-features u.txt --item-features i.txt");
+    assert_int_equal(c.model.cap_user, 1);
+    assert_int_equal(c.model.cap_item, 1);
+    c = parse_ok("train --synthetic ml-100k --synthetic-features 8 --cap-priors item");
+    assert_int_equal(c.model.cap_user, 0);
+    assert_int_equal(c.model.cap_item, 1);
+
+    /* features without --cap-priors: read and reported, no prior encoder */
     c = parse_ok("train --data r.csv --user-features u.user --item-features m.csv "
                  "--features-format genome --missing-features error");
     assert_int_equal(c.model.cap_user, 0);

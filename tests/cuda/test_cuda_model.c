@@ -33,7 +33,10 @@ typedef struct model_case {
     kern_act act;
     kern_lik lik;
     int n_hidden, hidden[2];
+    int cap;                 /* CAP prior encoders on both sides (D_U, D_I features) */
 } model_case;
+
+enum { D_U = 5, D_I = 3 };
 
 typedef struct data {
     int64_t *Ru_rowptr, *Ri_rowptr;
@@ -170,10 +173,16 @@ static void run_case(const model_case *c)
     cfg.beta_kl = 1.0;
     kern *kc = kern_cpu_create(1), *kg = cuda_test_backend(KERN_GEMM_FP32);
     bivae_model mc, mg;
-    model_init(&mc, kc, &cfg, 42, 0, 1, U, I, d.Ru_rowptr, d.Ru_col, U, d.Ri_rowptr, d.Ri_col,
-               I, B, NULL, 1);
-    model_init(&mg, kg, &cfg, 42, 0, 1, U, I, d.Ru_rowptr, d.Ru_col, U, d.Ri_rowptr, d.Ri_col,
-               I, B, NULL, 1);
+    static float F_u[U * D_U], F_i[I * D_I];                 /* [U × D_U], [I × D_I] */
+    trng r = {77};
+    fill_unif(&r, F_u, U * D_U, -1, 1);
+    fill_unif(&r, F_i, I * D_I, -1, 1);
+    model_priors pr = {{F_u, F_i}, {c->cap ? D_U : 0, c->cap ? D_I : 0}};
+    model_init_cap(&mc, kc, &cfg, 42, 0, 1, U, I, d.Ru_rowptr, d.Ru_col, U, d.Ri_rowptr,
+                   d.Ri_col, I, B, NULL, 1, &pr);
+    model_init_cap(&mg, kg, &cfg, 42, 0, 1, U, I, d.Ru_rowptr, d.Ru_col, U, d.Ri_rowptr,
+                   d.Ri_col, I, B, NULL, 1, &pr);
+    assert_int_equal(mc.enc[SIDE_USER].n_prior_in, c->cap ? D_U : 0);
     compare_models(&mc, &mg, NULL);                  /* initialization (Philox) */
     float *init[2];
     for (int s = 0; s < 2; s++) {
@@ -198,19 +207,27 @@ static void run_case(const model_case *c)
 
 static void test_tanh_pois(void **state)
 {
-    model_case c = {KERN_ACT_TANH, KERN_LIK_POIS, 1, {16, 0}};
+    model_case c = {KERN_ACT_TANH, KERN_LIK_POIS, 1, {16, 0}, 0};
+    run_case(&c);
+}
+
+/* CAP: the prior encoders' forward (GEMM + bias), the KL to N(μ_prior, 1), the gradients of
+ * W_p and b_p, their Adam */
+static void test_tanh_pois_cap(void **state)
+{
+    model_case c = {KERN_ACT_TANH, KERN_LIK_POIS, 1, {16, 0}, 1};
     run_case(&c);
 }
 
 static void test_elu_bern_two_layers(void **state)
 {
-    model_case c = {KERN_ACT_ELU, KERN_LIK_BERN, 2, {20, 12}};
+    model_case c = {KERN_ACT_ELU, KERN_LIK_BERN, 2, {20, 12}, 0};
     run_case(&c);
 }
 
 static void test_relu_gaus(void **state)
 {
-    model_case c = {KERN_ACT_RELU, KERN_LIK_GAUS, 1, {16, 0}};
+    model_case c = {KERN_ACT_RELU, KERN_LIK_GAUS, 1, {16, 0}, 0};
     run_case(&c);
 }
 
@@ -220,6 +237,7 @@ int main(void)
         return CUDA_TEST_SKIP;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tanh_pois),
+        cmocka_unit_test(test_tanh_pois_cap),
         cmocka_unit_test(test_elu_bern_two_layers),
         cmocka_unit_test(test_relu_gaus),
     };

@@ -4,7 +4,7 @@
 #     naming the operation and their rank, exit 3;
 #  b) a rank dies (SIGKILL) mid-epoch → mpirun ends the whole job, exit != 0, and the last
 #     checkpoint is intact: --resume continues from it to the end;
-#  c) --device cuda without a GPU, --cap-priors (not implemented) → one line, exit 3 / 2.
+#  c) --device cuda without a GPU, --cap-priors of a side without features → one line, exit 3 / 2.
 # (The test-only switches BIVAE_TEST_STALL_RANK / BIVAE_TEST_KILL_RANK live in comm/.)
 source "$(dirname "$0")/lib.sh"
 args=(train --synthetic ml-100k --epochs 6 --k 8 --encoder 16 --threads 1 --quiet)
@@ -30,5 +30,6 @@ ls "$ck" | grep -q '\.tmp' && echo "note: a partial .tmp was left (resume cleans
 nodev="this build has no CUDA backend"
 [[ ${BIVAE_HAVE_CUDA:?} == ON ]] && nodev="no NVIDIA driver / no GPU found"
 CUDA_VISIBLE_DEVICES="" expect_exit 3 "--device cuda: rank 0: $nodev" "$BIVAE" "${args[@]}" --device cuda
-expect_exit 2 "cap-priors" "$BIVAE" "${args[@]}" --cap-priors user --user-features /dev/null
+expect_exit 2 "error: --cap-priors: item needs --item-features FILE" "$BIVAE" "${args[@]}" \
+    --cap-priors item --user-features /dev/null
 echo "faults: OK"

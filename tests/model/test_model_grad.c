@@ -108,9 +108,23 @@ static int check_side(bivae_model *m, bivae_side s, const char *label)
     return bad;
 }
 
+/* CAP feature rows: D_U user features, D_I item features (uniform in [-1, 1]) */
+enum { D_U = 4, D_I = 2 };
+static float F_user[U * D_U], F_item[I * D_I];
+
+static model_priors cap_priors(int cap)
+{
+    trng r = {1234};
+    fill_unif(&r, F_user, U * D_U, -1, 1);
+    fill_unif(&r, F_item, I * D_I, -1, 1);
+    model_priors p = {{F_user, F_item}, {cap ? D_U : 0, cap ? D_I : 0}};
+    return p;
+}
+
 /* sharded: the row-sharded first layer's code path (Xc, exchange block), which on one rank
- * is the same model as the replicated one. */
-static void run_case(kern_lik lik, kern_act act, int layers, int sharded)
+ * is the same model as the replicated one. cap: prior encoders on both sides (their Wt_p,
+ * b_p are parameters of the side like any other, so check_side checks them too). */
+static void run_case_cap(kern_lik lik, kern_act act, int layers, int sharded, int cap)
 {
     static fixture f;
     make_data(&f);
@@ -118,19 +132,41 @@ static void run_case(kern_lik lik, kern_act act, int layers, int sharded)
     bivae_model_config cfg = {.k = 3, .n_hidden = layers, .hidden = {5, 4}, .act = act,
                               .likelihood = lik, .beta_kl = 0.8};
     bivae_model m;
-    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8, NULL, sharded);
+    model_priors pr = cap_priors(cap);
+    model_init_cap(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8,
+                   NULL, sharded, &pr);
+    if (cap) {   /* the prior encoders are really there: D·K + K parameters more */
+        assert_int_equal(m.enc[SIDE_USER].n_prior_in, D_U);
+        assert_int_equal(m.enc[SIDE_USER].n_params - m.enc[SIDE_USER].off_Wp, D_U * 3 + 3);
+        assert_int_equal(m.enc[SIDE_ITEM].n_params - m.enc[SIDE_ITEM].off_Wp, D_I * 3 + 3);
+    }
     trng r = {(uint64_t)(lik * 100 + act * 10 + layers)};
     fill_unif(&r, m.table[SIDE_USER], U * 3, -1, 1);   /* decoder tables of useful size */
     fill_unif(&r, m.table[SIDE_ITEM], I * 3, -1, 1);
     char label[64];
-    snprintf(label, sizeof(label), "lik %d act %d layers %d %s", lik, act, layers,
-             sharded ? "sharded" : "replicated");
+    snprintf(label, sizeof(label), "lik %d act %d layers %d %s%s", lik, act, layers,
+             sharded ? "sharded" : "replicated", cap ? " cap" : "");
     int bad = check_side(&m, SIDE_USER, label) + check_side(&m, SIDE_ITEM, label);
     if (bad)
         fprintf(stderr, "%s: %d mismatches\n", label, bad);
     assert_int_equal(bad, 0);
     model_free(&m);
     kern_destroy(k);
+}
+
+static void run_case(kern_lik lik, kern_act act, int layers, int sharded)
+{
+    run_case_cap(lik, act, layers, sharded, 0);
+}
+
+/* CAP: the gradients of W_p and b_p (and of everything else through the prior's KL) */
+static void test_gradients_cap(void **state)
+{
+    for (int lik = KERN_LIK_POIS; lik <= KERN_LIK_GAUS; lik++)
+        for (int layers = 1; layers <= 2; layers++)
+            for (int sharded = 0; sharded <= 1; sharded++)
+                run_case_cap(lik, KERN_ACT_TANH, layers, sharded, 1);
+    run_case_cap(KERN_LIK_POIS, KERN_ACT_RELU, 1, 1, 1);
 }
 
 static void test_gradients_all_combinations(void **state)
@@ -144,7 +180,7 @@ static void test_gradients_all_combinations(void **state)
 
 /* The loss itself against a direct double-precision evaluation of the formula
  * (pois, tanh, one layer), so that the checked gradient is the gradient of the right loss. */
-static void test_loss_value_matches_formula(void **state)
+static void loss_value_case(int cap)
 {
     static fixture f;
     make_data(&f);
@@ -152,7 +188,9 @@ static void test_loss_value_matches_formula(void **state)
     bivae_model_config cfg = {.k = 3, .n_hidden = 1, .hidden = {5}, .act = KERN_ACT_TANH,
                               .likelihood = KERN_LIK_POIS, .beta_kl = 0.8};
     bivae_model m;
-    model_init(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8, NULL, 1);
+    model_priors pr = cap_priors(cap);
+    model_init_cap(&m, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8,
+                   NULL, 1, &pr);
     double got = batch_loss(&m, SIDE_USER, U);
     encoder *e = &m.enc[SIDE_USER];
     const float *W1 = e->params + e->off_W[0], *b1 = e->params + e->off_b[0];
@@ -172,9 +210,14 @@ static void test_loss_value_matches_formula(void **state)
                 mu += h[c] * Wh[c * 6 + q];
                 s += h[c] * Wh[c * 6 + 3 + q];
             }
-            double sd = 1 / (1 + exp(-s));
+            double sd = 1 / (1 + exp(-s)), prior = 0;   /* CAP: F_u·Wt_p + b_p */
+            if (cap) {
+                prior = e->params[e->off_bp + q];
+                for (int c = 0; c < D_U; c++)
+                    prior += F_user[u * D_U + c] * e->params[e->off_Wp + c * 3 + q];
+            }
             z[q] = mu + sd * e->eps[u * 3 + q];
-            kl += -0.5 * (1 + 2 * log(sd) - mu * mu - sd * sd);
+            kl += -0.5 * (1 + 2 * log(sd) - (mu - prior) * (mu - prior) - sd * sd);
         }
         for (int i = 0; i < I; i++) {
             double dot = 0, x = 0;
@@ -190,6 +233,42 @@ static void test_loss_value_matches_formula(void **state)
     double want = total / U;
     assert_true(fabs(got - want) <= 1e-5 * fabs(want) + 1e-6);
     model_free(&m);
+    kern_destroy(k);
+}
+
+static void test_loss_value_matches_formula(void **state) { loss_value_case(0); }
+
+/* CAP: the KL is to N(F·Wt_p + b_p, 1) */
+static void test_loss_value_cap(void **state) { loss_value_case(1); }
+
+/* CAP's prior encoder init: PyTorch nn.Linear(D, K), U(−1/√D, 1/√D), and the rest of the
+ * model's initial values untouched by it (the same streams as without CAP). */
+static void test_cap_init(void **state)
+{
+    static fixture f;
+    make_data(&f);
+    kern *k = kern_cpu_create(1);
+    bivae_model_config cfg = {.k = 3, .n_hidden = 1, .hidden = {5}, .act = KERN_ACT_TANH,
+                              .likelihood = KERN_LIK_POIS, .beta_kl = 1};
+    bivae_model a, b;
+    model_priors pr = cap_priors(1);
+    model_init(&a, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8, NULL, 1);
+    model_init_cap(&b, k, &cfg, 7, 0, 1, U, I, f.Ru_ptr, f.Ru_col, U, f.Ri_ptr, f.Ri_col, I, 8,
+                   NULL, 1, &pr);
+    for (int s = 0; s < 2; s++) {
+        const encoder *ea = &a.enc[s], *eb = &b.enc[s];
+        assert_int_equal(eb->off_Wp, ea->n_params);
+        assert_memory_equal(ea->params, eb->params, sizeof(float) * (size_t)ea->n_params);
+        double bound = 1.0 / sqrt((double)eb->n_prior_in), lo = 1, hi = -1;
+        for (int64_t i = eb->off_Wp; i < eb->n_params; i++) {
+            assert_true(fabs(eb->params[i]) <= bound);
+            lo = eb->params[i] < lo ? eb->params[i] : lo;
+            hi = eb->params[i] > hi ? eb->params[i] : hi;
+        }
+        assert_true(hi - lo > 0.5 * bound);   /* spread over the range, not zeros */
+    }
+    model_free(&a);
+    model_free(&b);
     kern_destroy(k);
 }
 
@@ -258,6 +337,9 @@ int main(void)
         cmocka_unit_test(test_loss_value_matches_formula),
         cmocka_unit_test(test_gradients_all_combinations),
         cmocka_unit_test(test_lazy_gradient_rows),
+        cmocka_unit_test(test_loss_value_cap),
+        cmocka_unit_test(test_gradients_cap),
+        cmocka_unit_test(test_cap_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

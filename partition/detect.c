@@ -17,19 +17,19 @@ const char *data_format_name(data_format f)
     }
 }
 
-static int ends_with(const char *s, size_t n, const char *suffix)
+int data_name_ends_with(const char *s, size_t n, const char *suffix)
 {
     size_t m = strlen(suffix);
     return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
 }
 
 /* The base name's length without a compression suffix (.gz, .gzip, .zst, .zstd). */
-static size_t stem_length(const char *base)
+size_t data_name_stem_length(const char *base)
 {
     static const char *const suffixes[] = {".gz", ".gzip", ".zst", ".zstd"};
     size_t n = strlen(base);
     for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++)
-        if (ends_with(base, n, suffixes[k]))
+        if (data_name_ends_with(base, n, suffixes[k]))
             return n - strlen(suffixes[k]);
     return n;
 }
@@ -38,12 +38,12 @@ static size_t stem_length(const char *base)
  * header decides between ml-20m and csv). */
 static data_format by_name(const char *base, size_t n, int *csv)
 {
-    *csv = ends_with(base, n, ".csv");
-    if ((n == 6 && strncmp(base, "u.data", 6) == 0) || ends_with(base, n, ".data"))
+    *csv = data_name_ends_with(base, n, ".csv");
+    if ((n == 6 && strncmp(base, "u.data", 6) == 0) || data_name_ends_with(base, n, ".data"))
         return DATA_FORMAT_ML100K;
-    if (ends_with(base, n, ".dat"))
+    if (data_name_ends_with(base, n, ".dat"))
         return DATA_FORMAT_ML1M;
-    if (ends_with(base, n, ".tsv"))
+    if (data_name_ends_with(base, n, ".tsv"))
         return DATA_FORMAT_TSV;
     return DATA_FORMAT_AUTO;
 }
@@ -66,7 +66,7 @@ data_format reader_detect(const char *path, const char *first, size_t len)
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     int csv;
-    data_format f = by_name(base, stem_length(base), &csv);
+    data_format f = by_name(base, data_name_stem_length(base), &csv);
     if (f != DATA_FORMAT_AUTO)
         return f;
     if (len >= 3 && memcmp(first, "\xEF\xBB\xBF", 3) == 0)

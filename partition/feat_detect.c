@@ -2,10 +2,10 @@
  * ratings reader does, partition/detect.c). */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "partition/features.h"
 #include "partition/fields.h"
+#include "partition/reader.h"
 
 const char *feature_format_name(feature_format f)
 {
@@ -28,23 +28,6 @@ void feature_block_free(feature_block *b)
     memset(b, 0, sizeof *b);
 }
 
-static int ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t m = strlen(suffix);
-    return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
-}
-
-/* The base name's length without a compression suffix. */
-static size_t stem_length(const char *base)
-{
-    static const char *const suffixes[] = {".gz", ".gzip", ".zst", ".zstd"};
-    size_t n = strlen(base);
-    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++)
-        if (ends_with(base, n, suffixes[k]))
-            return n - strlen(suffixes[k]);
-    return n;
-}
-
 static feature_format by_name(const char *base, size_t n)
 {
     static const struct { const char *name; feature_format f; } names[] = {
@@ -54,7 +37,7 @@ static feature_format by_name(const char *base, size_t n)
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         if (strlen(names[k].name) == n && strncmp(base, names[k].name, n) == 0)
             return names[k].f;
-    if (ends_with(base, n, ".svm") || ends_with(base, n, ".libsvm"))
+    if (data_name_ends_with(base, n, ".svm") || data_name_ends_with(base, n, ".libsvm"))
         return FEAT_FORMAT_SPARSE;
     return FEAT_FORMAT_AUTO;
 }
@@ -115,7 +98,7 @@ feature_format feature_detect(const char *path, const char *first, size_t len)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
-    feature_format f = by_name(base, stem_length(base));
+    feature_format f = by_name(base, data_name_stem_length(base));
     if (f != FEAT_FORMAT_AUTO)
         return f;
     if (len >= 3 && memcmp(first, "\xEF\xBB\xBF", 3) == 0)

@@ -100,19 +100,7 @@ static int field_is(const field *f, const char *s)
 
 static int parse_id(const field *f, raw_id *out, char *msg, size_t size)
 {
-    unsigned char bad = 0;
-    char ex[48];
-    raw_id_status st = raw_id_parse(f->p, f->n, out, &bad);
-    if (st == RAW_ID_OK)
-        return 0;
-    field_excerpt(f, ex, sizeof ex);
-    if (st == RAW_ID_EMPTY)
-        snprintf(msg, size, "empty id");
-    else if (st == RAW_ID_TOO_LONG)
-        snprintf(msg, size, "id '%s' is longer than %d bytes", ex, RAW_ID_MAX_BYTES);
-    else
-        snprintf(msg, size, "id '%s' contains a control character (byte 0x%02x)", ex, bad);
-    return -1;
+    return field_parse_id(f, NULL, out, msg, size);
 }
 
 /* A number field: 0, or -1 with "<what> '<text>' is not a number" in msg. */

@@ -2,6 +2,7 @@
 #include "partition/fields.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,4 +197,25 @@ int field_is_numeric(const field *f)
 void field_excerpt(const field *f, char *out, size_t size)
 {
     raw_id_excerpt(f->p, f->n, out, size);
+}
+
+int field_parse_id(const field *f, const char *what, raw_id *out, char *msg, size_t size)
+{
+    unsigned char bad = 0;
+    char ex[48];
+    const char *sp = what ? " " : "";
+    raw_id_status st = raw_id_parse(f->p, f->n, out, &bad);
+    if (st == RAW_ID_OK)
+        return 0;
+    what = what ? what : "";
+    field_excerpt(f, ex, sizeof ex);
+    if (st == RAW_ID_EMPTY)
+        snprintf(msg, size, "empty %s%sid", what, sp);
+    else if (st == RAW_ID_TOO_LONG)
+        snprintf(msg, size, "%s%sid '%s' is longer than %d bytes", what, sp, ex,
+                 RAW_ID_MAX_BYTES);
+    else
+        snprintf(msg, size, "%s%sid '%s' contains a control character (byte 0x%02x)", what,
+                 sp, ex, bad);
+    return -1;
 }

@@ -45,4 +45,10 @@ int field_is_numeric(const field *f);
  * shortened with "..." when long. */
 void field_excerpt(const field *f, char *out, size_t size);
 
+/* The field as a raw id (partition/rawid.h): 0, or -1 with the reason in msg, naming the id
+ * "<what> id" ("id" when what is NULL): empty, too long, or with a control character. */
+struct raw_id;
+int field_parse_id(const field *f, const char *what, struct raw_id *out, char *msg,
+                   size_t size);
+
 #endif

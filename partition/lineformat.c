@@ -252,19 +252,7 @@ int line_format_resolve(line_format *lf, data_format fmt, const data_options *op
 
 static int parse_id(const field *f, const char *what, raw_id *out, char *msg, size_t size)
 {
-    unsigned char bad = 0;
-    char ex[48];
-    raw_id_status st = raw_id_parse(f->p, f->n, out, &bad);
-    if (st == RAW_ID_OK)
-        return 0;
-    field_excerpt(f, ex, sizeof ex);
-    if (st == RAW_ID_EMPTY)
-        snprintf(msg, size, "empty %s id", what);
-    else if (st == RAW_ID_TOO_LONG)
-        snprintf(msg, size, "%s id '%s' is longer than %d bytes", what, ex, RAW_ID_MAX_BYTES);
-    else
-        snprintf(msg, size, "%s id '%s' contains a control character (byte 0x%02x)", what, ex, bad);
-    return -1;
+    return field_parse_id(f, what, out, msg, size);
 }
 
 static int parse_rating(field *f, float *out, char *msg, size_t size)

@@ -65,5 +65,10 @@ int reader_parse_range(data_file *f, int64_t begin, int64_t end, rating_fn fn, v
 /* DATA_FORMAT_AUTO resolved by the name path and line 1 (first[len], NUL-terminated) of a
  * non-empty file; DATA_FORMAT_AUTO when neither decides. */
 data_format reader_detect(const char *path, const char *first, size_t len);
+/* Shared by the ratings and feature-file detection (partition/detect.c): whether s[0..n)
+ * ends with suffix (case-insensitive), and the length of a base name without a compression
+ * suffix (.gz, .gzip, .zst, .zstd). */
+int data_name_ends_with(const char *s, size_t n, const char *suffix);
+size_t data_name_stem_length(const char *base);
 
 #endif

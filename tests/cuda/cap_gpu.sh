@@ -8,15 +8,7 @@
 # Exits 77 (skipped) when this machine has no usable CUDA device.
 source "$(dirname "$0")/../e2e/lib.sh"
 TOOL=${1:?ckpt_tool path}
-probe=0
-"$BIVAE" train --synthetic 60x50x1300 --epochs 1 --k 2 --encoder 4 --device cuda --quiet >"$TMP/probe.out" 2>"$TMP/probe.err" \
-    || probe=$?
-nodev="--device cuda: rank 0: (no NVIDIA driver / no GPU found|this build has no CUDA backend)"
-if [[ $probe -eq 3 ]] && grep -Eq -- "$nodev" "$TMP/probe.err"; then
-    echo "SKIP: $(grep -E -m1 -- "$nodev" "$TMP/probe.err")"
-    exit 77
-fi
-[[ $probe -eq 0 ]] || { cat "$TMP/probe.err"; fail "the GPU probe run failed (exit $probe)"; }
+skip_without_gpu
 args=(--synthetic 97x61x2400 --synthetic-features 5 --cap-priors both --k 4 --encoder 8
       --batch-size 7)
 run_np 1 "$TMP/cpu.jsonl" "${args[@]}" --epochs 3 --device cpu

@@ -17,15 +17,7 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 TOOL=${1:?ckpt_tool path}
 args=(--synthetic ml-100k --epochs 3 --k 10 --encoder 20 --batch-size 100)
-probe=0
-"$BIVAE" train --synthetic 60x50x1300 --epochs 1 --k 2 --encoder 4 --device cuda --quiet >"$TMP/probe.out" 2>"$TMP/probe.err" \
-    || probe=$?
-nodev="--device cuda: rank 0: (no NVIDIA driver / no GPU found|this build has no CUDA backend)"
-if [[ $probe -eq 3 ]] && grep -Eq -- "$nodev" "$TMP/probe.err"; then
-    echo "SKIP: $(grep -E -m1 -- "$nodev" "$TMP/probe.err")"
-    exit 77
-fi
-[[ $probe -eq 0 ]] || { cat "$TMP/probe.err"; fail "the GPU probe run failed (exit $probe)"; }
+skip_without_gpu
 cmp_cpu() {   # cmp_cpu OUT.jsonl what
     $COMPARE "$TMP/cpu.jsonl" "$1" --loss-rtol 1e-3 --metric-atol 5e-3 || fail "$2 differs from the CPU run"
     echo "train_gpu: $2 equals the CPU run within the tolerance"

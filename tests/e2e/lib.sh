@@ -25,3 +25,18 @@ run_np() {
         --metrics-out "$out" "$@" >"$TMP/np$np.out" 2>"$TMP/np$np.err" \
         || { cat "$TMP/np$np.err" >&2; fail "np $np run failed: $*"; }
 }
+
+# skip_without_gpu: one tiny --device cuda run; exits 77 (ctest's skip) with the reason
+# when this machine has no usable CUDA device or the build has no CUDA backend, fails the
+# test when the probe run fails otherwise.
+skip_without_gpu() {
+    local probe=0
+    local nodev="--device cuda: rank 0: (no NVIDIA driver / no GPU found|this build has no CUDA backend)"
+    "$BIVAE" train --synthetic 60x50x1300 --epochs 1 --k 2 --encoder 4 --device cuda --quiet \
+        >"$TMP/probe.out" 2>"$TMP/probe.err" || probe=$?
+    if [[ $probe -eq 3 ]] && grep -Eq -- "$nodev" "$TMP/probe.err"; then
+        echo "SKIP: $(grep -E -m1 -- "$nodev" "$TMP/probe.err")"
+        exit 77
+    fi
+    [[ $probe -eq 0 ]] || { cat "$TMP/probe.err"; fail "the GPU probe run failed (exit $probe)"; }
+}

@@ -30,6 +30,7 @@
 #include "common/check.h"
 #include "common/outfile.h"
 #include "src/app.h"
+#include "src/app_history.h"
 #include "src/checkpoint.h"
 #include "src/ckpt_io.h"
 #include "src/cyclic_rows.h"
@@ -728,6 +729,64 @@ static int rec_load(const bivae_config *cfg, rec_ctx *x, ckpt_info *info, char *
     return 0;
 }
 
+/* --history FILE: its users become the asked users (all "known", global id = their row in
+ * the file), their seen items the file's items, μ_θ folded in by the user encoder. A user
+ * that is also in the checkpoint gets the same treatment: its μ_θ and seen items come
+ * from the file, not from the checkpoint's training row. */
+static int rec_history(const bivae_config *cfg, rec_ctx *x, char *err, size_t len)
+{
+    history h;
+    int status = history_read(cfg->history_file, cfg->data.format, &x->items, &h, err, len);
+    float *mu = NULL;
+    if (!status && h.empty_users == h.n) {
+        ckpt_errf(err, len, "--history %s: none of its %lld users has an item of the checkpoint "
+                  "%s (nothing to fold in)", cfg->history_file, (long long)h.n, cfg->model_path);
+        status = BIVAE_EXIT_USAGE;
+    }
+    if (!status)
+        status = history_fold_in(cfg->model_path, x->info, &h, &mu, err, len);
+    if (status) {
+        history_free(&h);
+        return status;
+    }
+    if (h.unknown_lines > 0)
+        fprintf(stderr, "bivae-dist: note: %lld of %lld ratings in %s name %lld items not in the "
+                "checkpoint: ignored\n", (long long)h.unknown_lines, (long long)h.lines,
+                cfg->history_file, (long long)h.unknown_items);
+    if (h.empty_users > 0)
+        fprintf(stderr, "bivae-dist: note: %lld of %lld users in %s have no item of the "
+                "checkpoint: skipped\n", (long long)h.empty_users, (long long)h.n,
+                cfg->history_file);
+    rec_users *u = x->u;
+    free(u->by_g);
+    free(x->mu_theta);
+    u->n = u->cap = h.n;
+    u->raw = h.raw;
+    u->g = xmalloc(sizeof(int64_t) * (size_t)(h.n > 0 ? h.n : 1));
+    u->by_g = xmalloc(sizeof(int64_t) * (size_t)(h.n > 0 ? h.n : 1));
+    u->n_known = 0;
+    free(x->sel_ptr);
+    x->sel_ptr = xmalloc(sizeof(int64_t) * (size_t)(h.n + 1));   /* [n_known + 1] */
+    x->sel_ptr[0] = 0;
+    x->mu_theta = mu;
+    for (int64_t i = 0; i < h.n; i++) {        /* known: the users with an item; in order */
+        int64_t n_i = h.rowptr[i + 1] - h.rowptr[i];
+        u->g[i] = n_i > 0 ? u->n_known : -1;
+        if (n_i == 0)
+            continue;
+        if (u->n_known != i)
+            memmove(mu + u->n_known * x->info->K, mu + i * x->info->K,
+                    sizeof(float) * (size_t)x->info->K);
+        u->by_g[u->n_known] = i;
+        x->sel_ptr[u->n_known + 1] = x->sel_ptr[u->n_known] + n_i;
+        u->n_known++;
+    }
+    free(x->sel_col);
+    x->sel_col = h.col;        /* the rows of the users with items are h.col in order */
+    free(h.rowptr);
+    return 0;
+}
+
 /* 1 when paths a and b both name one existing file. */
 static int same_file(const char *a, const char *b)
 {
@@ -749,7 +808,8 @@ static int rec_open_out(const bivae_config *cfg, rec_out *o, char *err, size_t l
     if (outfile_prepare_file("--out", out, err, len) != 0)
         return BIVAE_EXIT_USAGE;
     const char *input = same_file(out, cfg->model_path) ? "--model" :
-                        same_file(out, cfg->users_file) ? "--users" : NULL;
+                        same_file(out, cfg->users_file) ? "--users" :
+                        same_file(out, cfg->history_file) ? "--history" : NULL;
     if (input) {
         ckpt_errf(err, len, "--out %s: is the %s file (the recommendations would replace it)",
                  out, input);
@@ -787,12 +847,18 @@ static int recommend(const bivae_config *cfg, char *err, size_t len)
     memset(&info, 0, sizeof info);
     memset(&o, 0, sizeof o);
     x.u = &u;
-    int status = parse_users(cfg, &u, err, len);
+    int status = 0;
+    if (cfg->history_file)
+        memset(&u, 0, sizeof u);          /* the users come from the file (rec_history) */
+    else
+        status = parse_users(cfg, &u, err, len);
     if (!status)
         status = rec_open_out(cfg, &o, err, len);
     if (!status)
         status = rec_load(cfg, &x, &info, err, len);
-    if (!status)
+    if (!status && cfg->history_file)
+        status = rec_history(cfg, &x, err, len);
+    else if (!status)
         status = rec_begin(cfg, &u, err, len);
     if (!status) {
         recommend_all(&x, cfg->output.top_k, &o);

@@ -124,6 +124,11 @@ static const cli_option cli_options[] = {
      NULL, "raw user id to recommend for", AT(user), 0},
     {"users", RECOMMEND, GRP_INPUT, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
      NULL, "file of raw user ids, one per line", AT(users_file), 0},
+    {"history", RECOMMEND, GRP_INPUT, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
+     NULL, "users with their items (a ratings file, user item [rating] lines): each is "
+     "folded in by the user encoder from these items and gets top-K", AT(history_file), 0},
+    {"new-items", RECOMMEND, GRP_INPUT, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
+     NULL, "item features of items without ratings (not built yet)", AT(new_items_file), 0},
 
     /* ---- data ---- */
     {"data", TRAIN | EVAL, GRP_DATA, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
@@ -135,7 +140,7 @@ static const cli_option cli_options[] = {
      NULL, "training ratings (an explicit split; alone: no evaluation)", AT(data.train_path), 0},
     {"test", TRAIN | EVAL, GRP_DATA, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
      NULL, "test ratings (with --train)", AT(data.test_path), 0},
-    {"format", TRAIN | EVAL, GRP_DATA, OPT_ENUM, NULL, format_words, 0, 0, 0, 0,
+    {"format", TRAIN | EVAL | RECOMMEND, GRP_DATA, OPT_ENUM, NULL, format_words, 0, 0, 0, 0,
      "auto", "file format (auto: by name, then by content)", AT(data.format), 0},
     {"synthetic", TRAIN | EVAL | GEN, GRP_DATA, OPT_STRING, "PRESET", NULL, 0, 0, 0, 0,
      NULL, "built-in data: ml-100k, ml-1m, ml-20m or UxIxNNZ", AT(data.synthetic), 0},
@@ -859,11 +864,15 @@ static int check_recommend(const parser *p)
     int rc = check_required(p, req);
     if (rc)
         return rc;
-    if (given(p, "user") && given(p, "users"))
-        return usage_error(p->cmd, "--users", "give either --user RAWID or --users FILE, "
-                           "not both");
-    if (!given(p, "user") && !given(p, "users"))
-        return usage_error(p->cmd, "--user", "recommend needs --user RAWID or --users FILE");
+    if (given(p, "new-items"))
+        return usage_error(p->cmd, "--new-items", "not built yet (new items from their "
+                           "features: issue 15)");
+    if (given(p, "user") + given(p, "users") + given(p, "history") > 1)
+        return usage_error(p->cmd, given(p, "history") ? "--history" : "--users",
+                           "give one of --user RAWID, --users FILE and --history FILE");
+    if (!given(p, "user") && !given(p, "users") && !given(p, "history"))
+        return usage_error(p->cmd, "--user", "recommend needs --user RAWID, --users FILE or "
+                           "--history FILE");
     return 0;
 }
 

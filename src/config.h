@@ -80,6 +80,8 @@ typedef struct bivae_config {
     const char *model_path;             /* --model CKPT (eval, recommend, export) */
     const char *user;                   /* --user RAWID (recommend) */
     const char *users_file;             /* --users FILE (recommend) */
+    const char *history_file;           /* --history FILE (recommend: fold-in users) */
+    const char *new_items_file;         /* --new-items FILE (recommend: not built yet) */
     int test_ratio_given, id_order_given;        /* set when the flag is on the command line */
     int header_flag, no_header_flag;             /* --header / --no-header (-> data.header) */
 } bivae_config;

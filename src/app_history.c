@@ -169,7 +169,7 @@ int history_read(const char *path, data_format fmt, const id_table *items, histo
     if (status && e.line > 0)
         ckpt_errf(err, len, "--history %s:%lld: %s", path, (long long)e.line, e.msg);
     else if (status)
-        ckpt_errf(err, len, "--history %s", e.msg);
+        ckpt_errf(err, len, "--history: %s", e.msg);
     else if (x.lines == 0) {
         ckpt_errf(err, len, "--history %s: no ratings (the file is empty or has only a header)",
                   path);

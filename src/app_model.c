@@ -848,6 +848,11 @@ static int recommend(const bivae_config *cfg, char *err, size_t len)
     memset(&o, 0, sizeof o);
     x.u = &u;
     int status = 0;
+    if (cfg->data.user_features || cfg->new_items_file) {   /* issue 15, not built yet */
+        ckpt_errf(err, len, "%s: not built yet for recommend (cold start from features)",
+                  cfg->new_items_file ? "--new-items" : "--user-features");
+        return BIVAE_EXIT_USAGE;
+    }
     if (cfg->history_file)
         memset(&u, 0, sizeof u);          /* the users come from the file (rec_history) */
     else

@@ -181,7 +181,7 @@ static const cli_option cli_options[] = {
     {"cap-priors", TRAIN, GRP_MODEL, OPT_CAPS, "user|item|both", NULL, 0, 0, 0, 0,
      NULL, "constrained adaptive priors from that side's features (user, item, both)",
      AT(model), 0},
-    {"user-features", TRAIN, GRP_MODEL, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
+    {"user-features", TRAIN | RECOMMEND, GRP_MODEL, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
      NULL, "user features: dense (id,f1,...,fn), sparse (id feat[:value] ...) or the "
      "MovieLens u.user / users.dat; each rank holds the rows of its own users",
      AT(data.user_features), 0},
@@ -864,13 +864,11 @@ static int check_recommend(const parser *p)
     int rc = check_required(p, req);
     if (rc)
         return rc;
-    if (given(p, "new-items"))
-        return usage_error(p->cmd, "--new-items", "not built yet (new items from their "
-                           "features: issue 15)");
     if (given(p, "user") + given(p, "users") + given(p, "history") > 1)
         return usage_error(p->cmd, given(p, "history") ? "--history" : "--users",
                            "give one of --user RAWID, --users FILE and --history FILE");
-    if (!given(p, "user") && !given(p, "users") && !given(p, "history"))
+    if (!given(p, "user") && !given(p, "users") && !given(p, "history") &&
+        !given(p, "user-features"))
         return usage_error(p->cmd, "--user", "recommend needs --user RAWID, --users FILE or "
                            "--history FILE");
     return 0;

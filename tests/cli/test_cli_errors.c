@@ -155,9 +155,11 @@ static const bad_case cases[] = {
     {"eval --data d", "error: --model: required by 'eval'"},
     {"eval --model m --test t", "error: --test: needs --train"},
     {"eval --model m --data d --synthetic x", "error: --synthetic: give only one"},
-    {"recommend --model m", "error: --user: recommend needs --user RAWID or --users FILE"},
+    {"recommend --model m", "error: --user: recommend needs --user RAWID, --users FILE or "
+     "--history FILE"},
+    {"recommend --model m --user 1 --history h", "error: --history: give one of --user"},
     {"recommend --user 1", "error: --model: required by 'recommend'"},
-    {"recommend --model m --user 1 --users f", "error: --users: give either --user"},
+    {"recommend --model m --user 1 --users f", "error: --users: give one of --user"},
     {"export --model m", "error: --out: required by 'export'"},
     {"export --out d", "error: --model: required by 'export'"},
 };

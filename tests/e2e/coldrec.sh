@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# recommend --history FILE (fold-in through the user encoder, src/app_history.c):
+#   a) a training user's own training items, under its own id or a new one, give exactly
+#      the lines `recommend --user` gives (fold-in = the encoder's mean, same exclusions);
+#   b) the scores of a folded-in user are μ_θ·μ_β with μ_θ the exported mu_theta row of the
+#      user whose items it was given (python on export's .npy files), ranked by them;
+#   c) items unknown to the checkpoint are counted and ignored (a note), users without a
+#      known item skipped (a note); a history with items in another order or duplicated
+#      gives the same output;
+#   d) bad input is one line and exit 2: empty history, only unknown items, a malformed
+#      line (file:line), an unknown --format, --history with --user, --new-items and
+#      recommend --user-features (not built yet).
+source "$(dirname "$0")/lib.sh"
+"$BIVAE" gen --synthetic 150x90x3000 --out "$TMP/r.tsv" --seed 3 >/dev/null 2>&1 || fail "gen"
+"$BIVAE" train --quiet --threads 1 --train "$TMP/r.tsv" --epochs 3 --k 3 --encoder 6 \
+    --batch-size 16 --seed 3 --checkpoint-dir "$TMP/ck" >/dev/null 2>&1 || fail "train"
+CK=$(ls "$TMP"/ck/*.bvck) || fail "no checkpoint"
+rec() { "$BIVAE" recommend --model "$CK" --top-k 100 "$@"; }   # all items: exclusions show
+
+# a) user 7's training rows: as user 7 and as a new user "new7"
+awk -F'\t' '$1 == 7' "$TMP/r.tsv" > "$TMP/h7.tsv"
+rec --user 7 > "$TMP/want7" 2>/dev/null || fail "recommend --user 7"
+rec --history "$TMP/h7.tsv" > "$TMP/got7" 2>"$TMP/err" || fail "recommend --history"
+cmp -s "$TMP/want7" "$TMP/got7" || fail "fold-in of user 7's own row differs from --user 7"
+awk -F'\t' -v OFS='\t' '$1 == 7 { $1 = "new7"; print }' "$TMP/r.tsv" | sort -r > "$TMP/hn.tsv"
+tail -n 1 "$TMP/hn.tsv" >> "$TMP/hn.tsv"     # a duplicate line
+rec --history "$TMP/hn.tsv" > "$TMP/gotn" 2>/dev/null || fail "recommend --history (new user)"
+sed 's/^7\t/new7\t/' "$TMP/want7" | cmp -s - "$TMP/gotn" || fail "new user with user 7's items differs"
+
+# b) scores = μ_θ[7]·μ_β from export's files, every item not in the history, ranked
+"$BIVAE" export --model "$CK" --out "$TMP/ex" >/dev/null 2>&1 || fail "export"
+python3 - "$TMP/ex" "$TMP/hn.tsv" "$TMP/gotn" <<'PY' || fail "fold-in scores are not mu_theta.mu_beta"
+import ast, struct, sys
+def load(path):   # a [rows x K] '<f4' C-order .npy, without numpy
+    b = open(path, "rb").read()
+    n = struct.unpack("<H", b[8:10])[0]
+    h = ast.literal_eval(b[10:10 + n].decode())
+    assert h["descr"] == "<f4" and not h["fortran_order"], h
+    rows, K = h["shape"]
+    v = struct.unpack(f"<{rows * K}f", b[10 + n:10 + n + 4 * rows * K])
+    return [list(v[r * K:(r + 1) * K]) for r in range(rows)]
+ex, hist, got = sys.argv[1:]
+ids = lambda f: [l.split(",", 1)[1].strip() for l in open(f"{ex}/{f}").readlines()[1:]]
+users, items = ids("user_ids.csv"), ids("item_ids.csv")
+theta = load(f"{ex}/mu_theta.npy")[users.index("7")]
+s = [sum(a * b for a, b in zip(beta, theta)) for beta in load(f"{ex}/mu_beta.npy")]
+seen = {items.index(l.split("\t")[1]) for l in open(hist)}
+order = [j for j in sorted(range(len(s)), key=lambda j: -s[j]) if j not in seen][:100]
+rows = [l.rstrip("\n").split("\t") for l in open(got).readlines()[1:]]
+assert [r[2] for r in rows] == [items[j] for j in order], (rows, order)
+for r, j in zip(rows, order):
+    assert abs(float(r[3]) - s[j]) <= 1e-5 + 1e-5 * abs(s[j]), (r, s[j])
+PY
+
+# c) unknown items and users without a known item
+{ cat "$TMP/hn.tsv"; printf 'new7\t9999\t3\t0\nghost\t8888\t1\t0\n'; } > "$TMP/hu.tsv"
+rec --history "$TMP/hu.tsv" > "$TMP/gotu" 2>"$TMP/err" || fail "recommend --history (unknown)"
+cmp -s "$TMP/gotn" "$TMP/gotu" || fail "unknown items changed the recommendations"
+grep -q "note: 2 of $(wc -l < "$TMP/hu.tsv") ratings in .*hu.tsv name 2 items not in the checkpoint: ignored" \
+    "$TMP/err" || { cat "$TMP/err" >&2; fail "no note of the unknown items"; }
+grep -q "note: 1 of 2 users in .*hu.tsv have no item of the checkpoint: skipped" "$TMP/err" \
+    || { cat "$TMP/err" >&2; fail "no note of the skipped user"; }
+
+# d) bad input: one line, exit 2
+one_line() { [[ $(wc -l < "$TMP/err") -eq 1 ]] || { cat "$TMP/err" >&2; fail "not one line: $*"; }; }
+: > "$TMP/empty.tsv"
+expect_exit 2 "error: --history .*empty.tsv: no ratings" rec --history "$TMP/empty.tsv"; one_line empty
+printf 'u1\t9999\t3\t0\n' > "$TMP/unk.tsv"
+expect_exit 2 "error: --history .*unk.tsv: none of its 1 users has an item of the checkpoint" \
+    rec --history "$TMP/unk.tsv"; one_line unknown
+printf '1\t5\t3\t0\n2\n' > "$TMP/bad.tsv"
+expect_exit 2 "error: --history .*bad.tsv:2: " rec --history "$TMP/bad.tsv"; one_line malformed
+expect_exit 2 "error: --format: 'nope' is not one of" rec --history "$TMP/h7.tsv" --format nope
+expect_exit 2 "error: --history: give one of --user" rec --history "$TMP/h7.tsv" --user 7
+expect_exit 2 "error: --new-items: not built yet" rec --history "$TMP/h7.tsv" --new-items x.csv
+expect_exit 2 "error: --user-features: not built yet for recommend" rec --user-features x.csv
+echo "coldrec: OK"

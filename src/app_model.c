@@ -30,6 +30,7 @@
 #include "common/check.h"
 #include "common/outfile.h"
 #include "src/app.h"
+#include "src/app_cold.h"
 #include "src/app_history.h"
 #include "src/checkpoint.h"
 #include "src/ckpt_io.h"
@@ -787,6 +788,33 @@ static int rec_history(const bivae_config *cfg, rec_ctx *x, char *err, size_t le
     return 0;
 }
 
+/* --user-features FILE: its rows become the asked users (in file order), θ = μ_prior of
+ * their features, nothing excluded (no history; a user of the checkpoint is treated the
+ * same). c: one rank. */
+static int rec_cold(const bivae_config *cfg, comm *c, rec_ctx *x, char *err, size_t len)
+{
+    cold_users cu;
+    int status = cold_users_read(c, cfg->data.user_features, cfg->data.features_format,
+                                 cfg->model_path, x->info, &cu, err, len);
+    if (status)
+        return status;
+    rec_users *u = x->u;
+    free(u->by_g);
+    free(x->mu_theta);
+    free(x->sel_ptr);
+    free(x->sel_col);
+    u->n = u->cap = u->n_known = cu.n;
+    u->raw = cu.raw;
+    u->g = xmalloc(sizeof(int64_t) * (size_t)cu.n);
+    u->by_g = xmalloc(sizeof(int64_t) * (size_t)cu.n);
+    for (int64_t i = 0; i < cu.n; i++)
+        u->g[i] = u->by_g[i] = i;
+    x->sel_ptr = xcalloc((size_t)cu.n + 1, sizeof(int64_t));    /* [n + 1] no seen items */
+    x->sel_col = xmalloc(sizeof(int32_t));
+    x->mu_theta = cu.mu;
+    return 0;
+}
+
 /* 1 when paths a and b both name one existing file. */
 static int same_file(const char *a, const char *b)
 {
@@ -837,7 +865,7 @@ static int rec_begin(const bivae_config *cfg, const rec_users *u, char *err, siz
     return 0;
 }
 
-static int recommend(const bivae_config *cfg, char *err, size_t len)
+static int recommend(const bivae_config *cfg, comm *c, char *err, size_t len)
 {
     rec_users u;
     rec_ctx x;
@@ -848,12 +876,12 @@ static int recommend(const bivae_config *cfg, char *err, size_t len)
     memset(&o, 0, sizeof o);
     x.u = &u;
     int status = 0;
-    if (cfg->data.user_features || cfg->new_items_file) {   /* issue 15, not built yet */
-        ckpt_errf(err, len, "%s: not built yet for recommend (cold start from features)",
-                  cfg->new_items_file ? "--new-items" : "--user-features");
+    if (cfg->new_items_file) {   /* issue 15, not built yet */
+        ckpt_errf(err, len, "--new-items: not built yet for recommend (new items from their "
+                  "features)");
         return BIVAE_EXIT_USAGE;
     }
-    if (cfg->history_file)
+    if (cfg->history_file || cfg->data.user_features)
         memset(&u, 0, sizeof u);          /* the users come from the file (rec_history) */
     else
         status = parse_users(cfg, &u, err, len);
@@ -863,6 +891,8 @@ static int recommend(const bivae_config *cfg, char *err, size_t len)
         status = rec_load(cfg, &x, &info, err, len);
     if (!status && cfg->history_file)
         status = rec_history(cfg, &x, err, len);
+    else if (!status && cfg->data.user_features)
+        status = rec_cold(cfg, c, &x, err, len);
     else if (!status)
         status = rec_begin(cfg, &u, err, len);
     if (!status) {
@@ -888,6 +918,14 @@ int app_recommend(const bivae_config *cfg, comm *c)
     int status = app_check_cpu_isa(c, isa, sizeof isa);
     if (status)
         return status;
-    status = comm_rank(c) == 0 ? recommend(cfg, err, sizeof err) : 0;
+    if (cfg->data.user_features && comm_size(c) > 1) {   /* every rank decides alike */
+        if (comm_rank(c) == 0)
+            fprintf(stderr, "bivae-dist: error: recommend --user-features runs on one rank "
+                    "(here %d)\n", comm_size(c));
+        return BIVAE_EXIT_USAGE;
+    }
+    status = comm_rank(c) == 0 ? recommend(cfg, c, err, sizeof err) : 0;
+    if (status && !err[0] && comm_size(c) == 1)
+        return status;                    /* the feature reader printed it */
     return comm_agree(c, status, err);
 }

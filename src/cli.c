@@ -188,7 +188,7 @@ static const cli_option cli_options[] = {
     {"item-features", TRAIN, GRP_MODEL, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
      NULL, "item features: dense, sparse or the MovieLens u.item / movies.dat / movies.csv / "
      "genome-scores.csv", AT(data.item_features), 0},
-    {"features-format", TRAIN, GRP_MODEL, OPT_ENUM, NULL, features_format_words, 0, 0, 0, 0,
+    {"features-format", TRAIN | RECOMMEND, GRP_MODEL, OPT_ENUM, NULL, features_format_words, 0, 0, 0, 0,
      "auto", "format of the feature files (auto: each by its name, then its first line)",
      AT(data.features_format), 0},
     {"missing-features", TRAIN, GRP_MODEL, OPT_ENUM, NULL, missing_features_words, 0, 0, 0, 0,
@@ -864,9 +864,10 @@ static int check_recommend(const parser *p)
     int rc = check_required(p, req);
     if (rc)
         return rc;
-    if (given(p, "user") + given(p, "users") + given(p, "history") > 1)
-        return usage_error(p->cmd, given(p, "history") ? "--history" : "--users",
-                           "give one of --user RAWID, --users FILE and --history FILE");
+    if (given(p, "user") + given(p, "users") + given(p, "history") + given(p, "user-features") > 1)
+        return usage_error(p->cmd, given(p, "history") ? "--history" : given(p, "user-features") ?
+                           "--user-features" : "--users", "give one of --user RAWID, --users "
+                           "FILE, --history FILE and --user-features FILE");
     if (!given(p, "user") && !given(p, "users") && !given(p, "history") &&
         !given(p, "user-features"))
         return usage_error(p->cmd, "--user", "recommend needs --user RAWID, --users FILE or "

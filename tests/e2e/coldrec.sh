@@ -8,8 +8,12 @@
 #      known item skipped (a note); a history with items in another order or duplicated
 #      gives the same output;
 #   d) bad input is one line and exit 2: empty history, only unknown items, a malformed
-#      line (file:line), an unknown --format, --history with --user, --new-items and
-#      recommend --user-features (not built yet).
+#      line (file:line), an unknown --format, --history with --user, --new-items (not
+#      built yet);
+#   e) recommend --user-features FILE (θ = μ_prior of the row, CAP user prior): a user
+#      given its training feature row is ranked by the exported mu_theta_prior row times
+#      mu_beta over all items (python on export's .npy files); a non-CAP checkpoint, a
+#      file of the wrong width, a second row of one id, a sparse file: one line, exit 2.
 source "$(dirname "$0")/lib.sh"
 "$BIVAE" gen --synthetic 150x90x3000 --out "$TMP/r.tsv" --seed 3 >/dev/null 2>&1 || fail "gen"
 "$BIVAE" train --quiet --threads 1 --train "$TMP/r.tsv" --epochs 3 --k 3 --encoder 6 \
@@ -29,7 +33,8 @@ sed 's/^7\t/new7\t/' "$TMP/want7" | cmp -s - "$TMP/gotn" || fail "new user with 
 
 # b) scores = μ_θ[7]·μ_β from export's files, every item not in the history, ranked
 "$BIVAE" export --model "$CK" --out "$TMP/ex" >/dev/null 2>&1 || fail "export"
-python3 - "$TMP/ex" "$TMP/hn.tsv" "$TMP/gotn" <<'PY' || fail "fold-in scores are not mu_theta.mu_beta"
+check_scores() {   # check_scores EXPORT_DIR THETA_NPY USER SEEN_FILE|- GOT
+python3 - "$@" <<'PY'
 import ast, struct, sys
 def load(path):   # a [rows x K] '<f4' C-order .npy, without numpy
     b = open(path, "rb").read()
@@ -39,18 +44,22 @@ def load(path):   # a [rows x K] '<f4' C-order .npy, without numpy
     rows, K = h["shape"]
     v = struct.unpack(f"<{rows * K}f", b[10 + n:10 + n + 4 * rows * K])
     return [list(v[r * K:(r + 1) * K]) for r in range(rows)]
-ex, hist, got = sys.argv[1:]
+ex, theta_npy, user, hist, got = sys.argv[1:]
 ids = lambda f: [l.split(",", 1)[1].strip() for l in open(f"{ex}/{f}").readlines()[1:]]
 users, items = ids("user_ids.csv"), ids("item_ids.csv")
-theta = load(f"{ex}/mu_theta.npy")[users.index("7")]
+theta = load(f"{ex}/{theta_npy}")[users.index(user)]
 s = [sum(a * b for a, b in zip(beta, theta)) for beta in load(f"{ex}/mu_beta.npy")]
-seen = {items.index(l.split("\t")[1]) for l in open(hist)}
+seen = {items.index(l.split("\t")[1]) for l in open(hist)} if hist != "-" else set()
 order = [j for j in sorted(range(len(s)), key=lambda j: -s[j]) if j not in seen][:100]
 rows = [l.rstrip("\n").split("\t") for l in open(got).readlines()[1:]]
+rows = [r for r in rows if r[0] == user]
 assert [r[2] for r in rows] == [items[j] for j in order], (rows, order)
 for r, j in zip(rows, order):
     assert abs(float(r[3]) - s[j]) <= 1e-5 + 1e-5 * abs(s[j]), (r, s[j])
 PY
+}
+check_scores "$TMP/ex" mu_theta.npy 7 "$TMP/hn.tsv" <(sed 's/^new7\t/7\t/' "$TMP/gotn") \
+    || fail "fold-in scores are not mu_theta.mu_beta"
 
 # c) unknown items and users without a known item
 { cat "$TMP/hn.tsv"; printf 'new7\t9999\t3\t0\nghost\t8888\t1\t0\n'; } > "$TMP/hu.tsv"
@@ -73,5 +82,32 @@ expect_exit 2 "error: --history .*bad.tsv:2: " rec --history "$TMP/bad.tsv"; one
 expect_exit 2 "error: --format: 'nope' is not one of" rec --history "$TMP/h7.tsv" --format nope
 expect_exit 2 "error: --history: give one of --user" rec --history "$TMP/h7.tsv" --user 7
 expect_exit 2 "error: --new-items: not built yet" rec --history "$TMP/h7.tsv" --new-items x.csv
-expect_exit 2 "error: --user-features: not built yet for recommend" rec --user-features x.csv
+
+# e) cold-start users from their features (a CAP checkpoint with a user prior)
+awk 'BEGIN { for (u = 1; u <= 160; u++) if (u % 7) printf "%d,%.3f,%.3f,%d\n", u, sin(u), cos(3 * u), u % 4 }' \
+    > "$TMP/users.csv"
+"$BIVAE" train --quiet --threads 1 --train "$TMP/r.tsv" --user-features "$TMP/users.csv" \
+    --cap-priors user --epochs 3 --k 3 --encoder 6 --batch-size 16 --seed 3 \
+    --checkpoint-dir "$TMP/ckc" >/dev/null 2>&1 || fail "train CAP"
+CKC=$(ls "$TMP"/ckc/*.bvck) || fail "no CAP checkpoint"
+"$BIVAE" export --model "$CKC" --out "$TMP/exc" >/dev/null 2>&1 || fail "export CAP"
+{ grep '^9,' "$TMP/users.csv"; echo "newbie,0.5,-0.5,1"; } > "$TMP/cold.csv"
+"$BIVAE" recommend --model "$CKC" --top-k 100 --user-features "$TMP/cold.csv" > "$TMP/gotc" \
+    2>"$TMP/err" || { cat "$TMP/err" >&2; fail "recommend --user-features"; }
+check_scores "$TMP/exc" mu_theta_prior.npy 9 - "$TMP/gotc" \
+    || fail "cold-start scores are not mu_theta_prior.mu_beta"
+[[ $(grep -c '^newbie' "$TMP/gotc") -eq $(( $(wc -l < "$TMP/exc/item_ids.csv") - 1 )) ]] \
+    || fail "the new user does not get every item"
+expect_exit 2 "error: --user-features: the checkpoint .* has no user prior" \
+    rec --user-features "$TMP/cold.csv"; one_line non-CAP
+printf '2,0.9,0.2\n' > "$TMP/narrow.csv"
+expect_exit 2 "error: --user-features .*narrow.csv: 2 features per row, the user prior of .* reads 3" \
+    "$BIVAE" recommend --model "$CKC" --user-features "$TMP/narrow.csv"; one_line width
+printf '2,0.9,0.2,1\n2,0.9,0.2,1\n' > "$TMP/dup.csv"
+expect_exit 2 "error: --user-features .*dup.csv:2: a second row" \
+    "$BIVAE" recommend --model "$CKC" --user-features "$TMP/dup.csv"; one_line duplicate
+printf '2 a b:0.5\n' > "$TMP/sp.txt"
+expect_exit 2 "error: --user-features .*sp.txt: sparse features are numbered by their names" \
+    "$BIVAE" recommend --model "$CKC" --user-features "$TMP/sp.txt" --features-format sparse
+one_line sparse
 echo "coldrec: OK"

@@ -13,21 +13,21 @@
 #include "src/app_cold.h"
 #include "src/model.h"
 
-typedef struct params_ctx { float *p; } params_ctx;
+typedef struct params_ctx { float *p; ckpt_tensor t; } params_ctx;
 
 static int on_tensor(void *ctx, ckpt_tensor t, int64_t offset, const void *data, int64_t n,
                      char *err, size_t err_len)
 {
     (void)err;
     (void)err_len;
-    if (t == CKPT_ENC_USER_PARAMS)
+    if (t == ((params_ctx *)ctx)->t)
         memcpy(((params_ctx *)ctx)->p + offset, data, sizeof(float) * (size_t)n);
     return 0;
 }
 
 /* The rows of s into F [ids × D] (zeros where not given); a second row of one id: error. */
 static int fill_rows(const feature_sink *s, int64_t n_ids, int64_t D, float *F,
-                     const char *path, char *err, size_t len)
+                     const char *flag, const char *path, char *err, size_t len)
 {
     uint8_t *seen = xcalloc((size_t)(n_ids > 0 ? n_ids : 1), 1);
     int status = 0;
@@ -36,7 +36,7 @@ static int fill_rows(const feature_sink *s, int64_t n_ids, int64_t D, float *F,
         if (e->feat >= 0) {
             F[(int64_t)e->id * D + e->feat] = e->value;
         } else if (seen[e->id]++) {
-            ckpt_errf(err, len, "--user-features %s:%lld: a second row of this user", path,
+            ckpt_errf(err, len, "%s %s:%lld: a second row of this id", flag, path,
                       (long long)e->line);
             status = BIVAE_EXIT_USAGE;
         }
@@ -61,11 +61,21 @@ static void prior_means(const float *F, int64_t n, int64_t D, int64_t K, const f
 int cold_users_read(comm *c, const char *path, feature_format fmt, const char *model_path,
                     const ckpt_info *info, cold_users *out, char *err, size_t len)
 {
-    int64_t D = info->n_features[SIDE_USER], K = info->K, np = info->n_params[SIDE_USER];
+    return cold_rows_read(c, SIDE_USER, path, fmt, model_path, info, out, err, len);
+}
+
+int cold_rows_read(comm *c, int side, const char *path, feature_format fmt,
+                   const char *model_path, const ckpt_info *info, cold_users *out, char *err,
+                   size_t len)
+{
+    int64_t D = info->n_features[side], K = info->K, np = info->n_params[side];
+    const char *flag = side == SIDE_USER ? "--user-features" : "--new-items";
+    const char *who = side == SIDE_USER ? "user" : "item";
     memset(out, 0, sizeof(*out));
     if (D <= 0) {
-        ckpt_errf(err, len, "--user-features: the checkpoint %s has no user prior (trained "
-                  "without --cap-priors user): cold start from features needs one", model_path);
+        ckpt_errf(err, len, "%s: the checkpoint %s has no %s prior (trained without "
+                  "--cap-priors %s): cold start from features needs one", flag, model_path,
+                  who, who);
         return BIVAE_EXIT_USAGE;
     }
     id_dict ids;
@@ -78,26 +88,26 @@ int cold_users_read(comm *c, const char *path, feature_format fmt, const char *m
         err[0] = '\0';                         /* printed by the reader */
     int64_t width = s.layout.fmt == FEAT_FORMAT_DENSE ? s.layout.n_fields - 1 : s.layout.width;
     if (!status && s.layout.named) {
-        ckpt_errf(err, len, "--user-features %s: %s features are numbered by their names, "
-                  "which the checkpoint does not keep: give the rows as a dense file", path,
+        ckpt_errf(err, len, "%s %s: %s features are numbered by their names, which the "
+                  "checkpoint does not keep: give the rows as a dense file", flag, path,
                   feature_format_name(s.layout.fmt));
         status = BIVAE_EXIT_USAGE;
     } else if (!status && width != D) {
-        ckpt_errf(err, len, "--user-features %s: %lld features per row, the user prior of %s "
-                  "reads %lld", path, (long long)width, model_path, (long long)D);
+        ckpt_errf(err, len, "%s %s: %lld features per row, the %s prior of %s reads %lld", flag,
+                  path, (long long)width, who, model_path, (long long)D);
         status = BIVAE_EXIT_USAGE;
     } else if (!status && ids.n == 0) {
-        ckpt_errf(err, len, "--user-features %s: no feature rows", path);
+        ckpt_errf(err, len, "%s %s: no feature rows", flag, path);
         status = BIVAE_EXIT_USAGE;
     }
     float *F = NULL, *params = NULL;
     if (!status) {
         F = xcalloc((size_t)ids.n * (size_t)D, sizeof(float));     /* [n × D] */
-        status = fill_rows(&s, ids.n, D, F, path, err, len);
+        status = fill_rows(&s, ids.n, D, F, flag, path, err, len);
     }
     if (!status) {
         params = xmalloc(sizeof(float) * (size_t)np);               /* [n_params_full] */
-        params_ctx x = {params};
+        params_ctx x = {params, side == SIDE_USER ? CKPT_ENC_USER_PARAMS : CKPT_ENC_ITEM_PARAMS};
         ckpt_info again;
         if ((status = ckpt_read(model_path, &again, on_tensor, &x, err, len)) == 0)
             ckpt_info_free(&again);

@@ -1,5 +1,6 @@
-/* src/app_cold.h — recommend --user-features FILE (src/app_cold.c): users from their
- * feature rows alone, θ = μ_prior = F·Wt_p + b_p of the checkpoint's CAP user prior. */
+/* src/app_cold.h — recommend --user-features FILE / --new-items FILE (src/app_cold.c):
+ * users (items) from their feature rows alone, θ (β) = μ_prior = F·Wt_p + b_p of the
+ * checkpoint's CAP prior of that side. */
 #ifndef BIVAE_APP_COLD_H
 #define BIVAE_APP_COLD_H
 
@@ -21,6 +22,10 @@ typedef struct cold_users {
  * printed it already). */
 int cold_users_read(comm *c, const char *path, feature_format fmt, const char *model_path,
                     const ckpt_info *info, cold_users *out, char *err, size_t len);
+/* The same for side s (SIDE_ITEM: --new-items FILE, β = μ_prior of the item prior). */
+int cold_rows_read(comm *c, int side, const char *path, feature_format fmt,
+                   const char *model_path, const ckpt_info *info, cold_users *out, char *err,
+                   size_t len);
 void cold_users_free(cold_users *u);
 
 #endif

@@ -357,7 +357,8 @@ typedef struct rec_ctx {
     int64_t *sel_ptr;      /* [n_known + 1] offsets of the known users' seen items */
     int32_t *sel_col;      /* [sel_ptr[n_known]] */
     float *mu_theta;       /* [n_known × K] rows of by_g order */
-    float *mu_beta;        /* [I × K] */
+    float *mu_beta;        /* [n_items × K] */
+    int64_t n_items;       /* candidate items: I, then the --new-items rows */
     size_t items_cap;      /* bytes allocated for items.text */
     int resolved;
 } rec_ctx;
@@ -611,7 +612,7 @@ typedef struct rec_out {
 static void score_block(kern *k, const rec_ctx *x, int64_t j0, int64_t j1, int top_k,
                         const float *mu_beta_dev, int32_t *idx, float *val)
 {
-    int64_t m = j1 - j0, I = x->info->n_items, K = x->info->K;
+    int64_t m = j1 - j0, I = x->n_items, K = x->info->K;
     int64_t nnz = x->sel_ptr[j1] - x->sel_ptr[j0];
     int64_t *rp = xmalloc(sizeof(int64_t) * (size_t)(m + 1));
     for (int64_t j = 0; j <= m; j++)
@@ -660,7 +661,7 @@ static void print_line(rec_out *o, const char *user, int rank, const id_table *i
 static void recommend_all(const rec_ctx *x, int top_k, rec_out *o)
 {
     const rec_users *u = x->u;
-    int64_t I = x->info->n_items, K = x->info->K, nk = u->n_known;
+    int64_t I = x->n_items, K = x->info->K, nk = u->n_known;
     int64_t block = ((int64_t)1 << 24) / I;           /* scores of one block: <= 64 MiB */
     block = block < 1 ? 1 : block > 256 ? 256 : block;
     kern *k = kern_cpu_create(app_resolve_threads(0, 1));
@@ -714,6 +715,7 @@ static int rec_load(const bivae_config *cfg, rec_ctx *x, ckpt_info *info, char *
         return status;
     int64_t U = info->n_users, I = info->n_items;
     x->info = info;
+    x->n_items = I;
     x->items.n = I;
     x->items.off = xcalloc((size_t)I + 1, sizeof(int64_t));
     x->rowptr = xmalloc(sizeof(int64_t) * (size_t)(U + 1));
@@ -815,6 +817,51 @@ static int rec_cold(const bivae_config *cfg, comm *c, rec_ctx *x, char *err, siz
     return 0;
 }
 
+/* The item of the checkpoint with raw id p (−1: none). Linear: --new-items files are small
+ * next to the catalogue. */
+static int64_t find_item(const id_table *t, int64_t I, const char *p)
+{
+    size_t n = strlen(p);
+    for (int64_t j = 0; j < I; j++)
+        if ((size_t)(t->off[j + 1] - t->off[j]) == n && memcmp(t->text + t->off[j], p, n) == 0)
+            return j;
+    return -1;
+}
+
+/* --new-items FILE: its rows join the candidate items with β = μ_prior of their features
+ * (an id that is already an item of the checkpoint: an error). c: one rank. */
+static int rec_new_items(const bivae_config *cfg, comm *c, rec_ctx *x, char *err, size_t len)
+{
+    cold_users ni;
+    int status = cold_rows_read(c, SIDE_ITEM, cfg->new_items_file, cfg->data.features_format,
+                                cfg->model_path, x->info, &ni, err, len);
+    for (int64_t i = 0; !status && i < ni.n; i++)
+        if (find_item(&x->items, x->n_items, ni.raw[i]) >= 0) {
+            ckpt_errf(err, len, "--new-items %s: '%s' is an item of the checkpoint %s (it has a "
+                      "trained β)", cfg->new_items_file, ni.raw[i], cfg->model_path);
+            status = BIVAE_EXIT_USAGE;
+        }
+    if (status) {
+        cold_users_free(&ni);
+        return status;
+    }
+    int64_t I = x->n_items, K = x->info->K, n = I + ni.n;
+    x->items.off = xrealloc(x->items.off, sizeof(int64_t) * (size_t)(n + 1));
+    for (int64_t i = 0; i < ni.n; i++) {
+        ckpt_str id = {ni.raw[i], strlen(ni.raw[i])};
+        add_items(&x->items, I + i, &id, 1, &x->items_cap);
+    }
+    x->items.n = n;
+    x->mu_beta = xrealloc(x->mu_beta, sizeof(float) * (size_t)(n * K));      /* [n × K] */
+    memcpy(x->mu_beta + I * K, ni.mu, sizeof(float) * (size_t)(ni.n * K));
+    x->n_items = n;
+    fprintf(stderr, "bivae-dist: note: %lld new items from %s join the %lld items of the "
+            "checkpoint (beta = mu_prior of their features)\n", (long long)ni.n,
+            cfg->new_items_file, (long long)I);
+    cold_users_free(&ni);
+    return 0;
+}
+
 /* 1 when paths a and b both name one existing file. */
 static int same_file(const char *a, const char *b)
 {
@@ -876,11 +923,6 @@ static int recommend(const bivae_config *cfg, comm *c, char *err, size_t len)
     memset(&o, 0, sizeof o);
     x.u = &u;
     int status = 0;
-    if (cfg->new_items_file) {   /* issue 15, not built yet */
-        ckpt_errf(err, len, "--new-items: not built yet for recommend (new items from their "
-                  "features)");
-        return BIVAE_EXIT_USAGE;
-    }
     if (cfg->history_file || cfg->data.user_features)
         memset(&u, 0, sizeof u);          /* the users come from the file (rec_history) */
     else
@@ -895,6 +937,8 @@ static int recommend(const bivae_config *cfg, comm *c, char *err, size_t len)
         status = rec_cold(cfg, c, &x, err, len);
     else if (!status)
         status = rec_begin(cfg, &u, err, len);
+    if (!status && cfg->new_items_file)
+        status = rec_new_items(cfg, c, &x, err, len);
     if (!status) {
         recommend_all(&x, cfg->output.top_k, &o);
         if (o.to_file && ckpt_out_commit(&o.out) != 0) {
@@ -918,10 +962,10 @@ int app_recommend(const bivae_config *cfg, comm *c)
     int status = app_check_cpu_isa(c, isa, sizeof isa);
     if (status)
         return status;
-    if (cfg->data.user_features && comm_size(c) > 1) {   /* every rank decides alike */
-        if (comm_rank(c) == 0)
-            fprintf(stderr, "bivae-dist: error: recommend --user-features runs on one rank "
-                    "(here %d)\n", comm_size(c));
+    if ((cfg->data.user_features || cfg->new_items_file) && comm_size(c) > 1) {
+        if (comm_rank(c) == 0)       /* every rank decides alike */
+            fprintf(stderr, "bivae-dist: error: recommend %s runs on one rank (here %d)\n",
+                    cfg->new_items_file ? "--new-items" : "--user-features", comm_size(c));
         return BIVAE_EXIT_USAGE;
     }
     status = comm_rank(c) == 0 ? recommend(cfg, c, err, sizeof err) : 0;

@@ -128,7 +128,7 @@ static const cli_option cli_options[] = {
      NULL, "users with their items (a ratings file, user item [rating] lines): each is "
      "folded in by the user encoder from these items and gets top-K", AT(history_file), 0},
     {"new-items", RECOMMEND, GRP_INPUT, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,
-     NULL, "item features of items without ratings (not built yet)", AT(new_items_file), 0},
+     NULL, "item features of items without ratings: they join the candidates with beta = mu_prior (a checkpoint with an item prior)", AT(new_items_file), 0},
 
     /* ---- data ---- */
     {"data", TRAIN | EVAL, GRP_DATA, OPT_STRING, "FILE", NULL, 0, 0, 0, 0,

@@ -344,7 +344,7 @@ static void test_other_commands(void **state)
     assert_string_equal(c.history_file, "h.tsv");
     assert_null(c.user);
     assert_int_equal(c.data.format, DATA_FORMAT_TSV);
-    /* cold start from features: parsed, refused by the command (not built yet) */
+    /* cold start from features */
     c = parse_ok("recommend --model m --user-features u.csv --new-items i.csv");
     assert_string_equal(c.data.user_features, "u.csv");
     assert_string_equal(c.new_items_file, "i.csv");

@@ -8,12 +8,15 @@
 #      known item skipped (a note); a history with items in another order or duplicated
 #      gives the same output;
 #   d) bad input is one line and exit 2: empty history, only unknown items, a malformed
-#      line (file:line), an unknown --format, --history with --user, --new-items (not
-#      built yet);
+#      line (file:line), an unknown --format, --history with --user;
 #   e) recommend --user-features FILE (θ = μ_prior of the row, CAP user prior): a user
 #      given its training feature row is ranked by the exported mu_theta_prior row times
 #      mu_beta over all items (python on export's .npy files); a non-CAP checkpoint, a
-#      file of the wrong width, a second row of one id, a sparse file: one line, exit 2.
+#      file of the wrong width, a second row of one id, a sparse file: one line, exit 2;
+#   f) --new-items FILE (β = μ_prior, CAP item prior): a new item given a training item's
+#      feature row scores μ_θ·(that item's exported mu_beta_prior row) and is ranked among
+#      the checkpoint's items; an id of the checkpoint, a checkpoint without an item prior:
+#      exit 2.
 source "$(dirname "$0")/lib.sh"
 "$BIVAE" gen --synthetic 150x90x3000 --out "$TMP/r.tsv" --seed 3 >/dev/null 2>&1 || fail "gen"
 "$BIVAE" train --quiet --threads 1 --train "$TMP/r.tsv" --epochs 3 --k 3 --encoder 6 \
@@ -81,7 +84,6 @@ printf '1\t5\t3\t0\n2\n' > "$TMP/bad.tsv"
 expect_exit 2 "error: --history .*bad.tsv:2: " rec --history "$TMP/bad.tsv"; one_line malformed
 expect_exit 2 "error: --format: 'nope' is not one of" rec --history "$TMP/h7.tsv" --format nope
 expect_exit 2 "error: --history: give one of --user" rec --history "$TMP/h7.tsv" --user 7
-expect_exit 2 "error: --new-items: not built yet" rec --history "$TMP/h7.tsv" --new-items x.csv
 
 # e) cold-start users from their features (a CAP checkpoint with a user prior)
 awk 'BEGIN { for (u = 1; u <= 160; u++) if (u % 7) printf "%d,%.3f,%.3f,%d\n", u, sin(u), cos(3 * u), u % 4 }' \
@@ -110,4 +112,43 @@ printf '2 a b:0.5\n' > "$TMP/sp.txt"
 expect_exit 2 "error: --user-features .*sp.txt: sparse features are numbered by their names" \
     "$BIVAE" recommend --model "$CKC" --user-features "$TMP/sp.txt" --features-format sparse
 one_line sparse
+
+# f) new items from their features (a checkpoint with an item prior)
+awk 'BEGIN { for (i = 1; i <= 95; i++) printf "%d,%.3f,%.3f\n", i, sin(2 * i), cos(i) }' > "$TMP/items.csv"
+"$BIVAE" train --quiet --threads 1 --train "$TMP/r.tsv" --user-features "$TMP/users.csv" \
+    --item-features "$TMP/items.csv" --cap-priors both --epochs 3 --k 3 --encoder 6 \
+    --batch-size 16 --seed 3 --checkpoint-dir "$TMP/ckb" >/dev/null 2>&1 || fail "train CAP both"
+CKB=$(ls "$TMP"/ckb/*.bvck) || fail "no CAP-both checkpoint"
+"$BIVAE" export --model "$CKB" --out "$TMP/exb" >/dev/null 2>&1 || fail "export CAP both"
+{ grep '^5,' "$TMP/items.csv" | sed 's/^5,/fresh5,/'; echo "fresh,0.1,0.2"; } > "$TMP/new.csv"
+"$BIVAE" recommend --model "$CKB" --user 9 --new-items "$TMP/new.csv" --top-k 100 \
+    > "$TMP/gotb" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "recommend --new-items"; }
+grep -q "note: 2 new items from .*new.csv join the .* items of the checkpoint" "$TMP/err" \
+    || { cat "$TMP/err" >&2; fail "no note of the new items"; }
+grep -q $'^9\t[0-9]*\tfresh\t' "$TMP/gotb" || fail "the new item 'fresh' is not ranked"
+python3 - "$TMP/exb" "$TMP/gotb" <<'PY' || fail "a new item's score is not mu_theta.mu_beta_prior"
+import ast, struct, sys
+def load(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<H", b[8:10])[0]
+    h = ast.literal_eval(b[10:10 + n].decode())
+    rows, K = h["shape"]
+    v = struct.unpack(f"<{rows * K}f", b[10 + n:10 + n + 4 * rows * K])
+    return [list(v[r * K:(r + 1) * K]) for r in range(rows)]
+ex, got = sys.argv[1:]
+ids = lambda f: [l.split(",", 1)[1].strip() for l in open(f"{ex}/{f}").readlines()[1:]]
+users, items = ids("user_ids.csv"), ids("item_ids.csv")
+theta = load(f"{ex}/mu_theta.npy")[users.index("9")]
+beta5 = load(f"{ex}/mu_beta_prior.npy")[items.index("5")]
+want = sum(a * b for a, b in zip(theta, beta5))
+rows = [l.rstrip("\n").split("\t") for l in open(got).readlines()[1:]]
+score = {r[2]: float(r[3]) for r in rows}
+assert abs(score["fresh5"] - want) <= 1e-5 + 1e-5 * abs(want), (score["fresh5"], want)
+assert [float(r[3]) for r in rows] == sorted((float(r[3]) for r in rows), reverse=True)
+PY
+printf '5,0.1,0.2\n' > "$TMP/clash.csv"
+expect_exit 2 "error: --new-items .*clash.csv: '5' is an item of the checkpoint" \
+    "$BIVAE" recommend --model "$CKB" --user 9 --new-items "$TMP/clash.csv"; one_line clash
+expect_exit 2 "error: --new-items: the checkpoint .* has no item prior" \
+    "$BIVAE" recommend --model "$CKC" --user 9 --new-items "$TMP/new.csv"; one_line no-item-prior
 echo "coldrec: OK"

@@ -112,6 +112,8 @@ printf '2 a b:0.5\n' > "$TMP/sp.txt"
 expect_exit 2 "error: --user-features .*sp.txt: sparse features are numbered by their names" \
     "$BIVAE" recommend --model "$CKC" --user-features "$TMP/sp.txt" --features-format sparse
 one_line sparse
+expect_exit 2 "error: --features-format: 'nope' is not one of" \
+    "$BIVAE" recommend --model "$CKC" --user-features "$TMP/cold.csv" --features-format nope
 
 # f) new items from their features (a checkpoint with an item prior)
 awk 'BEGIN { for (i = 1; i <= 95; i++) printf "%d,%.3f,%.3f\n", i, sin(2 * i), cos(i) }' > "$TMP/items.csv"

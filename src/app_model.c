@@ -16,8 +16,8 @@
  *              --history FILE: the file's users, μ_θ folded in from their items by the
  *              user encoder (src/app_history.c), their items excluded; --user-features
  *              FILE: θ = μ_prior of each row (src/app_cold.c), nothing excluded;
- *              --new-items FILE: items with β = μ_prior join the candidates. The three
- *              feature / history modes run on rank 0 of a one-rank run.
+ *              --new-items FILE: items with β = μ_prior join the candidates. The two
+ *              feature modes need a one-rank run (the feature reader is collective).
  *   export     rank 0: mu_theta.npy, mu_beta.npy, theta_tilde.npy, beta_tilde.npy
  *              ([rows × K] float32, row = global id) and user_ids.csv / item_ids.csv
  *              ("index,raw_id": row index -> raw id) into --out DIR (made as `mkdir -p`

@@ -461,8 +461,15 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
         signals_restore();
         status = t.status;
         int finished = !status && !t.stopped;   /* else reported already; no final metrics */
+        cold_report cold;
+        if (finished && d->n_test_users > 0 && cfg->data.cold_users > 0.0) {
+            trainer_evaluate_cold(&t, &cold);   /* the final metrics: the warm users */
+            r = cold.warm;
+        }
         if (finished && d->n_test_users > 0)
             run_log_final(log, &r, secs);
+        if (finished && d->n_test_users > 0 && cfg->data.cold_users > 0.0)
+            run_log_cold(log, &cold);
         else if (finished)
             run_log_note(log, "no test data: training done in %.2f s, no metrics", secs);
     }

@@ -52,4 +52,20 @@ eval_result eval_ranking(kern *k, comm *c, const dataset *d, kern_csr seen,
  * (global counts), excluding the user's own training items. Collective. */
 eval_result eval_most_popular(comm *c, const dataset *d, int top_k);
 
+/* eval_ranking / eval_most_popular over the local users u with group[u] == want only
+ * (group [n_local_users] in host memory; NULL: every user). Collective like them. */
+eval_result eval_ranking_group(kern *k, comm *c, const dataset *d, kern_csr seen,
+                               const float *mu_theta_local, const float *mu_beta, int K,
+                               int top_k, const uint8_t *group, uint8_t want);
+eval_result eval_most_popular_group(comm *c, const dataset *d, int top_k,
+                                    const uint8_t *group, uint8_t want);
+
+/* --cold-users: the metrics of the warm users (θ = μ_θ of their training row) and of the
+ * cold users (no training rating; θ = μ_prior of their feature row), each beside the
+ * most-popular baseline on the same users. */
+typedef struct cold_report {
+    double fraction;                      /* --cold-users F */
+    eval_result warm, warm_popular, cold, cold_popular;
+} cold_report;
+
 #endif

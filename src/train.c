@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "partition/split.h"
 #include "src/cyclic_rows.h"
 #include "src/signals.h"
 
@@ -229,6 +230,43 @@ eval_result trainer_evaluate(trainer *t)
     bivae_model *m = t->m;
     return eval_ranking(m->k, t->c, t->d, m->X[SIDE_USER], m->mu_local[SIDE_USER],
                         t->mu_beta_full, (int)m->K, t->cfg->output.top_k);
+}
+
+/* group[n_local_users] = 1 for the cold users of --cold-users (split_is_cold_user of each
+ * own user's raw id, the draw the split made), 0 for the warm ones. */
+static uint8_t *cold_user_group(const dataset *d, uint64_t seed, double fraction)
+{
+    uint8_t *group = xcalloc((size_t)(d->n_local_users > 0 ? d->n_local_users : 1), 1);
+    for (int64_t u = 0; u < d->n_local_users; u++) {
+        size_t len;
+        const char *text = id_table_get(&d->user_ids, u, &len);
+        raw_id id;
+        unsigned char bad;
+        if (raw_id_parse(text, len, &id, &bad) != RAW_ID_OK)
+            FAIL_RUNTIME("cold users: user id %lld of this rank does not parse", (long long)u);
+        group[u] = (uint8_t)split_is_cold_user(seed, raw_id_key(&id), fraction);
+    }
+    return group;
+}
+
+void trainer_evaluate_cold(trainer *t, cold_report *out)
+{
+    bivae_model *m = t->m;
+    const dataset *d = t->d;
+    int K = (int)m->K, top_k = t->cfg->output.top_k;
+    uint8_t *group = cold_user_group(d, t->cfg->data.seed, t->cfg->data.cold_users);
+    float *mu_prior = kern_alloc(m->k, sizeof(float) *                /* [n_local_users × K] */
+                                 (size_t)((d->n_local_users > 0 ? d->n_local_users : 1) * K));
+    model_prior_means(m, SIDE_USER, 0, d->n_local_users, mu_prior);
+    out->fraction = t->cfg->data.cold_users;
+    out->warm = eval_ranking_group(m->k, t->c, d, m->X[SIDE_USER], m->mu_local[SIDE_USER],
+                                   t->mu_beta_full, K, top_k, group, 0);
+    out->cold = eval_ranking_group(m->k, t->c, d, m->X[SIDE_USER], mu_prior, t->mu_beta_full,
+                                   K, top_k, group, 1);
+    out->warm_popular = eval_most_popular_group(t->c, d, top_k, group, 0);
+    out->cold_popular = eval_most_popular_group(t->c, d, top_k, group, 1);
+    kern_free(m->k, mu_prior);
+    free(group);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */

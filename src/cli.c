@@ -199,7 +199,7 @@ static const cli_option cli_options[] = {
      AT(data.cold_users), 0},
     {"cold-history-ratio", TRAIN, GRP_MODEL, OPT_DOUBLE, "R", NULL, 0, 1, 1, 1,
      NULL, "with --cold-users: fold in a part R of the cold users' history (not built yet)",
-     AT(cold_history_ratio), 0},
+     AT(cold_history_ratio), AT(cold_history_given)},
 
     /* ---- training ---- */
     {"epochs", TRAIN, GRP_TRAINING, OPT_INT, "N", NULL, INT_RANGE(1, BIVAE_MAX_EPOCHS), 0, 0,
@@ -816,9 +816,8 @@ static int check_model(const parser *p)
                            "needs --user-features FILE or --item-features FILE");
     if (c->data.synthetic_features > 0 && !given(p, "synthetic"))
         return usage_error(p->cmd, "--synthetic-features", "needs --synthetic PRESET");
-    if (given(p, "cold-history-ratio"))
-        return usage_error(p->cmd, "--cold-history-ratio", "not built yet (fold-in of the "
-                           "cold users' history needs model_fold_in)");
+    if (given(p, "cold-history-ratio") && !given(p, "cold-users"))
+        return usage_error(p->cmd, "--cold-history-ratio", "needs --cold-users F");
     if (given(p, "cold-users") && !c->model.cap_user)
         return usage_error(p->cmd, "--cold-users", "needs --cap-priors user|both (cold users "
                            "are scored from their features)");

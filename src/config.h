@@ -82,6 +82,7 @@ typedef struct bivae_config {
     const char *users_file;             /* --users FILE (recommend) */
     int test_ratio_given, id_order_given;        /* set when the flag is on the command line */
     double cold_history_ratio;          /* --cold-history-ratio R (refused: not built yet) */
+    int cold_history_given;
     int header_flag, no_header_flag;             /* --header / --no-header (-> data.header) */
 } bivae_config;
 

@@ -433,6 +433,14 @@ static void forward_rest(bivae_model *m, encoder *e, bivae_side s, batch_rows b,
     kern_gaussian_sample(k, e->pre, e->eps, nr, K, e->mu, e->sigma, sample ? e->z : NULL);
 }
 
+/* Fold-in (src/model_foldin.c): the layers after a[1] and the head of nr rows whose a[1]
+ * is in the workspace; μ, σ into e->mu / e->sigma, no sampling (the training code path). */
+void model_encode_from_a1(bivae_model *m, bivae_side s, int64_t nr)
+{
+    batch_rows b = {0, nr, 0, nr, 0};
+    forward_rest(m, &m->enc[s], s, b, 0, PASS_TRAIN, 0);
+}
+
 /* Lazy Adam's pending steps of the Wt_1 rows the batch [g0, g1) reads (src/model_adam.c) */
 static void catch_up(bivae_model *m, bivae_side s, int64_t g0, int64_t g1)
 {

@@ -239,6 +239,18 @@ void model_store_rows(bivae_model *m, bivae_side s, int64_t l0, int64_t l1);
  * sampling). Collective like model_forward. */
 void model_infer_means(bivae_model *m, bivae_side s, int64_t g0, int64_t g1);
 
+/* ---- fold-in: μ of rows the model was not trained on (src/model_foldin.c) ---- */
+/* μ of n new rows of side s through that side's encoder, exactly the mean the trained
+ * encoder gives (no sampling; the forward's own code path, so a training row folded in
+ * gives bitwise its mu_local row). rows: CSR [n × width[0]] in BACKEND memory, column =
+ * GLOBAL input id (an item for SIDE_USER, a user for SIDE_ITEM; values unused: the
+ * encoder reads the binary row); mu_out: [n × K] backend memory. Needs the whole Wt_1
+ * (nranks == 1) and every lazy Adam row flushed (model_adam_flush; a model loaded from a
+ * checkpoint is). Not collective. Rows are encoded max_rows at a time. */
+void model_fold_in(bivae_model *m, bivae_side s, kern_csr rows, float *mu_out);
+/* model.c's part: layers 2..L and the head of the nr rows whose a[1] is in the workspace. */
+void model_encode_from_a1(bivae_model *m, bivae_side s, int64_t nr);
+
 /* ---- whole tensors (checkpoints, replica checks) ---- src/model_shard.c ---------------- */
 typedef enum { ENC_PARAMS = 0, ENC_ADAM_M = 1, ENC_ADAM_V = 2 } encoder_tensor;
 

@@ -4,3 +4,7 @@ target_include_directories(model_grad PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/kernel
 
 # src/train.h's benchmark switches: trainer.max_steps and trainer.step_hook
 bivae_add_unit_test(train_limits model/test_train_limits.c LABELS model)
+
+# src/model_foldin.c: fold-in equals the encoder's own forward (bitwise) and the formula
+bivae_add_unit_test(model_foldin model/test_model_foldin.c LABELS model)
+target_include_directories(model_foldin PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/kernels)

@@ -506,9 +506,9 @@ int app_train(const bivae_config *cfg, comm *world)
     char cpu_kernels[128] = "";
     int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
     int status = check_threads(cfg, world);
-    if (!status && cfg->cold_history_given)   /* parsed and checked, not run (yet) */
-        status = comm_agree(world, BIVAE_EXIT_USAGE, "--cold-history-ratio: not built yet "
-                            "(fold-in of the cold users' history needs model_fold_in)");
+    if (!status && cfg->cold_history_given && comm_size(world) > 1)   /* model_fold_in */
+        status = comm_agree(world, BIVAE_EXIT_USAGE, "--cold-history-ratio: needs one rank "
+                            "(the fold-in reads the whole first layer)");
     if (!status)
         status = app_check_cpu_isa(world, cpu_kernels, sizeof cpu_kernels);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);

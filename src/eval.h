@@ -65,7 +65,11 @@ eval_result eval_most_popular_group(comm *c, const dataset *d, int top_k,
  * most-popular baseline on the same users. */
 typedef struct cold_report {
     double fraction;                      /* --cold-users F */
+    double history_ratio;                 /* --cold-history-ratio R (0: none) */
     eval_result warm, warm_popular, cold, cold_popular;
+    eval_result cold_foldin;              /* R > 0: θ = fold-in of the history (model_fold_in);
+                                           * then cold, cold_popular and it are on the test
+                                           * part, history items excluded from the ranking */
 } cold_report;
 
 #endif

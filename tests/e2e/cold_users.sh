@@ -7,7 +7,8 @@
 #      users scored are exactly the dump's cold users;
 #   c) CAP cold users (θ = μ_prior) score clearly above random ranking on the synthetic
 #      informative features;
-#   d) bad values are exit 2 with one error line.
+#   d) bad values are exit 2 with one error line;
+#   e) --cold-history-ratio adds the fold-in of part of the cold users' history.
 # Usage: cold_users.sh PARTITION_DUMP
 source "$(dirname "$0")/lib.sh"
 DUMP=${1:?partition_dump}
@@ -77,6 +78,23 @@ assert c["cold"]["users"] == len(cold)
 assert p > 2 * random_p, (p, random_p)
 PY
 
+# e) --cold-history-ratio: the cold users also from the fold-in of part of their history
+#    (model_fold_in), all three cold columns on the same users and test part
+run_np 1 "$TMP/fold.jsonl" "${big[@]}" --synthetic-features 16 --cap-priors user \
+    --cold-users 0.2 --cold-history-ratio 0.5 --epochs 30 --k 8 --encoder 32 --batch-size 64
+python3 - "$TMP/fold.jsonl" "$TMP/big.jsonl" <<'PY' || fail "--cold-history-ratio"
+import json, sys
+f, b = ([json.loads(l) for l in open(p) if '"cold_start"' in l][0] for p in sys.argv[1:])
+assert f["cold_history_ratio"] == 0.5
+n = b["cold"]["users"]
+assert f["cold"]["users"] == f["cold_popular"]["users"] == f["cold_foldin"]["users"] <= n, (f, n)
+assert f["cold_foldin"] != f["cold"], "the fold-in scored exactly as mu_prior"
+# the history is not test data: fewer relevant items left, so recall's base changes
+assert f["cold_popular"] != b["cold_popular"], "the history changed nothing"
+assert f["warm"] == b["warm"], "the warm users changed"
+print("fold-in precision@10", f["cold_foldin"]["precision@10"], "mu_prior", f["cold"]["precision@10"])
+PY
+
 # d) bad values
 base=(--synthetic 97x61x2400 --synthetic-features 4 --epochs 1)
 for f in 0 1 1.5 -0.1 x; do
@@ -87,8 +105,11 @@ expect_exit 2 "error: --cold-users: needs --cap-priors user\|both" \
     "$BIVAE" train "${base[@]}" --cold-users 0.2
 expect_exit 2 "error: --cold-users: needs --cap-priors user\|both" \
     "$BIVAE" train "${base[@]}" --cap-priors item --cold-users 0.2
-expect_exit 2 "error: --cold-history-ratio: not built yet" \
-    "$BIVAE" train "${base[@]}" --cap-priors user --cold-users 0.2 --cold-history-ratio 0.5
+expect_exit 2 "error: --cold-history-ratio: needs one rank" \
+    "$MPIRUN" -np 2 --oversubscribe "$BIVAE" train "${base[@]}" --threads 1 --cap-priors user \
+    --cold-users 0.2 --cold-history-ratio 0.5
+expect_exit 2 "error: --cold-history-ratio: needs --cold-users F" \
+    "$BIVAE" train "${base[@]}" --cap-priors user --cold-history-ratio 0.5
 "$BIVAE" gen --synthetic 60x50x1300 --out "$TMP/r.tsv" --seed 3 >/dev/null 2>&1 || fail "gen"
 awk 'BEGIN { for (u = 1; u <= 60; u++) printf "%d,%.3f\n", u, sin(u) }' > "$TMP/u.csv"
 expect_exit 2 "error: --cold-users needs --data or --synthetic" \

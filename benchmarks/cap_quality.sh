@@ -4,10 +4,12 @@
 # several seeds, mean ± std of NDCG / Precision / Recall / MAP @ top-k:
 #   warm:  the same data without CAP and with --cap-priors user (all users, no cold ones);
 #   cold:  --cap-priors user --cold-users F: the cold users scored from μ_prior against the
-#          most-popular baseline on the same users (and the warm users of that run).
+#          most-popular baseline on the same users (and the warm users of that run);
+#   fold:  the same with --cold-history-ratio H: the cold users' test part from μ_prior,
+#          from the fold-in of their history, and by popularity (history excluded).
 # Cornac's BiVAECF(cap_priors=...) is not part of it yet.
 #   benchmarks/cap_quality.sh [BIVAE] ; environment: SEEDS ("1 2 3"), SHAPE (ml-100k),
-#   FEATURES (16), EPOCHS (100), COLD (0.2), THREADS (1)
+#   FEATURES (16), EPOCHS (100), COLD (0.2), HISTORY (0.5), THREADS (1)
 set -euo pipefail
 BIVAE=${1:-build/bivae-dist}
 SEEDS=${SEEDS:-1 2 3}
@@ -15,6 +17,7 @@ SHAPE=${SHAPE:-ml-100k}
 FEATURES=${FEATURES:-16}
 EPOCHS=${EPOCHS:-100}
 COLD=${COLD:-0.2}
+HISTORY=${HISTORY:-0.5}
 THREADS=${THREADS:-1}
 [[ -x $BIVAE ]] || { echo "cap_quality: $BIVAE is not an executable (build it first)" >&2; exit 2; }
 OUT=$(mktemp -d)
@@ -27,6 +30,8 @@ for seed in $SEEDS; do
         --metrics-out "$OUT/cap.$seed.jsonl" >/dev/null
     "$BIVAE" train "${common[@]}" --seed "$seed" --cap-priors user --cold-users "$COLD" \
         --metrics-out "$OUT/cold.$seed.jsonl" >/dev/null
+    "$BIVAE" train "${common[@]}" --seed "$seed" --cap-priors user --cold-users "$COLD" \
+        --cold-history-ratio "$HISTORY" --metrics-out "$OUT/fold.$seed.jsonl" >/dev/null
 done
 python3 - "$OUT" "$SEEDS" <<'PY'
 import json, statistics, sys
@@ -45,6 +50,11 @@ for s in seeds:
                      ("cold", "--cold-users: cold, CAP mu_prior"),
                      ("cold_popular", "--cold-users: cold, most popular")):
         rows.setdefault(label, []).append(c[g])
+    f = [o for o in lines("fold", s) if o.get("cold_start")][0]
+    for g, label in (("cold", "--cold-history-ratio: cold test part, CAP mu_prior"),
+                     ("cold_foldin", "--cold-history-ratio: cold test part, fold-in"),
+                     ("cold_popular", "--cold-history-ratio: cold test part, most popular")):
+        rows.setdefault(label, []).append(f[g])
 k = rows["warm, no CAP (all users)"][0]["top_k"]
 keys = [f"ndcg@{k}", f"precision@{k}", f"recall@{k}", "map"]
 print(f"| run ({len(seeds)} seeds) | users | " + " | ".join(keys) + " |")

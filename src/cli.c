@@ -198,7 +198,8 @@ static const cli_option cli_options[] = {
      "--cap-priors user|both), apart from the warm users, beside the most-popular baseline",
      AT(data.cold_users), 0},
     {"cold-history-ratio", TRAIN, GRP_MODEL, OPT_DOUBLE, "R", NULL, 0, 1, 1, 1,
-     NULL, "with --cold-users: fold in a part R of the cold users' history (not built yet)",
+     NULL, "with --cold-users, one rank: a part R of each cold user's ratings is a history "
+     "folded in through the user encoder (no training), the rest its test part",
      AT(cold_history_ratio), AT(cold_history_given)},
 
     /* ---- training ---- */

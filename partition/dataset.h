@@ -65,6 +65,8 @@ typedef struct data_options {
     feature_format features_format;     /* --features-format: of both files (AUTO: each told) */
     missing_features missing_features;  /* --missing-features zero|error */
     int synthetic_features;     /* --synthetic-features D: D features per side (0: none) */
+    double cold_users;          /* --cold-users F: hash(seed, raw u) < F -> every rating of u
+                                 * is a test rating (0: none); see split_is_cold_user */
 } data_options;
 
 typedef enum {

@@ -97,6 +97,10 @@ static const char *bad_options(const data_options *o)
         return "unknown --format (auto, ml-100k, ml-1m, ml-20m, csv, tsv)";
     if (!(o->test_ratio >= 0.0 && o->test_ratio <= 1.0))
         return "--test-ratio must be in [0, 1]";
+    if (!(o->cold_users >= 0.0 && o->cold_users < 1.0))
+        return "--cold-users must be in (0, 1)";
+    if (o->cold_users > 0.0 && o->train_path)
+        return "--cold-users needs --data or --synthetic (a hash split), not --train/--test";
     if (o->has_min_rating && !isfinite(o->min_rating))
         return "--min-rating must be a finite number";
     int custom = o->format == DATA_FORMAT_AUTO || o->format == DATA_FORMAT_CSV ||
@@ -160,6 +164,7 @@ int ingest_load(const data_options *opt, comm *c, rating_sink *sink, char *sourc
         return BIVAE_EXIT_USAGE;
     sink->mode = SPLIT_BY_HASH;
     sink->test_ratio = opt->test_ratio;
+    sink->cold_users = opt->cold_users;
     sink->seed = opt->seed;
     sink->has_min_rating = opt->has_min_rating;
     sink->min_rating = opt->min_rating;

@@ -27,6 +27,7 @@ typedef struct rating_sink {
     pair_list train, test;  /* this rank's kept ratings */
     split_mode mode;
     double test_ratio;
+    double cold_users;      /* SPLIT_BY_HASH: fraction of cold users (0: none) */
     uint64_t seed;
     int has_min_rating;
     double min_rating;      /* ratings < min_rating are dropped */
@@ -36,6 +37,10 @@ typedef struct rating_sink {
 /* 1 when (user, item) belongs to the test split: hash(seed, key(user), key(item)) in [0,1)
  * < ratio, with raw_id_key (the value of an integer id). */
 int split_is_test(uint64_t seed, uint64_t user_key, uint64_t item_key, double ratio);
+
+/* 1 when the user of raw key user_key is a cold user of --cold-users `fraction`:
+ * hash(seed, key) in [0,1) < fraction (the same users for any P). */
+int split_is_cold_user(uint64_t seed, uint64_t user_key, double fraction);
 
 void rating_sink_init(rating_sink *s);
 /* The rating_fn of every source (ctx: a rating_sink). */

@@ -461,8 +461,15 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
         signals_restore();
         status = t.status;
         int finished = !status && !t.stopped;   /* else reported already; no final metrics */
+        cold_report cold;
+        if (finished && d->n_test_users > 0 && cfg->data.cold_users > 0.0) {
+            trainer_evaluate_cold(&t, &cold);   /* the final metrics: the warm users */
+            r = cold.warm;
+        }
         if (finished && d->n_test_users > 0)
             run_log_final(log, &r, secs);
+        if (finished && d->n_test_users > 0 && cfg->data.cold_users > 0.0)
+            run_log_cold(log, &cold);
         else if (finished)
             run_log_note(log, "no test data: training done in %.2f s, no metrics", secs);
     }
@@ -499,6 +506,9 @@ int app_train(const bivae_config *cfg, comm *world)
     char cpu_kernels[128] = "";
     int threads = app_resolve_threads(cfg->system.threads, comm_local_size(world));
     int status = check_threads(cfg, world);
+    if (!status && cfg->cold_history_given && comm_size(world) > 1)   /* model_fold_in */
+        status = comm_agree(world, BIVAE_EXIT_USAGE, "--cold-history-ratio: needs one rank "
+                            "(the fold-in reads the whole first layer)");
     if (!status)
         status = app_check_cpu_isa(world, cpu_kernels, sizeof cpu_kernels);
     kern *k = status ? NULL : open_backend(cfg, world, threads, &status);

@@ -197,6 +197,15 @@ static const cli_option cli_options[] = {
     {"synthetic-features", TRAIN, GRP_MODEL, OPT_INT, "D", NULL, INT_RANGE(0, 4096), 0, 0,
      "0", "with --synthetic: D features per user and item, noisy linear views of the "
      "generator's latent topics (0: none)", AT(data.synthetic_features), 0},
+    {"cold-users", TRAIN, GRP_MODEL, OPT_DOUBLE, "F", NULL, 0, 1, 1, 1,
+     NULL, "evaluation of cold start: a seeded fraction F of the users (0 < F < 1) gets all "
+     "its ratings in the test split and is scored from its features (θ = μ_prior, needs "
+     "--cap-priors user|both), apart from the warm users, beside the most-popular baseline",
+     AT(data.cold_users), 0},
+    {"cold-history-ratio", TRAIN, GRP_MODEL, OPT_DOUBLE, "R", NULL, 0, 1, 1, 1,
+     NULL, "with --cold-users, one rank: a part R of each cold user's ratings is a history "
+     "folded in through the user encoder (no training), the rest its test part",
+     AT(cold_history_ratio), AT(cold_history_given)},
 
     /* ---- training ---- */
     {"epochs", TRAIN, GRP_TRAINING, OPT_INT, "N", NULL, INT_RANGE(1, BIVAE_MAX_EPOCHS), 0, 0,
@@ -813,6 +822,11 @@ static int check_model(const parser *p)
                            "needs --user-features FILE or --item-features FILE");
     if (c->data.synthetic_features > 0 && !given(p, "synthetic"))
         return usage_error(p->cmd, "--synthetic-features", "needs --synthetic PRESET");
+    if (given(p, "cold-history-ratio") && !given(p, "cold-users"))
+        return usage_error(p->cmd, "--cold-history-ratio", "needs --cold-users F");
+    if (given(p, "cold-users") && !c->model.cap_user)
+        return usage_error(p->cmd, "--cold-users", "needs --cap-priors user|both (cold users "
+                           "are scored from their features)");
     if (c->data.synthetic_features > 0 && files)
         return usage_error(p->cmd, "--synthetic-features", "makes the features of both "
                            "sides: not with --user-features / --item-features");

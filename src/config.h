@@ -83,6 +83,8 @@ typedef struct bivae_config {
     const char *history_file;           /* --history FILE (recommend: fold-in users) */
     const char *new_items_file;         /* --new-items FILE (recommend: not built yet) */
     int test_ratio_given, id_order_given;        /* set when the flag is on the command line */
+    double cold_history_ratio;          /* --cold-history-ratio R (refused: not built yet) */
+    int cold_history_given;
     int header_flag, no_header_flag;             /* --header / --no-header (-> data.header) */
 } bivae_config;
 

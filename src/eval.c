@@ -163,7 +163,15 @@ typedef struct eval_model {
     const float *mu_theta;     /* [n_local_users × K] */
     const float *mu_beta;      /* [n_items × K] */
     int K, top_k;
+    const uint8_t *group;      /* [n_local_users] host, or NULL: every user */
+    uint8_t want;              /* with group: only users u with group[u] == want */
 } eval_model;
+
+/* 1 when local user u of d has test rows and is in the group asked for. */
+static int eval_counts_user(const dataset *d, const uint8_t *group, uint8_t want, int64_t u)
+{
+    return d->test_count[u] > 0 && (!group || group[u] == want);
+}
 
 /* Ranks local users [u0, u1) (u1 − u0 <= b->max_users) and adds them to s. */
 static void eval_rank_block(const eval_model *m, int64_t u0, int64_t u1, eval_block *b,
@@ -179,15 +187,22 @@ static void eval_rank_block(const eval_model *m, int64_t u0, int64_t u1, eval_bl
     kern_topk_excluding(m->k, b->S, nb, n, window, top_k, b->idx_dev, NULL);   /* [nb × top_k] */
     kern_download(m->k, b->idx, b->idx_dev, sizeof(int32_t) * (size_t)(nb * top_k));
     for (int64_t u = u0; u < u1; u++)
-        if (m->d->test_count[u] > 0)
+        if (eval_counts_user(m->d, m->group, m->want, u))
             eval_add_local_user(s, m->d, u, b->idx + (u - u0) * top_k, top_k);
 }
 
 eval_result eval_ranking(kern *k, comm *c, const dataset *d, kern_csr seen,
                          const float *mu_theta_local, const float *mu_beta, int K, int top_k)
 {
+    return eval_ranking_group(k, c, d, seen, mu_theta_local, mu_beta, K, top_k, NULL, 0);
+}
+
+eval_result eval_ranking_group(kern *k, comm *c, const dataset *d, kern_csr seen,
+                               const float *mu_theta_local, const float *mu_beta, int K,
+                               int top_k, const uint8_t *group, uint8_t want)
+{
     eval_check_shapes(d, seen, K, top_k);
-    const eval_model m = {k, d, seen, mu_theta_local, mu_beta, K, top_k};
+    const eval_model m = {k, d, seen, mu_theta_local, mu_beta, K, top_k, group, want};
     eval_block b = eval_block_create(k, d->n_items, top_k);
     eval_sums s = {0};
     for (int64_t start = 0; start < d->n_local_users; start += b.max_users) {
@@ -258,6 +273,12 @@ static void eval_rank_popular(const int32_t *order, int64_t n, const int32_t *se
 
 eval_result eval_most_popular(comm *c, const dataset *d, int top_k)
 {
+    return eval_most_popular_group(c, d, top_k, NULL, 0);
+}
+
+eval_result eval_most_popular_group(comm *c, const dataset *d, int top_k,
+                                    const uint8_t *group, uint8_t want)
+{
     if (top_k < 1)
         FAIL_RUNTIME("eval: top_k %d must be >= 1", top_k);
     if (d->n_items > INT32_MAX)
@@ -266,7 +287,7 @@ eval_result eval_most_popular(comm *c, const dataset *d, int top_k)
     int32_t *ranked = xmalloc(sizeof(int32_t) * (size_t)top_k);
     eval_sums s = {0};
     for (int64_t u = 0; u < d->n_local_users; u++) {
-        if (d->test_count[u] <= 0)
+        if (!eval_counts_user(d, group, want, u))
             continue;
         int64_t n_seen;
         const int32_t *seen = eval_csr_row(&d->Ru, u, &n_seen);

@@ -52,4 +52,24 @@ eval_result eval_ranking(kern *k, comm *c, const dataset *d, kern_csr seen,
  * (global counts), excluding the user's own training items. Collective. */
 eval_result eval_most_popular(comm *c, const dataset *d, int top_k);
 
+/* eval_ranking / eval_most_popular over the local users u with group[u] == want only
+ * (group [n_local_users] in host memory; NULL: every user). Collective like them. */
+eval_result eval_ranking_group(kern *k, comm *c, const dataset *d, kern_csr seen,
+                               const float *mu_theta_local, const float *mu_beta, int K,
+                               int top_k, const uint8_t *group, uint8_t want);
+eval_result eval_most_popular_group(comm *c, const dataset *d, int top_k,
+                                    const uint8_t *group, uint8_t want);
+
+/* --cold-users: the metrics of the warm users (θ = μ_θ of their training row) and of the
+ * cold users (no training rating; θ = μ_prior of their feature row), each beside the
+ * most-popular baseline on the same users. */
+typedef struct cold_report {
+    double fraction;                      /* --cold-users F */
+    double history_ratio;                 /* --cold-history-ratio R (0: none) */
+    eval_result warm, warm_popular, cold, cold_popular;
+    eval_result cold_foldin;              /* R > 0: θ = fold-in of the history (model_fold_in);
+                                           * then cold, cold_popular and it are on the test
+                                           * part, history items excluded from the ranking */
+} cold_report;
+
 #endif

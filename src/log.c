@@ -424,6 +424,66 @@ void run_log_final(run_log *log, const eval_result *r, double train_seconds)
     json_end(log);
 }
 
+/* The columns of a cold_report (five with --cold-history-ratio), one metric a line. */
+static void print_cold_table(const cold_report *c)
+{
+    const eval_result *col[5] = {&c->warm, &c->warm_popular, &c->cold, &c->cold_popular,
+                                 &c->cold_foldin};
+    int n = c->history_ratio > 0.0 ? 5 : 4;
+    printf("%-13s %-10s %-10s %-10s %-10s", "cold start", "warm", "warm-pop", "cold-cap",
+           "cold-pop");
+    if (n == 5)
+        printf(" %-10s (@%d, --cold-users %g, --cold-history-ratio %g)\n", "cold-fold",
+               c->warm.top_k, c->fraction, c->history_ratio);
+    else
+        printf(" (@%d, --cold-users %g)\n", c->warm.top_k, c->fraction);
+    const char *name[4] = {"MAP", "NDCG", "Precision", "Recall"};
+    for (int row = 0; row < 4; row++) {
+        printf("%-13s", name[row]);
+        for (int j = 0; j < n; j++) {
+            const eval_result *r = col[j];
+            double v[4] = {r->map, r->ndcg, r->precision, r->recall};
+            printf(" %-10.4f", v[row]);
+        }
+        printf("\n");
+    }
+    printf("%-13s", "users");
+    for (int j = 0; j < n; j++)
+        printf(" %-10" PRId64, col[j]->users);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ,"KEY":{"top_k":K,"map":..,...,"users":N} */
+static void json_group(run_log *log, const char *key, const eval_result *r)
+{
+    note_error(log, fprintf(log->metrics, ",\"%s\":{\"top_k\":%d", key, r->top_k));
+    json_metrics(log, r);
+    note_error(log, fputs("}", log->metrics) == EOF ? -1 : 0);
+}
+
+void run_log_cold(run_log *log, const cold_report *c)
+{
+    if (!log || log->rank != 0)
+        return;
+    print_cold_table(c);
+    if (!log->metrics || log->write_errno)
+        return;
+    errno = 0;
+    note_error(log, fputs("{\"cold_start\":true", log->metrics) == EOF ? -1 : 0);
+    json_number(log, 0, "cold_users", c->fraction);
+    json_group(log, "warm", &c->warm);
+    json_group(log, "warm_popular", &c->warm_popular);
+    json_group(log, "cold", &c->cold);
+    json_group(log, "cold_popular", &c->cold_popular);
+    if (c->history_ratio > 0.0) {
+        json_number(log, 0, "cold_history_ratio", c->history_ratio);
+        json_group(log, "cold_foldin", &c->cold_foldin);
+    }
+    json_run(log);
+    json_end(log);
+}
+
 void run_log_data_counts(run_log *log, int64_t test_unknown_user, int64_t test_unknown_item)
 {
     if (!log)

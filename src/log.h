@@ -75,6 +75,10 @@ void run_log_note(run_log *log, const char *fmt, ...) __attribute__((format(prin
  *  "train_seconds": .., ["test_rows_unknown_user": .., "test_rows_unknown_item": ..,]
  *  "run": ID} in the metrics file. */
 void run_log_final(run_log *log, const eval_result *r, double train_seconds);
+/* --cold-users: the warm / cold table (rank 0) and one metrics line
+ * {"cold_start":true,"cold_users":F,"warm":{..},"warm_popular":{..},"cold":{..},
+ * "cold_popular":{..}} (docs: README, --cold-users). */
+void run_log_cold(run_log *log, const cold_report *c);
 /* What the data dropped or could not score, for the final JSON object:
  * "test_rows_unknown_user" (test rows dropped: user not in training) and
  * "test_rows_unknown_item" (test pairs kept whose item is not in training). */

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "partition/hash.h"
+#include "partition/split.h"
 #include "src/cyclic_rows.h"
 #include "src/signals.h"
 
@@ -229,6 +231,157 @@ eval_result trainer_evaluate(trainer *t)
     bivae_model *m = t->m;
     return eval_ranking(m->k, t->c, t->d, m->X[SIDE_USER], m->mu_local[SIDE_USER],
                         t->mu_beta_full, (int)m->K, t->cfg->output.top_k);
+}
+
+/* group[n_local_users] = 1 for the cold users of --cold-users (split_is_cold_user of each
+ * own user's raw id, the draw the split made), 0 for the warm ones. */
+static uint8_t *cold_user_group(const dataset *d, uint64_t seed, double fraction)
+{
+    uint8_t *group = xcalloc((size_t)(d->n_local_users > 0 ? d->n_local_users : 1), 1);
+    for (int64_t u = 0; u < d->n_local_users; u++) {
+        size_t len;
+        const char *text = id_table_get(&d->user_ids, u, &len);
+        raw_id id;
+        unsigned char bad;
+        if (raw_id_parse(text, len, &id, &bad) != RAW_ID_OK)
+            FAIL_RUNTIME("cold users: user id %lld of this rank does not parse", (long long)u);
+        group[u] = (uint8_t)split_is_cold_user(seed, raw_id_key(&id), fraction);
+    }
+    return group;
+}
+
+/* --cold-history-ratio R: each cold user's test rows split into a fold-in history
+ * (hash(seed, raw user, global item) < R; the id map is the same for any P) and the rest,
+ * the test part. Host CSRs [n_local_users × n_items] (warm users: empty rows). */
+typedef struct cold_history {
+    csr_matrix hist, test;      /* history items / the test part known to training */
+    int32_t *test_count;        /* [n_local_users] the test part, unknown items included */
+} cold_history;
+
+#define COLD_HISTORY_TAG 0x686973746f7279ULL    /* "history" */
+
+static uint64_t cold_user_key(const dataset *d, int64_t u)
+{
+    size_t len;
+    const char *text = id_table_get(&d->user_ids, u, &len);
+    raw_id id;
+    unsigned char bad;
+    if (raw_id_parse(text, len, &id, &bad) != RAW_ID_OK)
+        FAIL_RUNTIME("cold users: user id %lld of this rank does not parse", (long long)u);
+    return raw_id_key(&id);
+}
+
+static void cold_csr_alloc(csr_matrix *m, const dataset *d)
+{
+    m->nrows = d->n_local_users;
+    m->ncols = d->n_items;
+    m->rowptr = xcalloc((size_t)d->n_local_users + 1, sizeof(int64_t));
+    m->col = xmalloc(sizeof(int32_t) * (size_t)(d->Tu.rowptr[d->n_local_users] + 1));
+}
+
+static cold_history cold_history_split(const dataset *d, const uint8_t *group, uint64_t seed,
+                                       double ratio)
+{
+    cold_history h;
+    cold_csr_alloc(&h.hist, d);
+    cold_csr_alloc(&h.test, d);
+    h.test_count = xmalloc(sizeof(int32_t) * (size_t)(d->n_local_users > 0 ? d->n_local_users : 1));
+    int64_t nh = 0, nt = 0;
+    for (int64_t u = 0; u < d->n_local_users; u++) {
+        uint64_t key = group[u] ? cold_user_key(d, u) : 0;
+        int32_t n_hist = 0;
+        for (int64_t j = d->Tu.rowptr[u]; j < d->Tu.rowptr[u + 1]; j++) {
+            int32_t item = d->Tu.col[j];
+            int in_hist = group[u] && hash_unit(hash3(seed ^ COLD_HISTORY_TAG, key,
+                                                      (uint64_t)item)) < ratio;
+            if (in_hist)
+                h.hist.col[nh++] = item, n_hist++;
+            else
+                h.test.col[nt++] = item;
+        }
+        h.hist.rowptr[u + 1] = nh;
+        h.test.rowptr[u + 1] = nt;
+        h.test_count[u] = d->test_count[u] - n_hist;
+    }
+    return h;
+}
+
+static void cold_history_free(cold_history *h)
+{
+    free(h->hist.rowptr); free(h->hist.col);
+    free(h->test.rowptr); free(h->test.col);
+    free(h->test_count);
+}
+
+/* The backend copy of a host CSR (for eval's seen and model_fold_in's rows). */
+static kern_csr cold_csr_upload(kern *k, const csr_matrix *m, int64_t **rowptr, int32_t **col)
+{
+    size_t nr = (size_t)m->nrows + 1, nnz = (size_t)m->rowptr[m->nrows];
+    *rowptr = kern_alloc(k, sizeof(int64_t) * nr);
+    *col = kern_alloc(k, sizeof(int32_t) * (nnz > 0 ? nnz : 1));
+    kern_upload(k, *rowptr, m->rowptr, sizeof(int64_t) * nr);
+    if (nnz > 0)
+        kern_upload(k, *col, m->col, sizeof(int32_t) * nnz);
+    kern_csr x = {m->nrows, m->ncols, *rowptr, *col};
+    return x;
+}
+
+/* --cold-history-ratio: the cold users on their test part (history excluded), from μ_prior,
+ * from the fold-in of their history (model_fold_in) and by popularity. */
+static void evaluate_cold_history(trainer *t, const uint8_t *group, const float *mu_prior,
+                                  cold_report *out)
+{
+    bivae_model *m = t->m;
+    int K = (int)m->K, top_k = t->cfg->output.top_k;
+    cold_history h = cold_history_split(t->d, group, t->cfg->data.seed,
+                                        t->cfg->cold_history_ratio);
+    dataset dh = *t->d;          /* the same data, the test part and history as its rows */
+    dh.Tu = h.test;
+    dh.test_count = h.test_count;
+    dh.Ru = h.hist;              /* the popular baseline excludes the history */
+    int64_t *rowptr;
+    int32_t *col;
+    kern_csr hist = cold_csr_upload(m->k, &h.hist, &rowptr, &col);
+    float *mu_fold = kern_alloc(m->k, sizeof(float) *                 /* [n_local_users × K] */
+                                (size_t)((t->d->n_local_users > 0 ? t->d->n_local_users : 1) * K));
+    model_adam_flush(m, SIDE_USER);
+    if (t->d->n_local_users > 0)
+        model_fold_in(m, SIDE_USER, hist, mu_fold);
+    out->history_ratio = t->cfg->cold_history_ratio;
+    out->cold = eval_ranking_group(m->k, t->c, &dh, hist, mu_prior, t->mu_beta_full, K, top_k,
+                                   group, 1);
+    out->cold_foldin = eval_ranking_group(m->k, t->c, &dh, hist, mu_fold, t->mu_beta_full, K,
+                                          top_k, group, 1);
+    out->cold_popular = eval_most_popular_group(t->c, &dh, top_k, group, 1);
+    kern_free(m->k, mu_fold);
+    kern_free(m->k, rowptr);
+    kern_free(m->k, col);
+    cold_history_free(&h);
+}
+
+void trainer_evaluate_cold(trainer *t, cold_report *out)
+{
+    bivae_model *m = t->m;
+    const dataset *d = t->d;
+    int K = (int)m->K, top_k = t->cfg->output.top_k;
+    uint8_t *group = cold_user_group(d, t->cfg->data.seed, t->cfg->data.cold_users);
+    float *mu_prior = kern_alloc(m->k, sizeof(float) *                /* [n_local_users × K] */
+                                 (size_t)((d->n_local_users > 0 ? d->n_local_users : 1) * K));
+    model_prior_means(m, SIDE_USER, 0, d->n_local_users, mu_prior);
+    memset(out, 0, sizeof *out);
+    out->fraction = t->cfg->data.cold_users;
+    out->warm = eval_ranking_group(m->k, t->c, d, m->X[SIDE_USER], m->mu_local[SIDE_USER],
+                                   t->mu_beta_full, K, top_k, group, 0);
+    out->warm_popular = eval_most_popular_group(t->c, d, top_k, group, 0);
+    if (t->cfg->cold_history_given) {
+        evaluate_cold_history(t, group, mu_prior, out);
+    } else {
+        out->cold = eval_ranking_group(m->k, t->c, d, m->X[SIDE_USER], mu_prior,
+                                       t->mu_beta_full, K, top_k, group, 1);
+        out->cold_popular = eval_most_popular_group(t->c, d, top_k, group, 1);
+    }
+    kern_free(m->k, mu_prior);
+    free(group);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */

@@ -81,6 +81,10 @@ void trainer_infer(trainer *t);
 /* Evaluates the current μ_θ / μ_β (call trainer_infer first). */
 eval_result trainer_evaluate(trainer *t);
 
+/* --cold-users: warm and cold users apart (cold: θ = μ_prior of their feature row), each
+ * beside the most-popular baseline (call trainer_infer first; collective). */
+void trainer_evaluate_cold(trainer *t, cold_report *out);
+
 /* ---- Guards (src/train_guard.c) -------------------------------------------------------
  * Every rank leaves through the same door: a condition that can hold on one rank and not
  * another is agreed through a collective before anyone acts on it, then rank 0 prints the

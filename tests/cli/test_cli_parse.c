@@ -223,6 +223,10 @@ static void test_model_flags(void **state)
     assert_string_equal(c.data.user_features, "u.user");
     assert_int_equal(c.data.features_format, FEAT_FORMAT_GENOME);
     assert_int_equal(c.data.missing_features, MISSING_FEATURES_ERROR);
+    c = parse_ok("train --synthetic ml-100k --synthetic-features 8 --cap-priors user "
+                 "--cold-users 0.2 --cold-history-ratio 0.5");
+    assert_true(c.data.cold_users == 0.2 && c.cold_history_ratio == 0.5);
+    assert_int_equal(c.cold_history_given, 1);
     c = parse_ok("train --synthetic 100x50x2000 --synthetic-features 8");
     assert_int_equal(c.data.synthetic_features, 8);
     assert_null(c.data.user_features);

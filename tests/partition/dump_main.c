@@ -10,7 +10,7 @@
  *                  [--seed N] [--test-ratio R] [--min-rating R] [--no-permute]
  *                  [--sep S] [--columns C] [--header | --no-header]
  *                  [--user-features F] [--item-features F] [--features-format N]
- *                  [--missing-features zero|error] [--synthetic-features D]
+ *                  [--missing-features zero|error] [--synthetic-features D] [--cold-users F]
  *                  [--out FILE] [--report-rc]
  *   partition_dump --write-synthetic SPEC FILE [--seed N]
  * Exit status: dataset_load's (2 on bad input), 1 when an invariant fails. */
@@ -73,6 +73,7 @@ static void parse_args(int argc, char **argv, args *a)
         else if (!strcmp(f, "--features-format")) a->opt.features_format = v ? feature_format_of(v) : 0;
         else if (!strcmp(f, "--missing-features")) a->opt.missing_features = v && !strcmp(v, "error");
         else if (!strcmp(f, "--synthetic-features")) a->opt.synthetic_features = v ? atoi(v) : 0;
+        else if (!strcmp(f, "--cold-users")) a->opt.cold_users = v ? atof(v) : 0;
         else if (!strcmp(f, "--write-synthetic")) {
             a->write_spec = v;
             a->write_path = k + 2 < argc ? argv[k + 2] : NULL;
@@ -112,7 +113,7 @@ static int check_csr(const char *name, const csr_matrix *m, int64_t nrows, int64
     return ok;
 }
 
-static int check_local(const dataset *d)
+static int check_local(const dataset *d, double cold_users)
 {
     int ok = d->n_local_users == partition_owned_count(d->n_users, d->rank, d->nranks) &&
              d->n_local_items == partition_owned_count(d->n_items, d->rank, d->nranks);
@@ -121,7 +122,8 @@ static int check_local(const dataset *d)
     ok &= check_csr("Tu", &d->Tu, d->n_local_users, d->n_items);
     for (int64_t r = 0; ok && r < d->n_local_users; r++)
         ok = d->test_count[r] >= d->Tu.rowptr[r + 1] - d->Tu.rowptr[r] &&
-             d->Ru.rowptr[r + 1] > d->Ru.rowptr[r];           /* users come from training */
+             (d->Ru.rowptr[r + 1] > d->Ru.rowptr[r] ||         /* users come from training */
+              cold_users > 0.0);                              /* or are cold (no training row) */
     for (int64_t r = 0; ok && r < d->n_local_items; r++)
         ok = d->Ri.rowptr[r + 1] > d->Ri.rowptr[r];
     if (!ok)
@@ -303,7 +305,7 @@ static int run(comm *c, const args *a)
     int rc = dataset_load(&a->opt, c, &d);
     if (rc != 0)
         return rc;
-    int ok = (int)comm_allreduce_min_i64(c, check_local(&d));
+    int ok = (int)comm_allreduce_min_i64(c, check_local(&d, a->opt.cold_users));
     FILE *f = NULL;
     if (comm_rank(c) == 0)
         f = a->out ? fopen(a->out, "w") : stdout;

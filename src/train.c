@@ -235,18 +235,23 @@ eval_result trainer_evaluate(trainer *t)
 
 /* group[n_local_users] = 1 for the cold users of --cold-users (split_is_cold_user of each
  * own user's raw id, the draw the split made), 0 for the warm ones. */
+/* The raw id key of own user u (the split's hash input). */
+static uint64_t cold_user_key(const dataset *d, int64_t u)
+{
+    size_t len;
+    const char *text = id_table_get(&d->user_ids, u, &len);
+    raw_id id;
+    unsigned char bad;
+    if (raw_id_parse(text, len, &id, &bad) != RAW_ID_OK)
+        FAIL_RUNTIME("cold users: user id %lld of this rank does not parse", (long long)u);
+    return raw_id_key(&id);
+}
+
 static uint8_t *cold_user_group(const dataset *d, uint64_t seed, double fraction)
 {
     uint8_t *group = xcalloc((size_t)(d->n_local_users > 0 ? d->n_local_users : 1), 1);
-    for (int64_t u = 0; u < d->n_local_users; u++) {
-        size_t len;
-        const char *text = id_table_get(&d->user_ids, u, &len);
-        raw_id id;
-        unsigned char bad;
-        if (raw_id_parse(text, len, &id, &bad) != RAW_ID_OK)
-            FAIL_RUNTIME("cold users: user id %lld of this rank does not parse", (long long)u);
-        group[u] = (uint8_t)split_is_cold_user(seed, raw_id_key(&id), fraction);
-    }
+    for (int64_t u = 0; u < d->n_local_users; u++)
+        group[u] = (uint8_t)split_is_cold_user(seed, cold_user_key(d, u), fraction);
     return group;
 }
 
@@ -259,17 +264,6 @@ typedef struct cold_history {
 } cold_history;
 
 #define COLD_HISTORY_TAG 0x686973746f7279ULL    /* "history" */
-
-static uint64_t cold_user_key(const dataset *d, int64_t u)
-{
-    size_t len;
-    const char *text = id_table_get(&d->user_ids, u, &len);
-    raw_id id;
-    unsigned char bad;
-    if (raw_id_parse(text, len, &id, &bad) != RAW_ID_OK)
-        FAIL_RUNTIME("cold users: user id %lld of this rank does not parse", (long long)u);
-    return raw_id_key(&id);
-}
 
 static void cold_csr_alloc(csr_matrix *m, const dataset *d)
 {

@@ -127,7 +127,8 @@ static int cmp_pair(const void *a, const void *b)
 /* The pairs into h's CSR, duplicates removed. */
 static void build_rows(read_ctx *x, history *h)
 {
-    qsort(x->v, x->n, sizeof(pair), cmp_pair);
+    if (x->n > 0)   /* x->v is NULL when no line named a known item */
+        qsort(x->v, x->n, sizeof(pair), cmp_pair);
     h->n = x->users.n;
     h->rowptr = xcalloc((size_t)h->n + 1, sizeof(int64_t));
     h->col = xmalloc(sizeof(int32_t) * (x->n > 0 ? x->n : 1));

@@ -466,12 +466,13 @@ static int train_loaded(const bivae_config *cfg, comm *c, kern *k, const dataset
             trainer_evaluate_cold(&t, &cold);   /* the final metrics: the warm users */
             r = cold.warm;
         }
-        if (finished && d->n_test_users > 0)
+        if (finished && d->n_test_users > 0) {
             run_log_final(log, &r, secs);
-        if (finished && d->n_test_users > 0 && cfg->data.cold_users > 0.0)
-            run_log_cold(log, &cold);
-        else if (finished)
+            if (cfg->data.cold_users > 0.0)
+                run_log_cold(log, &cold);
+        } else if (finished) {
             run_log_note(log, "no test data: training done in %.2f s, no metrics", secs);
+        }
     }
     trainer_free(&t);
     model_free(&m);

@@ -6,6 +6,11 @@ source "$(dirname "$0")/lib.sh"
     --metrics-out "$TMP/m.jsonl" >"$TMP/out" 2>"$TMP/err" || { cat "$TMP/err"; fail "train failed"; }
 [[ $(grep -c "^epoch" "$TMP/err") -eq 4 ]] || { cat "$TMP/err"; fail "want 4 progress lines"; }
 grep -q "NDCG" "$TMP/out" || { cat "$TMP/out"; fail "no final metrics table"; }
+! grep -q "no test data" "$TMP/err" || { cat "$TMP/err"; fail "'no test data' note on a run with test data"; }
+"$BIVAE" train --synthetic 300x200x8000 --epochs 1 --k 4 --encoder 8 --test-ratio 0 \
+    >"$TMP/out0" 2>"$TMP/err0" || { cat "$TMP/err0"; fail "train --test-ratio 0 failed"; }
+grep -q "no test data: training done" "$TMP/err0" || { cat "$TMP/err0"; fail "no 'no test data' note"; }
+! grep -q "NDCG" "$TMP/out0" || { cat "$TMP/out0"; fail "metrics without test data"; }
 python3 - "$TMP/m.jsonl" <<'PY' || fail "metrics JSON lines"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]

@@ -23,6 +23,7 @@
 #   CORNAC_EPOCHS_100K [50] Cornac epochs of the ml-100k timing runs
 #   TIMING_REPS [3]         timing repetitions (interleaved)
 #   CAP_EPOCHS [100]        epochs of the cap runs;  CAP_DIM [16], CAP_NOISE [0.5]: features
+#   CAP_PRIORS ["cap none"] the cap runs' priors: CAP on both sides, and/or none
 #   WORK [benchmarks/out/reference]   data, logs and per-run JSON (git-ignored)
 #   BIVAE [build/bivae-dist]          the binary
 #   PY [.deps/venv/bin/python, else python3]   a python with cornac and torch (setup.sh)
@@ -40,6 +41,7 @@ TIMING_REPS=${TIMING_REPS:-3}
 CAP_EPOCHS=${CAP_EPOCHS:-100}
 CAP_DIM=${CAP_DIM:-16}
 CAP_NOISE=${CAP_NOISE:-0.5}
+CAP_PRIORS=${CAP_PRIORS:-"cap none"}
 WORK=${WORK:-$root/benchmarks/out/reference}
 BIVAE=${BIVAE:-$root/build/bivae-dist}
 if [ -z "${PY:-}" ]; then
@@ -159,7 +161,7 @@ cap_runs() {
     mkdir -p "$WORK/cap"
     for s in $SEEDS; do
         d=$(cap_features_for "$s")
-        for prior in cap none; do
+        for prior in $CAP_PRIORS; do
             log "cap seed $s prior $prior: bivae-dist $CAP_EPOCHS epochs (load $(load))"
             local capflags=()
             [ "$prior" = cap ] && capflags=(--cap-priors both --user-features "$d/user_features.csv"

@@ -16,6 +16,17 @@ Subcommands:
           Cornac's score(), which applies a monotone sigmoid to it), and computes the
           metrics of docs/metrics.md; also cross-checks NDCG/Precision/Recall per user
           with cornac.metrics (whose per-user definitions coincide with metrics.md).
+          With --cap-priors user,item (and --user-features F / --item-features F, dense
+          `id,f1,...` files as `features` writes them): BiVAECF(cap_priors=...) with the
+          rows of those files handed to Cornac as FeatureModality(features, ids), built on
+          the training set's id maps (train_set.user_feature / item_feature, which Cornac's
+          BiVAE reads as features[:num_users] by internal id).
+  features DIR --seed S [--dim 16] [--noise 0.5]
+          dense feature files for the CAP comparison, from DIR/train.tsv only: the rank-dim
+          truncated SVD of the binary training matrix (users: U·√s, items: V·√s), each
+          column scaled to unit variance, plus N(0, noise²) noise from RandomState(S);
+          DIR/user_features.csv and DIR/item_features.csv (`id,f1,...,fD`, header line,
+          rows by raw id, not in Cornac's id order: Cornac's FeatureModality swaps them).
   cornac-epochs --data F --out JSON [--device cuda|cpu] [--epochs 3] [--preset P] and the
           model flags of `cornac`: seconds of each epoch of BiVAECF.fit (a clock around the
           epochs of Cornac's training loop) on the given device, for run_gpu.sh. The data is a
@@ -34,6 +45,9 @@ Subcommands:
           the metrics bivae-dist computed itself (a cross-check of its evaluation code).
   table   RESULT.json...
           prints per-seed rows and mean ± std per system (Markdown).
+  cap-table RESULT.json...
+          the same grouped by system and prior (CAP or none), and per prior whether
+          bivae-dist's mean is within one std of Cornac's on every metric.
   timing-table RESULT.json...
           seconds per epoch (wall and CPU) per shape and system, median over repetitions.
 """
@@ -81,6 +95,62 @@ def cmd_split(a):
     with open(os.path.join(a.outdir, "train.tsv"), "w") as fh:
         fh.writelines(lines[i] for i in perm[n_test:])
     print("split: %d rows -> %d train, %d test (seed %d)" % (n, n_train, n_test, a.seed))
+
+
+def cmd_features(a):
+    """informative dense side features of the training users and items (see docstring)"""
+    rows = read_ratings(os.path.join(a.dir, "train.tsv"))
+    users = list(dict.fromkeys(u for u, _, _ in rows))
+    items = list(dict.fromkeys(i for _, i, _ in rows))
+    uidx = {u: j for j, u in enumerate(users)}
+    iidx = {i: j for j, i in enumerate(items)}
+    X = np.zeros((len(users), len(items)))                # [U × I] binary training matrix
+    for u, i, _ in rows:
+        X[uidx[u], iidx[i]] = 1.0
+    U, s_vals, Vt = np.linalg.svd(X, full_matrices=False)
+    root = np.sqrt(s_vals[:a.dim])
+    rng = np.random.RandomState(a.seed)
+    for name, ids, F in (("user", users, U[:, :a.dim] * root),       # [U × D]
+                         ("item", items, Vt[:a.dim].T * root)):      # [I × D]
+        F = F / F.std(axis=0)
+        F = F + a.noise * rng.standard_normal(F.shape)
+        path = os.path.join(a.dir, "%s_features.csv" % name)
+        order = sorted(range(len(ids)), key=lambda j: (len(ids[j]), ids[j]))  # by raw id
+        with open(path, "w") as fh:
+            fh.write("id," + ",".join("f%d" % (j + 1) for j in range(a.dim)) + "\n")
+            for j in order:
+                fh.write(ids[j] + "," + ",".join("%.6f" % v for v in F[j]) + "\n")
+        print("features: %s: %d rows x %d (noise %.2f, seed %d)" % (path, len(ids), a.dim,
+                                                                   a.noise, a.seed))
+
+
+def read_dense_features(path):
+    """`id,f1,...` with a header line -> (raw ids, [rows × D] float64)"""
+    ids, rows = [], []
+    with open(path) as fh:
+        fh.readline()
+        for line in fh:
+            parts = line.rstrip("\n").split(",")
+            ids.append(parts[0])
+            rows.append([float(v) for v in parts[1:]])
+    return ids, np.array(rows, dtype=np.float64)
+
+
+def feature_modality(path, id_map):
+    """a dense file -> cornac FeatureModality built on id_map (Cornac's own row swap), and a
+    check that row id_map[raw] holds raw's features for every id of the training set"""
+    from cornac.data import FeatureModality
+    ids, F = read_dense_features(path)
+    if len(ids) < len(id_map):
+        raise SystemExit("%s: %d rows, fewer than the %d ids of the training set"
+                         % (path, len(ids), len(id_map)))
+    fm = FeatureModality(features=F, ids=ids, normalized=False)
+    fm.build(id_map=id_map)
+    row = dict(zip(ids, F))
+    for raw, idx in id_map.items():
+        if raw not in row or not np.array_equal(fm.features[idx], row[raw]):
+            raise SystemExit("%s: the FeatureModality row of %s is not its file row" % (path, raw))
+    return fm
 
 
 # ---- metrics, exactly as docs/metrics.md --------------------------------------------
@@ -138,25 +208,39 @@ def cmd_cornac(a):
 
     train = read_ratings(a.train)
     train_set = cornac.data.Dataset.from_uir(train, seed=a.seed)
+    cap = {"user": "user" in a.cap_priors, "item": "item" in a.cap_priors}
+    feats = {"user": a.user_features, "item": a.item_features}
+    for side, id_map in (("user", train_set.uid_map), ("item", train_set.iid_map)):
+        if cap[side] and not feats[side]:
+            raise SystemExit("cornac: --cap-priors %s needs --%s-features" % (side, side))
+    train_set.add_modalities(
+        user_feature=feature_modality(a.user_features, train_set.uid_map) if cap["user"] else None,
+        item_feature=feature_modality(a.item_features, train_set.iid_map) if cap["item"] else None)
     model = BiVAECF(k=a.k, encoder_structure=[int(h) for h in a.encoder.split(",")],
                     act_fn=a.act, likelihood=a.likelihood, n_epochs=a.epochs,
-                    batch_size=a.batch_size, learning_rate=a.lr, seed=a.seed,
-                    use_gpu=False, verbose=False)
+                    batch_size=a.batch_size, learning_rate=a.lr, beta_kl=a.beta_kl,
+                    cap_priors=cap, seed=a.seed, use_gpu=False, verbose=False)
     if a.warmup:
         # one throw-away epoch first: the first fit() pays ~2 s of one-time lazy imports
         # and allocator warm-up that are not a per-epoch cost (fit() reseeds torch, so the
         # timed run is unaffected by it)
         BiVAECF(k=a.k, encoder_structure=[int(h) for h in a.encoder.split(",")],
                 act_fn=a.act, likelihood=a.likelihood, n_epochs=1, batch_size=a.batch_size,
-                learning_rate=a.lr, seed=a.seed, use_gpu=False).fit(train_set)
+                learning_rate=a.lr, beta_kl=a.beta_kl, cap_priors=cap, seed=a.seed,
+                use_gpu=False).fit(train_set)
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(train_set)
     fit_s = time.perf_counter() - t0
     cpu_s = time.process_time() - c0
+    for side in ("user", "item"):    # Cornac built (and trained) the prior encoder it was asked for
+        if cap[side] != hasattr(model.bivae, "%s_prior_encoder" % side):
+            raise SystemExit("cornac: cap_priors %s=%s but BiVAE %s a %s_prior_encoder" % (
+                side, cap[side], "lacks" if cap[side] else "has", side))
     res = {"system": "cornac", "seed": a.seed, "epochs": a.epochs, "train": a.train,
            "fit_seconds": fit_s, "seconds_per_epoch": fit_s / a.epochs,
            "fit_cpu_seconds": cpu_s, "cpu_seconds_per_epoch": cpu_s / a.epochs,
            "loadavg_1min_after": os.getloadavg()[0],
+           "prior": "cap " + a.cap_priors if a.cap_priors else "none", "beta_kl": a.beta_kl,
            "preset": a.preset, "rep": a.rep, "threads": a.threads, "warmup": a.warmup, "torch": torch.__version__, "cornac": cornac.__version__,
            "n_users": train_set.num_users, "n_items": train_set.num_items}
     if not a.no_eval:
@@ -366,6 +450,7 @@ def cmd_bivae(a):
            "sum_epoch_seconds": sum(sec), "train_seconds": final.get("train_seconds"),
            "loss_item_last": epochs[-1]["loss_item"] if epochs else None,
            "loss_user_last": epochs[-1]["loss_user"] if epochs else None}
+    res["prior"] = a.prior
     for key in ("map", "ndcg@10", "precision@10", "recall@10", "users"):
         if key in final:
             res[key] = final[key]
@@ -515,6 +600,43 @@ def cmd_table(a):
     print("\n".join(lines))
 
 
+def cmd_cap_table(a):
+    runs = []
+    for p in a.results:
+        with open(p) as fh:
+            runs.append(json.load(fh))
+    runs = [r for r in runs if all(k in r for k in KEYS)]
+    priors = sorted(set(r.get("prior", "none") for r in runs), key=lambda p: p == "none")
+    systems = ["cornac", "bivae-dist"]
+    hdr = ["system", "prior", "seed", "MAP", "NDCG@10", "Precision@10", "Recall@10", "users"]
+    lines = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    group = {}
+    for pr in priors:
+        for s in systems:
+            group[s, pr] = sorted([r for r in runs if r["system"] == s and
+                                   r.get("prior", "none") == pr], key=lambda r: r["seed"])
+            for r in group[s, pr]:
+                lines.append("| %s | %s | %s | %s | %d |" % (
+                    s, pr, r["seed"], " | ".join("%.4f" % r[k] for k in KEYS), r["users"]))
+    verdicts = []
+    for pr in priors:
+        stats = {}
+        for s in systems:
+            if not group[s, pr]:
+                continue
+            stats[s] = [mean_std([r[k] for r in group[s, pr]]) for k in KEYS]
+            lines.append("| **%s, mean ± std (n=%d)** | %s | | %s | |" % (
+                s, len(group[s, pr]), pr, " | ".join("%.4f ± %.4f" % m for m in stats[s])))
+        if len(stats) == 2:
+            within = [abs(b[0] - c[0]) <= c[1] for b, c in zip(stats["bivae-dist"], stats["cornac"])]
+            verdicts.append("prior %s: bivae-dist mean within one Cornac std on %s: %s" % (
+                pr, ", ".join("%s %s" % (k, "yes" if w else "NO") for k, w in zip(KEYS, within)),
+                "every metric" if all(within) else "NOT every metric"))
+    print("\n".join(lines))
+    print()
+    print("\n".join(verdicts))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -540,6 +662,10 @@ def main():
     c.add_argument("--no-eval", action="store_true")
     c.add_argument("--preset", help="label stored in the result (timing runs)")
     c.add_argument("--rep", type=int, help="label stored in the result (timing runs)")
+    c.add_argument("--beta-kl", type=float, default=1.0)
+    c.add_argument("--cap-priors", default="", help="user, item or user,item (CAP priors)")
+    c.add_argument("--user-features", help="dense id,f1,... file (with --cap-priors user)")
+    c.add_argument("--item-features", help="dense id,f1,... file (with --cap-priors item)")
     c.add_argument("--no-warmup", dest="warmup", action="store_false",
                    help="do not run the one-epoch warm-up fit before the timed fit")
     cc = sub.add_parser("cornac-cache")
@@ -561,6 +687,14 @@ def main():
     b.add_argument("--metrics-out", required=True)
     b.add_argument("--out", required=True)
     b.add_argument("--seed", type=int)
+    b.add_argument("--prior", default="none", help="label stored in the result")
+    f = sub.add_parser("features")
+    f.add_argument("dir")
+    f.add_argument("--seed", type=int, required=True)
+    f.add_argument("--dim", type=int, default=16)
+    f.add_argument("--noise", type=float, default=0.5)
+    ct = sub.add_parser("cap-table")
+    ct.add_argument("results", nargs="+")
     bt = sub.add_parser("bivae-timing")
     bt.add_argument("--metrics-out", required=True)
     bt.add_argument("--out", required=True)
@@ -586,7 +720,7 @@ def main():
     if a.cmd == "cornac" and not a.no_eval and not a.test:
         p.error("cornac: --test is required unless --no-eval")
     {"split": cmd_split, "cornac": cmd_cornac, "cornac-epochs": cmd_cornac_epochs,
-     "cornac-cache": cmd_cornac_cache,
+     "cornac-cache": cmd_cornac_cache, "features": cmd_features, "cap-table": cmd_cap_table,
      "bivae": cmd_bivae, "table": cmd_table,
      "bivae-timing": cmd_bivae_timing, "score-export": cmd_score_export, "timing-table": cmd_timing_table}[a.cmd](a)
 

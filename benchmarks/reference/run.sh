@@ -3,10 +3,17 @@
 # MovieLens-shaped data, same split, same hyper-parameters; quality per seed and mean ± std,
 # seconds per epoch of both on one CPU thread. See README.md.
 #
-# usage: benchmarks/reference/run.sh [quality|bivae|cornac|timing|table|all]   (default: all)
+# usage: benchmarks/reference/run.sh [quality|bivae|cornac|timing|table|cap|cap-table|all]
+#   (default: all)
 #   quality: per seed, bivae-dist (+ export cross-check of its metrics) then Cornac
 #   bivae / cornac: only that system's quality runs;  timing: seconds per epoch of both
 #   on the ml-100k and ml-1m shapes;  table: the tables from the results present
+#   cap: per seed, dense features written once from the training split (compare_cornac.py
+#   features), then both systems with CAP priors on users and items from those files
+#   (bivae-dist --cap-priors both --user-features/--item-features; Cornac
+#   BiVAECF(cap_priors={"user": True, "item": True}) with FeatureModality), and both
+#   without CAP, CAP_EPOCHS epochs; cap-table: that table again (mean ± std, and whether
+#   bivae-dist is within one Cornac std on every metric)
 #
 # Environment (defaults in brackets):
 #   SEEDS ["1 2 3 4 5"]     seeds; each seed S generates its data (gen --seed S), splits it
@@ -15,6 +22,8 @@
 #   TIMING_EPOCHS [5]       Cornac epochs of the ml-1m timing runs
 #   CORNAC_EPOCHS_100K [50] Cornac epochs of the ml-100k timing runs
 #   TIMING_REPS [3]         timing repetitions (interleaved)
+#   CAP_EPOCHS [100]        epochs of the cap runs;  CAP_DIM [16], CAP_NOISE [0.5]: features
+#   CAP_PRIORS ["cap none"] the cap runs' priors: CAP on both sides, and/or none
 #   WORK [benchmarks/out/reference]   data, logs and per-run JSON (git-ignored)
 #   BIVAE [build/bivae-dist]          the binary
 #   PY [.deps/venv/bin/python, else python3]   a python with cornac and torch (setup.sh)
@@ -29,6 +38,10 @@ EPOCHS=${EPOCHS:-500}
 TIMING_EPOCHS=${TIMING_EPOCHS:-5}
 CORNAC_EPOCHS_100K=${CORNAC_EPOCHS_100K:-50}
 TIMING_REPS=${TIMING_REPS:-3}
+CAP_EPOCHS=${CAP_EPOCHS:-100}
+CAP_DIM=${CAP_DIM:-16}
+CAP_NOISE=${CAP_NOISE:-0.5}
+CAP_PRIORS=${CAP_PRIORS:-"cap none"}
 WORK=${WORK:-$root/benchmarks/out/reference}
 BIVAE=${BIVAE:-$root/build/bivae-dist}
 if [ -z "${PY:-}" ]; then
@@ -132,6 +145,53 @@ timing() {
     done
 }
 
+# CAP: per seed, features from the training split (written once), then each system with CAP
+# on both sides and without it, same data, split, features and hyper-parameters.
+cap_features_for() {   # seed -> data dir with user_features.csv / item_features.csv
+    local d
+    d=$(data_for ml-100k "$1")
+    if [ ! -s "$d/item_features.csv" ]; then
+        $cmp features "$d" --seed "$1" --dim "$CAP_DIM" --noise "$CAP_NOISE" >>"$WORK/logs/run.log"
+    fi
+    echo "$d"
+}
+
+cap_runs() {
+    local s d prior tag
+    mkdir -p "$WORK/cap"
+    for s in $SEEDS; do
+        d=$(cap_features_for "$s")
+        for prior in $CAP_PRIORS; do
+            log "cap seed $s prior $prior: bivae-dist $CAP_EPOCHS epochs (load $(load))"
+            local capflags=()
+            [ "$prior" = cap ] && capflags=(--cap-priors both --user-features "$d/user_features.csv"
+                                            --item-features "$d/item_features.csv")
+            tag="s$s-$prior"
+            "$BIVAE" train --train "$d/train.tsv" --test "$d/test.tsv" --k 50 --encoder 100 \
+                --act tanh --likelihood pois --epochs "$CAP_EPOCHS" --batch-size 128 \
+                --lr 0.001 --beta-kl 1.0 "${capflags[@]}" --seed "$s" --threads 1 \
+                --device cpu --top-k 10 --quiet --metrics-out "$WORK/logs/cap-bivae-$tag.jsonl" \
+                >"$WORK/logs/cap-bivae-$tag.txt" 2>&1 \
+                || { cat "$WORK/logs/cap-bivae-$tag.txt" >&2; exit 1; }
+            $cmp bivae --metrics-out "$WORK/logs/cap-bivae-$tag.jsonl" --seed "$s" \
+                --prior "$([ "$prior" = cap ] && echo "cap user,item" || echo none)" \
+                --out "$WORK/cap/bivae-$tag.json" | tee -a "$WORK/logs/run.log"
+            log "cap seed $s prior $prior: cornac $CAP_EPOCHS epochs (load $(load))"
+            local ccap=()
+            [ "$prior" = cap ] && ccap=(--cap-priors user,item --user-features "$d/user_features.csv"
+                                        --item-features "$d/item_features.csv")
+            $cmp cornac --train "$d/train.tsv" --test "$d/test.tsv" --seed "$s" \
+                --epochs "$CAP_EPOCHS" --k 50 --encoder 100 --act tanh --likelihood pois \
+                --batch-size 128 --lr 0.001 --beta-kl 1.0 "${ccap[@]}" --threads 1 \
+                --no-warmup --out "$WORK/cap/cornac-$tag.json" | tee -a "$WORK/logs/run.log"
+        done
+    done
+}
+
+cap_table() {
+    $cmp cap-table "$WORK"/cap/*.json | tee "$WORK/cap.md"
+}
+
 table() {
     if ls "$WORK"/results/*.json >/dev/null 2>&1; then
         $cmp table "$WORK"/results/*.json | tee "$WORK/table.md"
@@ -148,6 +208,8 @@ case "$what" in
     cornac) quality cornac; table ;;
     timing) timing; table ;;
     table) table ;;
+    cap) cap_runs; cap_table ;;
+    cap-table) cap_table ;;
     all) quality; timing; table ;;
-    *) echo "usage: run.sh [quality|bivae|cornac|timing|table|all]" >&2; exit 2 ;;
+    *) echo "usage: run.sh [quality|bivae|cornac|timing|table|cap|cap-table|all]" >&2; exit 2 ;;
 esac

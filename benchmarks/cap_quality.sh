@@ -7,7 +7,7 @@
 #          most-popular baseline on the same users (and the warm users of that run);
 #   fold:  the same with --cold-history-ratio H: the cold users' test part from μ_prior,
 #          from the fold-in of their history, and by popularity (history excluded).
-# Cornac's BiVAECF(cap_priors=...) is not part of it yet.
+# Cornac's BiVAECF(cap_priors=...) on the same features: benchmarks/reference/run.sh cap.
 #   benchmarks/cap_quality.sh [BIVAE] ; environment: SEEDS ("1 2 3"), SHAPE (ml-100k),
 #   FEATURES (16), EPOCHS (100), COLD (0.2), HISTORY (0.5), THREADS (1)
 set -euo pipefail

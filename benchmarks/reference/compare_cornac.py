@@ -561,12 +561,17 @@ def mean_std(v):
     return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
 
-def cmd_table(a):
+def load_runs(paths):
+    """The result JSON files that carry every metric of KEYS."""
     runs = []
-    for p in a.results:
+    for p in paths:
         with open(p) as fh:
             runs.append(json.load(fh))
-    runs = [r for r in runs if all(k in r for k in KEYS)]
+    return [r for r in runs if all(k in r for k in KEYS)]
+
+
+def cmd_table(a):
+    runs = load_runs(a.results)
     systems = ["cornac", "bivae-dist"]
     by = {s: sorted([r for r in runs if r["system"] == s], key=lambda r: r["seed"])
           for s in systems}
@@ -601,11 +606,7 @@ def cmd_table(a):
 
 
 def cmd_cap_table(a):
-    runs = []
-    for p in a.results:
-        with open(p) as fh:
-            runs.append(json.load(fh))
-    runs = [r for r in runs if all(k in r for k in KEYS)]
+    runs = load_runs(a.results)
     priors = sorted(set(r.get("prior", "none") for r in runs), key=lambda p: p == "none")
     systems = ["cornac", "bivae-dist"]
     hdr = ["system", "prior", "seed", "MAP", "NDCG@10", "Precision@10", "Recall@10", "users"]

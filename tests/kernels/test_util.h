@@ -54,6 +54,38 @@ static inline void random_csr(trng *r, int64_t nrows, int64_t ncols, double dens
     *col_out = col;
 }
 
+/* A small binary rating matrix R [U × I] (a third of the entries drawn from r, plus a one
+ * at (u, u mod I) and (i mod U, i) so no row or column is empty), as its user-major CSR
+ * (Ru_ptr [U+1], Ru_col) and item-major CSR (Ri_ptr [I+1], Ri_col); the col arrays hold
+ * up to U·I entries. */
+static inline void random_ratings(trng *r, int U, int I, int64_t *Ru_ptr, int32_t *Ru_col,
+                                  int64_t *Ri_ptr, int32_t *Ri_col)
+{
+    unsigned char *R = (unsigned char *)calloc((size_t)U * (size_t)I, 1);
+    for (int u = 0; u < U; u++) {
+        for (int i = 0; i < I; i++)
+            R[u * I + i] = trng_u32(r) % 3 == 0;
+        R[u * I + u % I] = 1;
+    }
+    for (int i = 0; i < I; i++)
+        R[(i % U) * I + i] = 1;
+    int64_t nu = 0, ni = 0;
+    Ru_ptr[0] = Ri_ptr[0] = 0;
+    for (int u = 0; u < U; u++) {
+        for (int i = 0; i < I; i++)
+            if (R[u * I + i])
+                Ru_col[nu++] = i;
+        Ru_ptr[u + 1] = nu;
+    }
+    for (int i = 0; i < I; i++) {
+        for (int u = 0; u < U; u++)
+            if (R[u * I + i])
+                Ri_col[ni++] = u;
+        Ri_ptr[i + 1] = ni;
+    }
+    free(R);
+}
+
 /* |got − want| <= atol + rtol·|want|, reporting the first failure. Returns 1 when close. */
 static inline int close_arrays(const char *what, const float *got, const double *want,
                                int64_t n, double atol, double rtol)

@@ -25,28 +25,7 @@ typedef struct fixture {
 static void make_data(fixture *f)
 {
     trng r = {31};
-    int R[U][I] = {{0}};
-    for (int u = 0; u < U; u++) {
-        for (int i = 0; i < I; i++)
-            R[u][i] = trng_u32(&r) % 3 == 0;
-        R[u][u % I] = 1;
-    }
-    for (int i = 0; i < I; i++)
-        R[i % U][i] = 1;
-    int64_t nu = 0, ni = 0;
-    f->Ru_ptr[0] = f->Ri_ptr[0] = 0;
-    for (int u = 0; u < U; u++) {
-        for (int i = 0; i < I; i++)
-            if (R[u][i])
-                f->Ru_col[nu++] = i;
-        f->Ru_ptr[u + 1] = nu;
-    }
-    for (int i = 0; i < I; i++) {
-        for (int u = 0; u < U; u++)
-            if (R[u][i])
-                f->Ri_col[ni++] = u;
-        f->Ri_ptr[i + 1] = ni;
-    }
+    random_ratings(&r, U, I, f->Ru_ptr, f->Ru_col, f->Ri_ptr, f->Ri_col);
 }
 
 /* A few real Adam steps on both sides (parameters away from their init), then flushed. */
